@@ -1,0 +1,122 @@
+// Package claims holds the data-protection promises the platform makes, as thresholds the controls
+// judge observations against. The built-in claims are the platform's; a claims file replaces them
+// for another platform. The spec never weakens a claim: it only says what to deploy.
+package claims
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"sort"
+	"time"
+
+	"dpsim/internal/strictyaml"
+)
+
+// Claims are the promises, each a threshold a control checks.
+type Claims struct {
+	// MinNodesPerComponent: every data-storing component runs on at least this many nodes (DP-DUR-1).
+	MinNodesPerComponent int `yaml:"minNodesPerComponent"`
+	// MinCopies: every acknowledged record is stored on at least this many distinct nodes (DP-DUR-2).
+	MinCopies int `yaml:"minCopies"`
+	// MaxLostOnNodeLoss: acknowledged writes that losing one node may lose (DP-DUR-3).
+	MaxLostOnNodeLoss int `yaml:"maxLostOnNodeLoss"`
+	// MaxLostOnDriveLoss: acknowledged writes that losing one drive may lose (DP-DUR-4).
+	MaxLostOnDriveLoss int `yaml:"maxLostOnDriveLoss"`
+	// MaxLostOnZoneLoss: acknowledged writes a zone outage may lose once the zone is back (DP-DUR-5).
+	MaxLostOnZoneLoss int `yaml:"maxLostOnZoneLoss"`
+	// MaxRecovery: longest time from a fault to the first acknowledged write after it; "0s" = not judged.
+	MaxRecovery string `yaml:"maxRecovery"`
+	// BackupInterval: the longest allowed time between two scheduled backups (DP-BAK-1).
+	BackupInterval string `yaml:"backupInterval"`
+	// BackupRetention: backups are kept at least this long, then removed (DP-BAK-3).
+	BackupRetention string `yaml:"backupRetention"`
+	// TLSVersions: exactly the TLS versions the ingress accepts (DP-NET-2).
+	TLSVersions []string `yaml:"tlsVersions"`
+	// CertCurve: the ingress certificate's ECDSA curve (DP-NET-2).
+	CertCurve string `yaml:"certCurve"`
+	// MaxCertLifetime: the ingress certificate lives at most this long (DP-NET-2).
+	MaxCertLifetime string `yaml:"maxCertLifetime"`
+	// AuthProtocol: how users authenticate (DP-AUTH-1).
+	AuthProtocol string `yaml:"authProtocol"`
+	// HashAlgorithm and HashIterations: how passwords are stored (DP-AUTH-2).
+	HashAlgorithm  string `yaml:"hashAlgorithm"`
+	HashIterations int    `yaml:"hashIterations"`
+	// TenantIsolation: tenants' namespaces accept connections only from themselves (DP-NET-3).
+	TenantIsolation string `yaml:"tenantIsolation"`
+}
+
+// Default returns the platform's promises.
+func Default() Claims {
+	return Claims{
+		MinNodesPerComponent: 3,
+		MinCopies:            2,
+		MaxLostOnNodeLoss:    0,
+		MaxLostOnDriveLoss:   0,
+		MaxLostOnZoneLoss:    0,
+		MaxRecovery:          "0s",
+		BackupInterval:       "24h",
+		BackupRetention:      "720h",
+		TLSVersions:          []string{"1.2", "1.3"},
+		CertCurve:            "P-384",
+		MaxCertLifetime:      "2160h",
+		AuthProtocol:         "oidc",
+		HashAlgorithm:        "pbkdf2",
+		HashIterations:       20000,
+		TenantIsolation:      "namespace",
+	}
+}
+
+// LoadFile reads a claims file; keys it omits keep the built-in promise.
+func LoadFile(path string) (Claims, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Claims{}, fmt.Errorf("read claims: %w", err)
+	}
+	c := Default()
+	if err := strictyaml.Decode(data, path, &c); err != nil {
+		return Claims{}, err
+	}
+	if err := c.validate(path); err != nil {
+		return Claims{}, err
+	}
+	return c, nil
+}
+
+func (c Claims) validate(source string) error {
+	var errs []*strictyaml.FieldError
+	for path, v := range map[string]string{"maxRecovery": c.MaxRecovery, "backupInterval": c.BackupInterval,
+		"backupRetention": c.BackupRetention, "maxCertLifetime": c.MaxCertLifetime} {
+		if _, err := time.ParseDuration(v); err != nil {
+			errs = append(errs, &strictyaml.FieldError{Path: path, Msg: fmt.Sprintf("must be a duration such as 24h, got %q", v)})
+		}
+	}
+	for path, v := range map[string]int{"minNodesPerComponent": c.MinNodesPerComponent, "minCopies": c.MinCopies} {
+		if v < 1 {
+			errs = append(errs, &strictyaml.FieldError{Path: path, Msg: fmt.Sprintf("must be at least 1, got %d", v)})
+		}
+	}
+	if len(errs) > 0 {
+		sort.Slice(errs, func(i, j int) bool { return errs[i].Path < errs[j].Path })
+		return &strictyaml.ValidationError{Source: source, Errs: errs}
+	}
+	return nil
+}
+
+// Duration parses one of the claims' duration fields (validated at load).
+func Duration(s string) time.Duration {
+	d, _ := time.ParseDuration(s)
+	return d
+}
+
+// Marshal renders the claims as YAML.
+func (c Claims) Marshal() []byte {
+	return strictyaml.Marshal(c)
+}
+
+// Hash is a short, stable digest of the claims.
+func (c Claims) Hash() string {
+	sum := sha256.Sum256(c.Marshal())
+	return hex.EncodeToString(sum[:8])
+}

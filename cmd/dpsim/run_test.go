@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"dpsim/controls"
+	"dpsim/reports"
+)
+
+// dpsim runs the CLI in-process and returns its exit code and output.
+func dpsim(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := Run(ctx, args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func writeSpec(t *testing.T, edit func(string) string) string {
+	t.Helper()
+	code, out, errOut := dpsim(t, context.Background(), "spec", "default")
+	if code != 0 {
+		t.Fatalf("spec default: exit %d: %s", code, errOut)
+	}
+	path := filepath.Join(t.TempDir(), "spec.yaml")
+	if err := os.WriteFile(path, []byte(edit(out)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func readReport(t *testing.T, dir string) reports.Report {
+	t.Helper()
+	r, err := reports.ReadJSON(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func statusOf(r reports.Report, id string) reports.Status {
+	for _, c := range r.Controls {
+		if c.ID == id {
+			return c.Status
+		}
+	}
+	return "absent"
+}
+
+func TestSimulateFakeDefault(t *testing.T) {
+	out := t.TempDir()
+	code, _, errOut := dpsim(t, context.Background(), "simulate", "--provider", "fake", "--out", out)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	for _, f := range []string{"report.json", "junit.xml", "report.md", "report.html"} {
+		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s missing or empty", f)
+		}
+	}
+	r := readReport(t, out)
+	if len(r.Controls) != len(controls.IDs()) {
+		t.Fatalf("%d controls, want %d", len(r.Controls), len(controls.IDs()))
+	}
+	for _, id := range []string{"DP-DUR-1", "DP-DUR-2", "DP-DUR-3", "DP-DUR-4", "DP-DUR-5", "DP-NET-2"} {
+		if s := statusOf(r, id); s != reports.Pass {
+			t.Errorf("%s is %s, want pass", id, s)
+		}
+	}
+	for _, c := range r.Controls {
+		if c.Status == reports.Skipped && c.Reason == "" {
+			t.Errorf("%s skipped without a reason", c.ID)
+		}
+	}
+	acked, lost := 0, 0
+	for _, s := range r.Scenarios {
+		for _, l := range s.Ledgers {
+			acked += l.Acknowledged
+			lost += l.Lost
+		}
+	}
+	if acked == 0 || lost != 0 {
+		t.Fatalf("acknowledged %d, lost %d", acked, lost)
+	}
+}
+
+func TestSimulateWeakSpecsFail(t *testing.T) {
+	tests := []struct {
+		name     string
+		edit     func(string) string
+		scenario string
+		control  string
+	}{
+		{"replication factor 1 loses a drive's writes", replace("replicationFactor: 2", "replicationFactor: 1"), "drive-loss", "DP-DUR-4"},
+		{"replication factor 1 is not two copies", replace("replicationFactor: 2", "replicationFactor: 1"), "node-kill", "DP-DUR-2"},
+		{"TLS 1.0 allowed", replace(`minVersion: "1.2"`, `minVersion: "1.0"`), "tls-posture", "DP-NET-2"},
+		{"P-256 certificates", replace("certCurve: P-384", "certCurve: P-256"), "tls-posture", "DP-NET-2"},
+		{"certificates living a year", replace("certLifetime: 2160h", "certLifetime: 8760h"), "tls-posture", "DP-NET-2"},
+		{"Elasticsearch without replicas", replace("replicas: 1", "replicas: 0"), "drive-loss", "DP-DUR-4"},
+		{"two Kafka brokers", replace("brokers: 3", "brokers: 2"), "node-kill", "DP-DUR-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := writeSpec(t, tt.edit)
+			out := t.TempDir()
+			code, _, errOut := dpsim(t, context.Background(), "simulate", "--spec", spec, "--scenario", tt.scenario, "--out", out)
+			if code != exitFailed {
+				t.Fatalf("exit %d, want %d\n%s", code, exitFailed, errOut)
+			}
+			if s := statusOf(readReport(t, out), tt.control); s != reports.Fail {
+				t.Fatalf("%s is %s, want fail", tt.control, s)
+			}
+		})
+	}
+}
+
+func replace(old, new string) func(string) string {
+	return func(s string) string {
+		if !strings.Contains(s, old) {
+			panic("default spec lacks " + old)
+		}
+		return strings.Replace(s, old, new, 1)
+	}
+}
+
+func TestReplicationFactorOneLosesWrites(t *testing.T) {
+	spec := writeSpec(t, replace("replicationFactor: 2", "replicationFactor: 1"))
+	out := t.TempDir()
+	dpsim(t, context.Background(), "simulate", "--spec", spec, "--scenario", "drive-loss", "--out", out)
+	lost := 0
+	for _, s := range readReport(t, out).Scenarios {
+		for _, l := range s.Ledgers {
+			if l.Store == "kafka" {
+				lost += l.Lost
+			}
+		}
+	}
+	if lost == 0 {
+		t.Fatal("no acknowledged Kafka record lost with replication factor 1 and a dropped drive")
+	}
+}
+
+// TestSameSeedSameReport runs twice with one seed: the reports differ only in the documented time
+// fields (run.started, run.finished, run.durationSeconds).
+func TestSameSeedSameReport(t *testing.T) {
+	var docs []string
+	for range 2 {
+		out := t.TempDir()
+		if code, _, errOut := dpsim(t, context.Background(), "simulate", "--seed", "7", "--out", out); code != exitOK {
+			t.Fatalf("exit %d\n%s", code, errOut)
+		}
+		data, err := os.ReadFile(filepath.Join(out, "report.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(data, &doc); err != nil {
+			t.Fatal(err)
+		}
+		run := doc["run"].(map[string]any)
+		for _, k := range []string{"started", "finished", "durationSeconds"} {
+			if _, ok := run[k]; !ok {
+				t.Fatalf("run.%s missing", k)
+			}
+			delete(run, k)
+		}
+		norm, _ := json.MarshalIndent(doc, "", " ")
+		docs = append(docs, string(norm))
+	}
+	if docs[0] != docs[1] {
+		t.Fatal("two runs with the same seed differ beyond the time fields")
+	}
+}
+
+func TestInterruptedRunStillWritesReport(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	out := t.TempDir()
+	code, _, _ := dpsim(t, ctx, "simulate", "--out", out)
+	if code == exitOK {
+		t.Fatal("an interrupted run exited 0")
+	}
+	r := readReport(t, out)
+	if !r.Run.Interrupted {
+		t.Fatal("report does not say the run was interrupted")
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("kafka:\n  brokers: three\n"), 0o644)
+	tests := []struct {
+		name string
+		args []string
+		says string
+	}{
+		{"malformed spec", []string{"spec", "validate", bad}, "kafka.brokers"},
+		{"malformed spec to simulate", []string{"simulate", "--spec", bad, "--out", t.TempDir()}, "kafka.brokers"},
+		{"missing spec", []string{"simulate", "--spec", "/nonexistent.yaml"}, "nonexistent.yaml"},
+		{"unknown scenario", []string{"simulate", "--scenario", "meteor", "--out", t.TempDir()}, `unknown scenario "meteor"`},
+		{"unknown provider", []string{"simulate", "--provider", "cloud", "--out", t.TempDir()}, `unknown provider "cloud"`},
+		{"unknown flag", []string{"simulate", "--sed", "1"}, "sed"},
+		{"unknown command", []string{"simluate"}, `unknown command "simluate"`},
+		{"unknown format", []string{"report", "render", bad, "--format", "pdf"}, "pdf"},
+		{"no command", nil, "Usage"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := dpsim(t, context.Background(), tt.args...)
+			if code != exitUsage || !strings.Contains(out+errOut, tt.says) {
+				t.Fatalf("exit %d, output %q; want exit 2 naming %q", code, out+errOut, tt.says)
+			}
+		})
+	}
+}
+
+func TestReportRender(t *testing.T) {
+	out := t.TempDir()
+	if code, _, errOut := dpsim(t, context.Background(), "simulate", "--scenario", "tls-posture", "--out", out); code != exitOK {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	for format, says := range map[string]string{"html": "<td>DP-NET-2</td>", "md": "DP-NET-2", "junit": "<testsuite", "json": `"controls"`} {
+		code, stdout, errOut := dpsim(t, context.Background(), "report", "render", filepath.Join(out, "report.json"), "--format", format)
+		if code != exitOK || !strings.Contains(stdout, says) {
+			t.Errorf("render %s: exit %d, %s", format, code, errOut)
+		}
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"simulate", "--help"}, {"list"}, {"claims"}} {
+		if code, out, errOut := dpsim(t, context.Background(), args...); code != exitOK || out+errOut == "" {
+			t.Errorf("%v: exit %d", args, code)
+		}
+	}
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"dpsim/claims"
+	"dpsim/controls"
+	"dpsim/internal/progress"
+	"dpsim/reports"
+	"dpsim/scenarios"
+	"dpsim/topology"
+)
+
+// teardownTimeout bounds teardown after an interrupt, when the run's own context is already done.
+const teardownTimeout = 5 * time.Minute
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	fs := newFlags("simulate", "[flags]", "Stand the platform of the spec up on a provider, run the scenarios against it, tear it down\nand write report.json, junit.xml, report.md and report.html into --out.", stderr)
+	providerName := fs.String("provider", "fake", "where to stand the platform up: "+strings.Join(providerNames(), " or "))
+	specFile := fs.String("spec", "", "spec file (YAML); default: the platform as promised (dpsim spec default)")
+	claimsFile := fs.String("claims", "", "claims file (YAML) replacing the built-in promises (dpsim claims)")
+	var names stringList
+	fs.Var(&names, "scenario", "run only this scenario (repeatable); default: all (dpsim list)")
+	seed := fs.Int64("seed", 1, "seed for every random choice (targets, values); same seed, same run")
+	out := fs.String("out", "dpsim-report", "directory the reports are written to")
+	retain := fs.Bool("retain", false, "keep the topology up after the run (tear it down later with dpsim down)")
+	verbose := fs.Bool("v", false, "print debug detail")
+	if err := parse(fs, args); err != nil {
+		return exitUsage, err
+	}
+	if fs.NArg() > 0 {
+		return exitUsage, usagef("unexpected argument %q", fs.Arg(0))
+	}
+	spec, err := loadSpec(*specFile)
+	if err != nil {
+		return exitUsage, usageError{err}
+	}
+	cl, err := loadClaims(*claimsFile)
+	if err != nil {
+		return exitUsage, usageError{err}
+	}
+	list, err := scenarios.Select(names)
+	if err != nil {
+		return exitUsage, usageError{err}
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := progress.New(stderr, level)
+	provider, err := newProvider(*providerName, log)
+	if err != nil {
+		return exitUsage, usageError{err}
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return exitUsage, fmt.Errorf("create report directory: %w", err)
+	}
+
+	rep := newReport(provider.Name(), spec, cl, *seed, list)
+	for _, n := range spec.Notes() {
+		log.Warn(n)
+	}
+	code := simulate(ctx, log, provider, spec, cl, *seed, list, *retain, &rep)
+	rep.Run.Finished = time.Now().UTC()
+	rep.Run.DurationSeconds = rep.Run.Finished.Sub(rep.Run.Started).Seconds()
+	rep.Run.Interrupted = ctx.Err() != nil
+	rep.Run.Summary = reports.Tally(rep.Controls)
+	if err := reports.WriteAll(*out, rep); err != nil {
+		return exitFailed, fmt.Errorf("write reports: %w", err)
+	}
+	s := rep.Run.Summary
+	log.Info(fmt.Sprintf("controls: %d pass, %d fail, %d skipped, %d error; reports in %s", s.Pass, s.Fail, s.Skipped, s.Error, *out))
+	fmt.Fprintf(stdout, "%s\n", summaryTable(rep))
+	if code == exitOK && (s.Fail > 0 || s.Error > 0) {
+		code = exitFailed
+	}
+	return code, nil
+}
+
+// simulate stands the platform up, runs the scenarios and tears it down, filling rep. It returns
+// exitTopology when the platform could not be stood up, else exitOK (the verdicts decide the rest).
+func simulate(ctx context.Context, log *slog.Logger, p topology.Provider, spec topology.Spec, cl claims.Claims,
+	seed int64, list []scenarios.Scenario, retain bool, rep *reports.Report) int {
+	code := exitOK
+	log.Info(fmt.Sprintf("standing up %q on provider %s", spec.Name, p.Name()))
+	upErr := p.Up(ctx, spec)
+	var results []reports.Scenario
+	if upErr != nil {
+		log.Error("stand up: " + upErr.Error())
+		code = exitTopology
+		for _, sc := range list {
+			results = append(results, scenarios.NotRun(sc, "the topology could not be stood up: "+upErr.Error()))
+		}
+	} else {
+		env := scenarios.Env{Provider: p, Spec: spec, Claims: cl, Seed: seed, Log: log}
+		results = scenarios.Run(ctx, env, list)
+	}
+	rep.Scenarios = results
+	rep.Controls = controls.Judge(cl, results)
+	if retain && upErr == nil {
+		log.Info("keeping the topology up (--retain); tear it down with: dpsim down --provider " + p.Name())
+		return code
+	}
+	// Tear down even after an interrupt: the run's context may be done, so give teardown its own.
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
+	defer cancel()
+	log.Info("tearing down")
+	if err := p.Down(tctx); err != nil {
+		log.Error("tear down: " + err.Error())
+		rep.Run.Notes = append(rep.Run.Notes, "tear down failed: "+err.Error())
+	}
+	return code
+}
+
+func newReport(provider string, spec topology.Spec, cl claims.Claims, seed int64, list []scenarios.Scenario) reports.Report {
+	var names []string
+	for _, s := range list {
+		names = append(names, s.Name)
+	}
+	return reports.Report{
+		Run: reports.Run{
+			Tool: "dpsim", Provider: provider, Seed: seed, SpecName: spec.Name, SpecHash: spec.Hash(),
+			ClaimsHash: cl.Hash(), Scenarios: names, Started: time.Now().UTC(), Versions: versions(),
+			Notes: spec.Notes(),
+		},
+	}
+}
+
+// versions names the software the run used.
+func versions() map[string]string {
+	v := map[string]string{"go": runtime.Version(), "dpsim": "devel"}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			v["dpsim"] = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				v["dpsim"] += "+" + s.Value[:min(12, len(s.Value))]
+			}
+		}
+	}
+	return v
+}
+
+// summaryTable is the one screen a person reads after a run.
+func summaryTable(r reports.Report) string {
+	var b strings.Builder
+	for _, c := range r.Controls {
+		fmt.Fprintf(&b, "%-9s %-7s %s", c.ID, c.Status, c.Title)
+		if c.Status != reports.Pass && c.Reason != "" {
+			fmt.Fprintf(&b, " - %s", c.Reason)
+		}
+		b.WriteByte('\n')
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func loadSpec(path string) (topology.Spec, error) {
+	if path == "" {
+		return topology.Default(), nil
+	}
+	return topology.LoadFile(path)
+}
+
+func loadClaims(path string) (claims.Claims, error) {
+	if path == "" {
+		return claims.Default(), nil
+	}
+	return claims.LoadFile(path)
+}

@@ -1,0 +1,284 @@
+// Package fakes holds in-memory stand-ins so the engine, checkers and reports are tested in
+// milliseconds: a fake provider with nodes, zones, drives and replicated stores that follow the real
+// stores' rules closely enough to be wrong in the same ways (acks=1 losing the leader's tail, a
+// replication factor of 1 losing a drive's records). A fake can be told to misbehave (see
+// WithFault) so every checker is shown to fail when it should.
+//
+// The fake is deterministic: no goroutines in the data path, no map order in results and no wall
+// clock in its behaviour; it keeps simulated time on a SimClock. Only the ingress is real: a TLS
+// listener on 127.0.0.1 that probes can handshake with.
+package fakes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"dpsim/topology"
+)
+
+// Provider is the in-memory provider "fake". Besides topology.Provider it offers Inventory,
+// StoreAccess, NodeKiller, DriveDropper, Partitioner, Settler, Ingress and Clocked. It is safe for
+// concurrent use; every operation runs under one lock.
+type Provider struct {
+	cfg   config
+	clock *SimClock
+	mu    sync.Mutex
+	site  *site // nil unless up
+}
+
+var (
+	_ topology.Provider     = (*Provider)(nil)
+	_ topology.Inventory    = (*Provider)(nil)
+	_ topology.StoreAccess  = (*Provider)(nil)
+	_ topology.NodeKiller   = (*Provider)(nil)
+	_ topology.DriveDropper = (*Provider)(nil)
+	_ topology.Partitioner  = (*Provider)(nil)
+	_ topology.Settler      = (*Provider)(nil)
+	_ topology.Ingress      = (*Provider)(nil)
+	_ topology.Clocked      = (*Provider)(nil)
+)
+
+// NewProvider returns a fake provider: defaults first, then opts in order.
+func NewProvider(opts ...Option) *Provider {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return &Provider{cfg: cfg, clock: NewSimClock(cfg.start)}
+}
+
+// Name is "fake".
+func (p *Provider) Name() string { return "fake" }
+
+// Clock returns the provider's *SimClock. It is reset to the start instant on every Up.
+func (p *Provider) Clock() topology.Clock { return p.clock }
+
+// Up stands up spec in memory and starts the ingress listener.
+func (p *Provider) Up(ctx context.Context, spec topology.Spec) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := spec.Validate(); err != nil {
+		return fmt.Errorf("validate spec: %w", err)
+	}
+	if err := p.cfg.validate(); err != nil {
+		return fmt.Errorf("configure fake provider: %w", err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.site != nil {
+		return errors.New("fake platform is already up")
+	}
+	in, err := startIngress(spec)
+	if err != nil {
+		return fmt.Errorf("start ingress: %w", err)
+	}
+	p.clock.reset(p.cfg.start)
+	p.site = p.build(spec, in)
+	return nil
+}
+
+// build lays out nodes and stores for spec.
+func (p *Provider) build(spec topology.Spec, in *ingress) *site {
+	s := &site{mu: &p.mu, clock: p.clock, lat: p.cfg.lat, spec: spec, ingress: in}
+	for i := range spec.Nodes {
+		s.nodes = append(s.nodes, &node{name: fmt.Sprintf("node-%d", i+1), zone: spec.ZoneOf(i)})
+	}
+	hosts := s.nodes
+	if n := p.cfg.componentNodes; n >= 1 && n < len(hosts) {
+		hosts = hosts[:n]
+	}
+	for ti, t := range spec.Tenants {
+		s.tenants = append(s.tenants, tenantStores{
+			name: t,
+			log:  newLogStore(s, spec, t, ti, hosts, p.cfg.misbehaviourFor(topology.KindLog)),
+			doc:  newDocumentStore(s, spec, t, ti, hosts, p.cfg.misbehaviourFor(topology.KindDocument)),
+		})
+	}
+	s.object = newObjectStore(s, spec, hosts, p.cfg.misbehaviourFor(topology.KindObject))
+	return s
+}
+
+// Down stops the ingress and forgets the platform; stores handed out before refuse work after it.
+// It is safe to call at any time, also when nothing is up.
+func (p *Provider) Down(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.site == nil {
+		return nil
+	}
+	s := p.site
+	p.site, s.closed = nil, true
+	return s.ingress.close()
+}
+
+// do runs f on the platform under the lock once ctx and the platform allow it.
+func (p *Provider) do(ctx context.Context, f func(s *site) error) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if p.site == nil {
+		return errNotUp
+	}
+	return f(p.site)
+}
+
+// Nodes lists node-1..node-N; a killed or isolated node is not Ready.
+func (p *Provider) Nodes(ctx context.Context) ([]topology.Node, error) {
+	var out []topology.Node
+	err := p.do(ctx, func(s *site) error {
+		for _, n := range s.nodes {
+			out = append(out, topology.Node{Name: n.name, Zone: n.zone, Ready: n.ready()})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Components lists, per tenant in spec order, its kafka and elasticsearch with their members, then
+// the shared objectstore (Tenant "") with its drives as members.
+func (p *Provider) Components(ctx context.Context) ([]topology.Component, error) {
+	var out []topology.Component
+	err := p.do(ctx, func(s *site) error {
+		for _, t := range s.tenants {
+			out = append(out, component(t.name, t.log.name, t.log.kind, t.log.members()),
+				component(t.name, t.doc.name, t.doc.kind, t.doc.members()))
+		}
+		out = append(out, component("", "objectstore", topology.KindObject, s.object.members()))
+		return nil
+	})
+	return out, err
+}
+
+func component(tenant, name string, kind topology.Kind, ms []*member) topology.Component {
+	c := topology.Component{Tenant: tenant, Name: name, Kind: kind}
+	for _, m := range ms {
+		c.Members = append(c.Members, m.info())
+	}
+	return c
+}
+
+// Stores returns tenant's kafka, elasticsearch and its view of the shared objectstore.
+func (p *Provider) Stores(ctx context.Context, tenant string) ([]topology.Store, error) {
+	var out []topology.Store
+	err := p.do(ctx, func(s *site) error {
+		for _, t := range s.tenants {
+			if t.name == tenant {
+				out = []topology.Store{t.log, t.doc, objectView{s: s.object, prefix: tenant + "/"}}
+				return nil
+			}
+		}
+		return fmt.Errorf("unknown tenant %q", tenant)
+	})
+	return out, err
+}
+
+// KillNode stops every member on node name; their drives keep their data. Leaders move at once.
+func (p *Provider) KillNode(ctx context.Context, name string) error {
+	return p.setNode(ctx, name, func(n *node) { n.killed = true })
+}
+
+// RestartNode starts the members of node name again with their data; they re-sync in Settle.
+func (p *Provider) RestartNode(ctx context.Context, name string) error {
+	return p.setNode(ctx, name, func(n *node) { n.killed = false })
+}
+
+// Isolate cuts node name off from every other node: its members keep their data but leave the in-sync
+// sets; a leader there keeps leading until a write routed to it times out (ErrIndefinite) or
+// Settle runs, and then fails over.
+func (p *Provider) Isolate(ctx context.Context, name string) error {
+	return p.setNode(ctx, name, func(n *node) { n.isolated = true })
+}
+
+// Heal reconnects every isolated node; its members re-sync in Settle.
+func (p *Provider) Heal(ctx context.Context) error {
+	return p.do(ctx, func(s *site) error {
+		for _, n := range s.nodes {
+			n.isolated = false
+		}
+		s.react()
+		return nil
+	})
+}
+
+func (p *Provider) setNode(ctx context.Context, name string, change func(*node)) error {
+	return p.do(ctx, func(s *site) error {
+		n, err := s.node(name)
+		if err != nil {
+			return err
+		}
+		change(n)
+		s.react()
+		return nil
+	})
+}
+
+// Drives lists every drive sorted by node, tenant and name.
+func (p *Provider) Drives(ctx context.Context) ([]topology.Drive, error) {
+	var out []topology.Drive
+	err := p.do(ctx, func(s *site) error {
+		for _, st := range s.stores() {
+			for _, m := range st.members() {
+				out = append(out, m.drive())
+			}
+		}
+		return nil
+	})
+	slices.SortFunc(out, func(a, b topology.Drive) int {
+		return strings.Compare(a.Node+"\x00"+a.Tenant+"\x00"+a.Name, b.Node+"\x00"+b.Tenant+"\x00"+b.Name)
+	})
+	return out, err
+}
+
+// DropDrive wipes drive d (found by tenant and name) and stops its member until RestoreDrive.
+func (p *Provider) DropDrive(ctx context.Context, d topology.Drive) error {
+	return p.setDrive(ctx, d, true)
+}
+
+// RestoreDrive brings drive d back empty; its member re-syncs (or heals) in Settle.
+func (p *Provider) RestoreDrive(ctx context.Context, d topology.Drive) error {
+	return p.setDrive(ctx, d, false)
+}
+
+func (p *Provider) setDrive(ctx context.Context, d topology.Drive, lost bool) error {
+	return p.do(ctx, func(s *site) error {
+		st, m, err := s.member(d)
+		if err != nil {
+			return err
+		}
+		if lost {
+			st.wipe(m)
+		}
+		m.lost = lost
+		s.react()
+		return nil
+	})
+}
+
+// Settle performs every pending failover, re-sync, re-replication and heal, and charges the
+// simulated re-sync time.
+func (p *Provider) Settle(ctx context.Context) error {
+	return p.do(ctx, func(s *site) error {
+		for _, st := range s.stores() {
+			st.settle()
+		}
+		s.clock.Advance(s.lat.Settle)
+		return nil
+	})
+}
+
+// IngressAddress is the host:port of the ingress TLS listener.
+func (p *Provider) IngressAddress(ctx context.Context) (string, error) {
+	var addr string
+	err := p.do(ctx, func(s *site) error {
+		addr = s.ingress.addr
+		return nil
+	})
+	return addr, err
+}

@@ -1,0 +1,210 @@
+// Package reports holds the one result model of a dpsim run and renders it. report.json is the
+// source of truth; JUnit XML, Markdown and a self-contained HTML page are rendered from it, so a saved
+// run can be re-rendered at any time.
+package reports
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+)
+
+// Status is a verdict. Composing verdicts keeps the worst (see Worst).
+type Status string
+
+// The verdicts.
+const (
+	Pass    Status = "pass"
+	Fail    Status = "fail"
+	Skipped Status = "skipped" // could not run here; the reason says why
+	Error   Status = "error"   // could not be judged: the run itself broke
+)
+
+// Report is one run of dpsim.
+type Report struct {
+	Run       Run        `json:"run"`
+	Controls  []Control  `json:"controls"`
+	Scenarios []Scenario `json:"scenarios"`
+}
+
+// Run describes the run itself. Started, Finished and DurationSeconds are wall-clock time fields:
+// they differ between two runs with the same seed.
+type Run struct {
+	Tool            string            `json:"tool"`
+	Provider        string            `json:"provider"`
+	Seed            int64             `json:"seed"`
+	SpecName        string            `json:"specName"`
+	SpecHash        string            `json:"specHash"`
+	ClaimsHash      string            `json:"claimsHash"`
+	Scenarios       []string          `json:"scenariosSelected"`
+	Started         time.Time         `json:"started"`
+	Finished        time.Time         `json:"finished"`
+	DurationSeconds float64           `json:"durationSeconds"`
+	Versions        map[string]string `json:"versions"`
+	Notes           []string          `json:"notes,omitempty"`
+	Interrupted     bool              `json:"interrupted"`
+	Summary         Summary           `json:"summary"`
+}
+
+// Summary counts controls by verdict.
+type Summary struct {
+	Pass    int `json:"pass"`
+	Fail    int `json:"fail"`
+	Skipped int `json:"skipped"`
+	Error   int `json:"error"`
+}
+
+// Control is the verdict on one claim.
+type Control struct {
+	ID        string     `json:"id"`
+	Title     string     `json:"title"`
+	Claim     string     `json:"claim"`
+	Status    Status     `json:"status"`
+	Reason    string     `json:"reason,omitempty"`
+	Scenarios []string   `json:"scenarios"`
+	Evidence  []Evidence `json:"evidence"`
+}
+
+// Evidence is one check's finding that a control's verdict rests on.
+type Evidence struct {
+	Scenario string `json:"scenario"`
+	Check    string `json:"check"`
+	Status   Status `json:"status"`
+	Summary  string `json:"summary"`
+}
+
+// Scenario is what one scenario did and saw. Its times (AtSeconds, StartSeconds, ...) count from the
+// start of the scenario on the provider's clock: simulated and repeatable on the fake provider,
+// wall-clock on real ones.
+type Scenario struct {
+	Name            string     `json:"name"`
+	Description     string     `json:"description"`
+	Controls        []string   `json:"controls"`
+	Status          Status     `json:"status"`
+	Reason          string     `json:"reason,omitempty"`
+	DurationSeconds float64    `json:"durationSeconds"`
+	Faults          []Fault    `json:"faults"`
+	Ledgers         []Ledger   `json:"ledgers"`
+	Checks          []Check    `json:"checks"`
+	Recovery        []Recovery `json:"recovery"`
+	Timeline        []Bucket   `json:"timeline"`
+	Events          []Event    `json:"events"`
+}
+
+// Fault is one injected fault and when it was in force.
+type Fault struct {
+	Kind         string  `json:"kind"`
+	Target       string  `json:"target"`
+	StartSeconds float64 `json:"startSeconds"`
+	EndSeconds   float64 `json:"endSeconds"`
+}
+
+// Ledger is the acknowledged-write account of one store of one tenant, in the vocabulary of
+// Jepsen's set checker: identities, not counts, decide lost and unexpected.
+type Ledger struct {
+	Tenant       string `json:"tenant"`
+	Store        string `json:"store"`
+	Attempted    int    `json:"attempted"`
+	Acknowledged int    `json:"acknowledged"`
+	Failed       int    `json:"failed"`
+	Unknown      int    `json:"unknown"`
+	// Lost: acknowledged but absent from the final read.
+	Lost int `json:"lost"`
+	// Unexpected: read back but never attempted.
+	Unexpected int `json:"unexpected"`
+	// Duplicated: read back more than once.
+	Duplicated int `json:"duplicated"`
+	// Recovered: outcome unknown (or failed) but present in the final read.
+	Recovered int `json:"recovered"`
+	// LostIDs, UnexpectedIDs: the first identities of each, for debugging.
+	LostIDs       []string `json:"lostIds,omitempty"`
+	UnexpectedIDs []string `json:"unexpectedIds,omitempty"`
+}
+
+// Check is one checker's verdict within a scenario.
+type Check struct {
+	Name    string `json:"name"`
+	Control string `json:"control"` // the control this check is evidence for
+	Tenant  string `json:"tenant,omitempty"`
+	Store   string `json:"store,omitempty"`
+	Status  Status `json:"status"`
+	Summary string `json:"summary"`
+}
+
+// Recovery is how long a store was unavailable after a fault.
+type Recovery struct {
+	Tenant string `json:"tenant"`
+	Store  string `json:"store"`
+	Fault  string `json:"fault"`
+	// Seconds from the fault's start to the first acknowledged write after it; -1 if none came.
+	Seconds float64 `json:"seconds"`
+	// UnavailableSeconds is the longest stretch without an acknowledged write while writes were tried.
+	UnavailableSeconds float64 `json:"unavailableSeconds"`
+}
+
+// Bucket counts operation outcomes in one slice of the scenario's time, for the timeline.
+type Bucket struct {
+	StartSeconds float64 `json:"startSeconds"`
+	OK           int     `json:"ok"`
+	Failed       int     `json:"failed"`
+	Unknown      int     `json:"unknown"`
+}
+
+// Event is something the platform did during the scenario (a node went down, a pod was rescheduled).
+type Event struct {
+	AtSeconds float64 `json:"atSeconds"`
+	What      string  `json:"what"`
+}
+
+// Worst composes verdicts: fail beats error beats pass beats skipped.
+func Worst(statuses ...Status) Status {
+	rank := map[Status]int{Skipped: 0, Pass: 1, Error: 2, Fail: 3}
+	worst := Skipped
+	for _, s := range statuses {
+		if rank[s] > rank[worst] {
+			worst = s
+		}
+	}
+	return worst
+}
+
+// Tally counts the controls by verdict.
+func Tally(controls []Control) Summary {
+	var s Summary
+	for _, c := range controls {
+		switch c.Status {
+		case Pass:
+			s.Pass++
+		case Fail:
+			s.Fail++
+		case Skipped:
+			s.Skipped++
+		default:
+			s.Error++
+		}
+	}
+	return s
+}
+
+// WriteJSON writes the report as indented JSON.
+func WriteJSON(path string, r Report) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode report: %w", err)
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
+}
+
+// ReadJSON reads a report written by WriteJSON.
+func ReadJSON(path string) (Report, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Report{}, fmt.Errorf("read report: %w", err)
+	}
+	var r Report
+	if err := json.Unmarshal(data, &r); err != nil {
+		return Report{}, fmt.Errorf("decode report %s: %w", path, err)
+	}
+	return r, nil
+}

@@ -1,0 +1,268 @@
+package reports
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// This file holds the presentation helpers every renderer shares, so JUnit, Markdown and HTML
+// agree on labels, ordering, number formats and what a control's one-line explanation is.
+
+// statusOrder is the order verdicts are listed in summaries: worst first.
+var statusOrder = []Status{Fail, Error, Pass, Skipped}
+
+// verdict maps a status to one of the four verdicts; anything unknown counts as Error, as Tally does.
+func verdict(s Status) Status {
+	switch s {
+	case Pass, Fail, Skipped:
+		return s
+	default:
+		return Error
+	}
+}
+
+// statusLabel is the upper-case label of a verdict, e.g. "FAIL".
+func statusLabel(s Status) string {
+	return strings.ToUpper(string(verdict(s)))
+}
+
+// statusCount is one verdict and how many controls have it.
+type statusCount struct {
+	Status Status
+	Label  string
+	Count  int
+}
+
+// summaryCounts tallies the controls (rather than trusting Run.Summary, so the counts always match
+// the control table) and lists them in statusOrder.
+func summaryCounts(controls []Control) []statusCount {
+	s := Tally(controls)
+	n := map[Status]int{Pass: s.Pass, Fail: s.Fail, Skipped: s.Skipped, Error: s.Error}
+	out := make([]statusCount, 0, len(statusOrder))
+	for _, st := range statusOrder {
+		out = append(out, statusCount{Status: st, Label: statusLabel(st), Count: n[st]})
+	}
+	return out
+}
+
+// summaryLine is e.g. "1 fail, 0 error, 3 pass, 1 skipped (5 controls)".
+func summaryLine(controls []Control) string {
+	parts := make([]string, 0, len(statusOrder))
+	for _, c := range summaryCounts(controls) {
+		parts = append(parts, fmt.Sprintf("%d %s", c.Count, c.Status))
+	}
+	return fmt.Sprintf("%s (%d controls)", strings.Join(parts, ", "), len(controls))
+}
+
+// controlDetail is a control's one-line explanation: its reason, or else its first evidence.
+func controlDetail(c Control) string {
+	if c.Reason != "" {
+		return c.Reason
+	}
+	if len(c.Evidence) == 0 {
+		return ""
+	}
+	return evidenceLine(c.Evidence[0])
+}
+
+// evidenceLine is e.g. "[fail] broker-loss/ledger: 3 acknowledged writes lost".
+func evidenceLine(e Evidence) string {
+	where := e.Scenario
+	if e.Check != "" {
+		where += "/" + e.Check
+	}
+	return fmt.Sprintf("[%s] %s: %s", verdict(e.Status), where, e.Summary)
+}
+
+// finite returns x, or 0 if x is NaN or infinite, so no renderer ever prints NaN or Inf.
+func finite(x float64) float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return 0
+	}
+	return x
+}
+
+// secs formats a duration in seconds compactly, e.g. "12.5s" or "0s".
+func secs(x float64) string {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return "n/a"
+	}
+	return strconv.FormatFloat(math.Round(x*100)/100, 'f', -1, 64) + "s"
+}
+
+// recoverySecs formats Recovery.Seconds, where a negative value means no write was acknowledged.
+func recoverySecs(x float64) string {
+	if x < 0 {
+		return "never"
+	}
+	return secs(x)
+}
+
+// stamp formats a wall-clock time in UTC, or "n/a" if it was never set.
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "n/a"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// faultLabel names a fault, e.g. "kill-node broker-2".
+func faultLabel(f Fault) string {
+	return strings.TrimSpace(f.Kind + " " + f.Target)
+}
+
+// versionsLine lists component versions sorted by name, e.g. "dpsim=1.0, kafka=3.7".
+func versionsLine(v map[string]string) string {
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+"="+v[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// field is one labelled value of a header; renderers skip empty values.
+type field struct{ Name, Value string }
+
+// runFields are the facts about a run every renderer shows in its header.
+func runFields(run Run, controls []Control) []field {
+	return nonEmpty([]field{
+		{"Provider", run.Provider},
+		{"Seed", strconv.FormatInt(run.Seed, 10)},
+		{"Spec", specLine(run)},
+		{"Claims hash", run.ClaimsHash},
+		{"Scenarios selected", strings.Join(run.Scenarios, ", ")},
+		{"Started", stamp(run.Started)},
+		{"Finished", stamp(run.Finished)},
+		{"Duration", secs(run.DurationSeconds)},
+		{"Versions", versionsLine(run.Versions)},
+		{"Summary", summaryLine(controls)},
+	})
+}
+
+// scenarioFields are the facts about a scenario shown under its heading.
+func scenarioFields(s Scenario) []field {
+	return nonEmpty([]field{
+		{"Reason", s.Reason},
+		{"Controls", strings.Join(s.Controls, ", ")},
+		{"Duration", secs(s.DurationSeconds)},
+	})
+}
+
+func nonEmpty(fields []field) []field {
+	out := fields[:0]
+	for _, f := range fields {
+		if f.Value != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// section is one table of a scenario's data. RowClass gives each row's verdict for renderers that
+// colour rows ("" for none).
+type section struct {
+	Title    string
+	Header   []string
+	Rows     [][]string
+	RowClass []Status
+}
+
+func (s *section) add(class Status, cells ...string) {
+	s.Rows = append(s.Rows, cells)
+	s.RowClass = append(s.RowClass, class)
+}
+
+// scenarioSections lays out a scenario's data as tables, leaving out the empty ones.
+func scenarioSections(s Scenario) []section {
+	all := []section{
+		faultSection(s.Faults), ledgerSection(s.Ledgers), identitySection(s.Ledgers),
+		checkSection(s.Checks), recoverySection(s.Recovery), eventSection(s.Events),
+	}
+	out := all[:0]
+	for _, sec := range all {
+		if len(sec.Rows) > 0 {
+			out = append(out, sec)
+		}
+	}
+	return out
+}
+
+func faultSection(faults []Fault) section {
+	sec := section{Title: "Faults", Header: []string{"Kind", "Target", "Start", "End"}}
+	for _, f := range faults {
+		sec.add("", f.Kind, f.Target, secs(f.StartSeconds), secs(f.EndSeconds))
+	}
+	return sec
+}
+
+func ledgerSection(ledgers []Ledger) section {
+	sec := section{Title: "Ledgers", Header: []string{"Tenant", "Store", "Attempted", "Acknowledged",
+		"Failed", "Unknown", "Lost", "Unexpected", "Duplicated", "Recovered"}}
+	for _, l := range ledgers {
+		cells := []string{l.Tenant, l.Store}
+		for _, n := range []int{l.Attempted, l.Acknowledged, l.Failed, l.Unknown, l.Lost, l.Unexpected, l.Duplicated, l.Recovered} {
+			cells = append(cells, strconv.Itoa(n))
+		}
+		class := Status("")
+		if l.Lost > 0 || l.Unexpected > 0 {
+			class = Fail
+		}
+		sec.add(class, cells...)
+	}
+	return sec
+}
+
+// identitySection lists the first lost and unexpected identities of each ledger, for debugging.
+func identitySection(ledgers []Ledger) section {
+	sec := section{Title: "Lost and unexpected identities", Header: []string{"Tenant", "Store", "Kind", "First identities"}}
+	for _, l := range ledgers {
+		if len(l.LostIDs) > 0 {
+			sec.add(Fail, l.Tenant, l.Store, "lost", strings.Join(l.LostIDs, ", "))
+		}
+		if len(l.UnexpectedIDs) > 0 {
+			sec.add(Fail, l.Tenant, l.Store, "unexpected", strings.Join(l.UnexpectedIDs, ", "))
+		}
+	}
+	return sec
+}
+
+func checkSection(checks []Check) section {
+	sec := section{Title: "Checks", Header: []string{"Check", "Tenant", "Store", "Status", "Summary"}}
+	for _, c := range checks {
+		sec.add(verdict(c.Status), c.Name, c.Tenant, c.Store, statusLabel(c.Status), c.Summary)
+	}
+	return sec
+}
+
+func recoverySection(recovery []Recovery) section {
+	sec := section{Title: "Recovery", Header: []string{"Tenant", "Store", "Fault", "Recovered after", "Longest unavailable"}}
+	for _, r := range recovery {
+		sec.add("", r.Tenant, r.Store, r.Fault, recoverySecs(r.Seconds), secs(r.UnavailableSeconds))
+	}
+	return sec
+}
+
+func eventSection(events []Event) section {
+	sec := section{Title: "Events", Header: []string{"At", "What"}}
+	for _, e := range events {
+		sec.add("", secs(e.AtSeconds), e.What)
+	}
+	return sec
+}
+
+// specLine is e.g. "payments (sha256:ab12...)".
+func specLine(r Run) string {
+	if r.SpecHash == "" {
+		return r.SpecName
+	}
+	return fmt.Sprintf("%s (%s)", r.SpecName, r.SpecHash)
+}

@@ -1,0 +1,87 @@
+package scenarios
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"dpsim/topology"
+)
+
+// DefaultTraffic is the workload of the durability scenarios.
+var DefaultTraffic = Traffic{WritesPerPhase: 400, ValueBytes: 64}
+
+// Catalogue returns every scenario in run order.
+func Catalogue() []Scenario {
+	durability := func(name, desc string, f Fault, invariants ...Invariant) Scenario {
+		invariants = append([]Invariant{topologyInvariant(), placementInvariant()}, invariants...)
+		return Scenario{
+			Name: name, Description: desc, Fault: f, Traffic: &DefaultTraffic,
+			Controls:   controlsOf(invariants),
+			Needs:      append([]topology.Capability{topology.CapInventory, topology.CapStores}, f.Needs()...),
+			Invariants: invariants,
+		}
+	}
+	notYet := func(name, desc string, controls []string, needs ...topology.Capability) Scenario {
+		return Scenario{Name: name, Description: desc, Controls: controls, Needs: needs}
+	}
+	return []Scenario{
+		durability("node-kill", "stop one node while tenants write to every store; start it again and read everything back",
+			NodeKill{}, ledgerInvariant("DP-DUR-3", maxLostOnNode), recoveryInvariant("DP-DUR-3")),
+		durability("drive-loss", "wipe one drive of every store on one node; it comes back empty and must re-sync",
+			DriveLoss{}, ledgerInvariant("DP-DUR-4", maxLostOnDrive), recoveryInvariant("DP-DUR-4")),
+		durability("zone-loss", "stop every node of one availability zone, then bring the zone back",
+			ZoneLoss{}, ledgerInvariant("DP-DUR-5", maxLostOnZone), zoneOutageInvariant()),
+		durability("partition", "cut one node off from every other node, then heal the cut",
+			Partition{}, ledgerInvariant("DP-DUR-3", maxLostOnNode), recoveryInvariant("DP-DUR-3")),
+		notYet("backup-restore", "back up every data volume, destroy a tenant's data, restore it, diff against the ledger", []string{"DP-BAK-1", "DP-BAK-2"}, topology.CapBackup),
+		notYet("backup-retention", "check backups expire after the retention period and vanish from the object store", []string{"DP-BAK-3"}, topology.CapBackup),
+		notYet("backup-store-drive-loss", "drop one object-store drive and read every backup back", []string{"DP-BAK-4"}, topology.CapBackup, topology.CapDriveLoss),
+		notYet("offboarding", "offboard a tenant: namespace, PVCs, PVs and backup objects must all be gone", []string{"DP-OFF-1"}, topology.CapOffboarding, topology.CapBackup),
+		notYet("isolation", "probe every tenant port from every tenant, from outside and from the nodes", []string{"DP-NET-3"}, topology.CapIsolation),
+		notYet("ingress-exposure", "probe the platform's external ports: only the ingress answers, only over TLS", []string{"DP-NET-1"}, topology.CapExposure),
+		{
+			Name: "tls-posture", Description: "handshake with the ingress at every TLS version and inspect its certificate",
+			Controls: []string{"DP-NET-2"}, Needs: []topology.Capability{topology.CapIngress},
+			Probe: TLSProbe{}, Invariants: []Invariant{tlsInvariant()},
+		},
+		notYet("oidc", "OIDC discovery, token and JWKS over TLS; a token of one tenant refused by another", []string{"DP-AUTH-1"}, topology.CapOIDC),
+		notYet("password-hashing", "read the identity provider's password policy and stored credential data", []string{"DP-AUTH-2"}, topology.CapPasswords),
+		notYet("encryption-at-rest", "inspect StorageClasses and volumes for encryption at rest", []string{"DP-ENC-1"}, topology.CapEncryption),
+	}
+}
+
+func controlsOf(invariants []Invariant) []string {
+	var ids []string
+	for _, inv := range invariants {
+		if !slices.Contains(ids, inv.Control) {
+			ids = append(ids, inv.Control)
+		}
+	}
+	return ids
+}
+
+// Select returns the named scenarios in catalogue order, or all of them when names is empty. An
+// unknown name is an error that lists the known ones.
+func Select(names []string) ([]Scenario, error) {
+	all := Catalogue()
+	if len(names) == 0 {
+		return all, nil
+	}
+	var known []string
+	for _, s := range all {
+		known = append(known, s.Name)
+	}
+	for _, n := range names {
+		if !slices.Contains(known, n) {
+			return nil, fmt.Errorf("unknown scenario %q (known: %s)", n, strings.Join(known, ", "))
+		}
+	}
+	var out []Scenario
+	for _, s := range all {
+		if slices.Contains(names, s.Name) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,205 @@
+// Package checkers judges what a run saw. Every checker is a pure function of the recorded history,
+// the final read and the claims, so it can be re-run on saved data and shown to fail on a system
+// that misbehaves.
+package checkers
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"dpsim/reports"
+	"dpsim/scenarios/history"
+	"dpsim/topology"
+)
+
+// Verdict is a checker's judgement with a one-line summary of the evidence.
+type Verdict struct {
+	Status  reports.Status
+	Summary string
+}
+
+func verdict(ok bool, format string, args ...any) Verdict {
+	s := reports.Pass
+	if !ok {
+		s = reports.Fail
+	}
+	return Verdict{Status: s, Summary: fmt.Sprintf(format, args...)}
+}
+
+// sampleSize bounds the identities a ledger lists for each of lost and unexpected.
+const sampleSize = 20
+
+// Ledger is the set checker: it compares the identities acknowledged in the history with those in
+// the final read. It fails when more than maxLost acknowledged writes are absent, or when anything
+// was read that was never attempted.
+func Ledger(ops []history.Op, finalRead []string, maxLost int) (reports.Ledger, Verdict) {
+	var l reports.Ledger
+	outcome := map[string]history.Outcome{}
+	for _, op := range ops {
+		l.Attempted++
+		switch op.Outcome {
+		case history.OK:
+			l.Acknowledged++
+		case history.Failed:
+			l.Failed++
+		default:
+			l.Unknown++
+		}
+		// An id written twice counts as acknowledged if any attempt was.
+		if prev, seen := outcome[op.ID]; !seen || prev != history.OK {
+			outcome[op.ID] = op.Outcome
+		}
+	}
+	readCount := map[string]int{}
+	for _, id := range finalRead {
+		readCount[id]++
+	}
+	var lost, unexpected []string
+	for id, out := range outcome {
+		n := readCount[id]
+		switch {
+		case out == history.OK && n == 0:
+			lost = append(lost, id)
+		case out != history.OK && n > 0:
+			l.Recovered++
+		}
+	}
+	for id, n := range readCount {
+		if _, attempted := outcome[id]; !attempted {
+			unexpected = append(unexpected, id)
+		}
+		if n > 1 {
+			l.Duplicated++
+		}
+	}
+	sort.Strings(lost)
+	sort.Strings(unexpected)
+	l.Lost, l.Unexpected = len(lost), len(unexpected)
+	l.LostIDs, l.UnexpectedIDs = sample(lost), sample(unexpected)
+	return l, verdict(l.Lost <= maxLost && l.Unexpected == 0,
+		"%d acknowledged of %d attempted; %d lost (at most %d allowed), %d unexpected, %d duplicated, %d recovered",
+		l.Acknowledged, l.Attempted, l.Lost, maxLost, l.Unexpected, l.Duplicated, l.Recovered)
+}
+
+func sample(ids []string) []string {
+	if len(ids) > sampleSize {
+		return ids[:sampleSize]
+	}
+	return ids
+}
+
+// Placement checks that every acknowledged record is stored on at least minCopies distinct nodes
+// and survives the loss of minCopies-1 of them.
+func Placement(ops []history.Op, placements []topology.Placement, minCopies int) Verdict {
+	acked := map[string]bool{}
+	for _, op := range ops {
+		if op.Outcome == history.OK {
+			acked[op.ID] = true
+		}
+	}
+	var short []string
+	checked, fewest := 0, -1
+	for _, p := range placements {
+		if !acked[p.ID] {
+			continue
+		}
+		checked++
+		nodes := distinct(p.Nodes)
+		if fewest < 0 || nodes < fewest {
+			fewest = nodes
+		}
+		if nodes < minCopies || p.Tolerates < minCopies-1 {
+			short = append(short, p.ID)
+		}
+	}
+	if checked == 0 {
+		return Verdict{Status: reports.Error, Summary: "no acknowledged record to inspect"}
+	}
+	sort.Strings(short)
+	return verdict(len(short) == 0, "%d acknowledged records inspected; %d on fewer than %d distinct nodes (fewest: %d)%s",
+		checked, len(short), minCopies, fewest, listed(short))
+}
+
+func distinct(nodes []string) int {
+	set := map[string]bool{}
+	for _, n := range nodes {
+		set[n] = true
+	}
+	return len(set)
+}
+
+func listed(ids []string) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	return " e.g. " + strings.Join(sample(ids)[:min(len(ids), 3)], ", ")
+}
+
+// Topology checks that every data component runs its members on at least minNodes distinct nodes.
+func Topology(components []topology.Component, minNodes int) Verdict {
+	if len(components) == 0 {
+		return Verdict{Status: reports.Error, Summary: "no data component found"}
+	}
+	var parts, short []string
+	for _, c := range components {
+		nodes := map[string]bool{}
+		for _, m := range c.Members {
+			nodes[m.Node] = true
+		}
+		name := c.Name
+		if c.Tenant != "" {
+			name = c.Tenant + "/" + c.Name
+		}
+		parts = append(parts, fmt.Sprintf("%s on %d nodes", name, len(nodes)))
+		if len(nodes) < minNodes {
+			short = append(short, name)
+		}
+	}
+	summary := strings.Join(parts, ", ")
+	if len(short) > 0 {
+		summary = fmt.Sprintf("on fewer than %d nodes: %s (%s)", minNodes, strings.Join(short, ", "), summary)
+	}
+	return verdict(len(short) == 0, "%s", summary)
+}
+
+// RecoveryResult is how a store fared across one fault.
+type RecoveryResult struct {
+	// Seconds from the fault's start to the first acknowledged write at or after it; -1 if none.
+	Seconds float64
+	// LongestGapSeconds is the longest stretch between acknowledged writes (or from the fault start
+	// to the first one) while writes were being tried, from the fault's start on.
+	LongestGapSeconds float64
+}
+
+// Recovery measures availability around a fault and fails when no write was acknowledged after the
+// fault ended (the store never came back) or when recovery took longer than maxRecovery (0: not
+// judged).
+func Recovery(ops []history.Op, faultStart, faultEnd time.Time, maxRecovery time.Duration) (RecoveryResult, Verdict) {
+	res := RecoveryResult{Seconds: -1}
+	last := faultStart
+	ackedAfterEnd := false
+	for _, op := range ops {
+		if op.Invoked.Before(faultStart) || op.Outcome != history.OK {
+			continue
+		}
+		if res.Seconds < 0 {
+			res.Seconds = op.Finished.Sub(faultStart).Seconds()
+		}
+		if gap := op.Finished.Sub(last).Seconds(); gap > res.LongestGapSeconds {
+			res.LongestGapSeconds = gap
+		}
+		last = op.Finished
+		if !op.Invoked.Before(faultEnd) {
+			ackedAfterEnd = true
+		}
+	}
+	switch {
+	case !ackedAfterEnd:
+		return res, Verdict{Status: reports.Fail, Summary: "no write acknowledged after the fault ended: the store did not recover"}
+	case maxRecovery > 0 && res.Seconds > maxRecovery.Seconds():
+		return res, verdict(false, "first acknowledged write %.1fs after the fault, more than the %s allowed", res.Seconds, maxRecovery)
+	}
+	return res, verdict(true, "first acknowledged write %.3fs after the fault; longest gap %.3fs", res.Seconds, res.LongestGapSeconds)
+}

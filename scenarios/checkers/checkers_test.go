@@ -1,0 +1,168 @@
+package checkers
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"dpsim/reports"
+	"dpsim/scenarios/history"
+	"dpsim/topology"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// ops builds a history: one op per outcome letter (o ok, f failed, u unknown), 1 s apart.
+func ops(outcomes string) []history.Op {
+	var out []history.Op
+	for i, c := range outcomes {
+		o := map[rune]history.Outcome{'o': history.OK, 'f': history.Failed, 'u': history.Unknown}[c]
+		at := t0.Add(time.Duration(i) * time.Second)
+		out = append(out, history.Op{ID: fmt.Sprintf("id-%d", i), Outcome: o, Invoked: at, Finished: at.Add(time.Millisecond)})
+	}
+	return out
+}
+
+func TestLedger(t *testing.T) {
+	tests := []struct {
+		name     string
+		outcomes string
+		read     []string
+		maxLost  int
+		want     reports.Status
+		check    func(l reports.Ledger) bool
+	}{
+		{"all acknowledged read back", "ooo", []string{"id-0", "id-1", "id-2"}, 0, reports.Pass,
+			func(l reports.Ledger) bool { return l.Acknowledged == 3 && l.Lost == 0 }},
+		{"acknowledged write dropped", "ooo", []string{"id-0", "id-2"}, 0, reports.Fail,
+			func(l reports.Ledger) bool { return l.Lost == 1 && l.LostIDs[0] == "id-1" }},
+		{"loss within the claim", "ooo", []string{"id-0", "id-2"}, 1, reports.Pass,
+			func(l reports.Ledger) bool { return l.Lost == 1 }},
+		{"read back something never written", "oo", []string{"id-0", "id-1", "ghost"}, 0, reports.Fail,
+			func(l reports.Ledger) bool { return l.Unexpected == 1 && l.UnexpectedIDs[0] == "ghost" }},
+		{"failed and unknown writes absent are fine", "ofu", []string{"id-0"}, 0, reports.Pass,
+			func(l reports.Ledger) bool { return l.Failed == 1 && l.Unknown == 1 && l.Recovered == 0 }},
+		{"unknown write present is recovered", "ou", []string{"id-0", "id-1"}, 0, reports.Pass,
+			func(l reports.Ledger) bool { return l.Recovered == 1 }},
+		{"duplicates counted", "oo", []string{"id-0", "id-1", "id-1"}, 0, reports.Pass,
+			func(l reports.Ledger) bool { return l.Duplicated == 1 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l, v := Ledger(ops(tt.outcomes), tt.read, tt.maxLost)
+			if v.Status != tt.want || !tt.check(l) {
+				t.Fatalf("got %s (%s), ledger %+v", v.Status, v.Summary, l)
+			}
+		})
+	}
+}
+
+func TestPlacement(t *testing.T) {
+	hist := ops("oof") // id-0, id-1 acknowledged; id-2 failed
+	tests := []struct {
+		name      string
+		placement []topology.Placement
+		want      reports.Status
+	}{
+		{"every record on two nodes", []topology.Placement{
+			{ID: "id-0", Nodes: []string{"n1", "n2"}, Tolerates: 1}, {ID: "id-1", Nodes: []string{"n2", "n3"}, Tolerates: 1}}, reports.Pass},
+		{"one record on one node", []topology.Placement{
+			{ID: "id-0", Nodes: []string{"n1", "n2"}, Tolerates: 1}, {ID: "id-1", Nodes: []string{"n3"}}}, reports.Fail},
+		{"two copies on the same node", []topology.Placement{
+			{ID: "id-0", Nodes: []string{"n1", "n1"}, Tolerates: 1}, {ID: "id-1", Nodes: []string{"n2", "n3"}, Tolerates: 1}}, reports.Fail},
+		{"shards on two nodes that cannot lose one", []topology.Placement{
+			{ID: "id-0", Nodes: []string{"n1", "n2"}, Tolerates: 0}, {ID: "id-1", Nodes: []string{"n2", "n3"}, Tolerates: 1}}, reports.Fail},
+		{"unacknowledged records are not judged", []topology.Placement{
+			{ID: "id-0", Nodes: []string{"n1", "n2"}, Tolerates: 1}, {ID: "id-1", Nodes: []string{"n2", "n3"}, Tolerates: 1},
+			{ID: "id-2", Nodes: []string{"n1"}}}, reports.Pass},
+		{"nothing to inspect", nil, reports.Error},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if v := Placement(hist, tt.placement, 2); v.Status != tt.want {
+				t.Fatalf("got %s (%s), want %s", v.Status, v.Summary, tt.want)
+			}
+		})
+	}
+}
+
+func TestTopology(t *testing.T) {
+	comp := func(nodes ...string) topology.Component {
+		c := topology.Component{Tenant: "t", Name: "kafka"}
+		for i, n := range nodes {
+			c.Members = append(c.Members, topology.Member{Name: fmt.Sprint(i), Node: n})
+		}
+		return c
+	}
+	tests := []struct {
+		name  string
+		comps []topology.Component
+		want  reports.Status
+	}{
+		{"three nodes", []topology.Component{comp("a", "b", "c")}, reports.Pass},
+		{"three members on two nodes", []topology.Component{comp("a", "b", "b")}, reports.Fail},
+		{"one component short", []topology.Component{comp("a", "b", "c"), comp("a", "b")}, reports.Fail},
+		{"no components", nil, reports.Error},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if v := Topology(tt.comps, 3); v.Status != tt.want {
+				t.Fatalf("got %s (%s), want %s", v.Status, v.Summary, tt.want)
+			}
+		})
+	}
+}
+
+func TestRecovery(t *testing.T) {
+	// fault from t0+2s to t0+5s
+	start, end := t0.Add(2*time.Second), t0.Add(5*time.Second)
+	tests := []struct {
+		name     string
+		outcomes string
+		max      time.Duration
+		want     reports.Status
+		seconds  float64
+	}{
+		{"recovers at once", "oooooooo", 0, reports.Pass, 0.001},
+		{"unavailable during the fault, back after", "ooffffoo", 0, reports.Pass, 4.001},
+		{"never back after the fault", "ooffffff", 0, reports.Fail, -1},
+		{"slower than claimed", "ooffffoo", 2 * time.Second, reports.Fail, 4.001},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, v := Recovery(ops(tt.outcomes), start, end, tt.max)
+			if v.Status != tt.want || (res.Seconds-tt.seconds) > 1e-6 || (tt.seconds-res.Seconds) > 1e-6 {
+				t.Fatalf("got %s (%s) after %.3fs, want %s after %.3fs", v.Status, v.Summary, res.Seconds, tt.want, tt.seconds)
+			}
+		})
+	}
+}
+
+func TestTLSPosture(t *testing.T) {
+	good := TLSObservation{Address: "x", Accepted: []string{"1.3", "1.2"}, KeyType: "ECDSA", Curve: "P-384", Lifetime: 90 * 24 * time.Hour}
+	tests := []struct {
+		name   string
+		mutate func(o *TLSObservation)
+		want   reports.Status
+		says   string
+	}{
+		{"as promised", func(*TLSObservation) {}, reports.Pass, "ECDSA P-384"},
+		{"TLS 1.0 allowed", func(o *TLSObservation) { o.Accepted = append(o.Accepted, "1.0") }, reports.Fail, "accepts TLS 1.0"},
+		{"TLS 1.3 missing", func(o *TLSObservation) { o.Accepted = []string{"1.2"} }, reports.Fail, "claimed exactly"},
+		{"wrong curve", func(o *TLSObservation) { o.Curve = "P-256" }, reports.Fail, "P-256"},
+		{"RSA key", func(o *TLSObservation) { o.KeyType, o.Curve = "RSA", "2048 bits" }, reports.Fail, "RSA"},
+		{"lives a year", func(o *TLSObservation) { o.Lifetime = 365 * 24 * time.Hour }, reports.Fail, "365 days"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := good
+			o.Accepted = append([]string(nil), good.Accepted...)
+			tt.mutate(&o)
+			v := TLSPosture(o, []string{"1.2", "1.3"}, "P-384", 90*24*time.Hour)
+			if v.Status != tt.want || !strings.Contains(v.Summary, tt.says) {
+				t.Fatalf("got %s (%s), want %s mentioning %q", v.Status, v.Summary, tt.want, tt.says)
+			}
+		})
+	}
+}

@@ -1,0 +1,186 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+
+	"dpsim/topology"
+)
+
+// Fault is one kind of failure a scenario injects (a nemesis, in Jepsen's words).
+type Fault interface {
+	// Kind names the fault in reports ("node-kill").
+	Kind() string
+	// Needs lists the provider capabilities the fault uses.
+	Needs() []topology.Capability
+	// Inject breaks something chosen with rng and returns what it broke and how to undo it.
+	Inject(ctx context.Context, env Env, rng *rand.Rand) (Injected, error)
+}
+
+// Injected is a fault in force.
+type Injected struct {
+	Target  string
+	Nodes   []string // the nodes taken down or cut off
+	Recover func(ctx context.Context) error
+}
+
+// NodeKill stops one node and starts it again on recovery.
+type NodeKill struct{}
+
+// Kind implements Fault.
+func (NodeKill) Kind() string { return "node-kill" }
+
+// Needs implements Fault.
+func (NodeKill) Needs() []topology.Capability { return []topology.Capability{topology.CapNodeKill} }
+
+// Inject implements Fault.
+func (NodeKill) Inject(ctx context.Context, env Env, rng *rand.Rand) (Injected, error) {
+	node, err := pickNode(ctx, env.Provider, rng)
+	if err != nil {
+		return Injected{}, err
+	}
+	return killNodes(ctx, env.Provider.(topology.NodeKiller), []string{node}, node)
+}
+
+// ZoneLoss stops every node of one zone and starts them again on recovery.
+type ZoneLoss struct{}
+
+// Kind implements Fault.
+func (ZoneLoss) Kind() string { return "zone-loss" }
+
+// Needs implements Fault.
+func (ZoneLoss) Needs() []topology.Capability { return []topology.Capability{topology.CapNodeKill} }
+
+// Inject implements Fault.
+func (ZoneLoss) Inject(ctx context.Context, env Env, rng *rand.Rand) (Injected, error) {
+	nodes, err := env.Provider.Nodes(ctx)
+	if err != nil {
+		return Injected{}, fmt.Errorf("list nodes: %w", err)
+	}
+	var zones []string
+	for _, n := range nodes {
+		if !slices.Contains(zones, n.Zone) {
+			zones = append(zones, n.Zone)
+		}
+	}
+	slices.Sort(zones)
+	zone := zones[rng.IntN(len(zones))]
+	var inZone []string
+	for _, n := range nodes {
+		if n.Zone == zone {
+			inZone = append(inZone, n.Name)
+		}
+	}
+	return killNodes(ctx, env.Provider.(topology.NodeKiller), inZone, fmt.Sprintf("%s (%s)", zone, strings.Join(inZone, ", ")))
+}
+
+func killNodes(ctx context.Context, k topology.NodeKiller, nodes []string, target string) (Injected, error) {
+	for _, n := range nodes {
+		if err := k.KillNode(ctx, n); err != nil {
+			return Injected{Target: target}, fmt.Errorf("kill node %s: %w", n, err)
+		}
+	}
+	return Injected{Target: target, Nodes: nodes, Recover: func(ctx context.Context) error {
+		for _, n := range nodes {
+			if err := k.RestartNode(ctx, n); err != nil {
+				return fmt.Errorf("restart node %s: %w", n, err)
+			}
+		}
+		return nil
+	}}, nil
+}
+
+// DriveLoss wipes, on one node, one drive of every data component that has a drive there; on
+// recovery the drives come back empty.
+type DriveLoss struct{}
+
+// Kind implements Fault.
+func (DriveLoss) Kind() string { return "drive-loss" }
+
+// Needs implements Fault.
+func (DriveLoss) Needs() []topology.Capability { return []topology.Capability{topology.CapDriveLoss} }
+
+// Inject implements Fault.
+func (DriveLoss) Inject(ctx context.Context, env Env, rng *rand.Rand) (Injected, error) {
+	dd := env.Provider.(topology.DriveDropper)
+	node, err := pickNode(ctx, env.Provider, rng)
+	if err != nil {
+		return Injected{}, err
+	}
+	all, err := dd.Drives(ctx)
+	if err != nil {
+		return Injected{}, fmt.Errorf("list drives: %w", err)
+	}
+	var drop []topology.Drive
+	seen := map[string]bool{}
+	for _, d := range all {
+		key := d.Tenant + "/" + d.Component
+		if d.Node == node && !seen[key] {
+			seen[key] = true
+			drop = append(drop, d)
+		}
+	}
+	if len(drop) == 0 {
+		return Injected{}, fmt.Errorf("node %s has no data drive", node)
+	}
+	var names []string
+	for _, d := range drop {
+		names = append(names, d.Name)
+	}
+	target := fmt.Sprintf("%s: %s", node, strings.Join(names, ", "))
+	for _, d := range drop {
+		if err := dd.DropDrive(ctx, d); err != nil {
+			return Injected{Target: target}, fmt.Errorf("drop drive %s on %s: %w", d.Name, d.Node, err)
+		}
+	}
+	return Injected{Target: target, Nodes: []string{node}, Recover: func(ctx context.Context) error {
+		for _, d := range drop {
+			if err := dd.RestoreDrive(ctx, d); err != nil {
+				return fmt.Errorf("restore drive %s on %s: %w", d.Name, d.Node, err)
+			}
+		}
+		return nil
+	}}, nil
+}
+
+// Partition cuts one node off from every other node and heals the cut on recovery.
+type Partition struct{}
+
+// Kind implements Fault.
+func (Partition) Kind() string { return "partition" }
+
+// Needs implements Fault.
+func (Partition) Needs() []topology.Capability { return []topology.Capability{topology.CapPartition} }
+
+// Inject implements Fault.
+func (Partition) Inject(ctx context.Context, env Env, rng *rand.Rand) (Injected, error) {
+	p := env.Provider.(topology.Partitioner)
+	node, err := pickNode(ctx, env.Provider, rng)
+	if err != nil {
+		return Injected{}, err
+	}
+	if err := p.Isolate(ctx, node); err != nil {
+		return Injected{Target: node}, fmt.Errorf("isolate node %s: %w", node, err)
+	}
+	return Injected{Target: node, Nodes: []string{node}, Recover: p.Heal}, nil
+}
+
+// pickNode chooses one node with rng, from the nodes in name order.
+func pickNode(ctx context.Context, p topology.Provider, rng *rand.Rand) (string, error) {
+	nodes, err := p.Nodes(ctx)
+	if err != nil {
+		return "", fmt.Errorf("list nodes: %w", err)
+	}
+	if len(nodes) == 0 {
+		return "", fmt.Errorf("provider %s has no nodes", p.Name())
+	}
+	names := make([]string, len(nodes))
+	for i, n := range nodes {
+		names[i] = n.Name
+	}
+	slices.Sort(names)
+	return names[rng.IntN(len(names))], nil
+}

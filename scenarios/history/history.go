@@ -1,0 +1,93 @@
+// Package history records every operation a workload makes against a store - invoked, then ok,
+// failed or unknown - with a unique id and its times, so checkers can judge the run afterwards.
+package history
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+	"time"
+
+	"dpsim/topology"
+)
+
+// Outcome is how an operation ended, in Jepsen's vocabulary.
+type Outcome string
+
+// The outcomes.
+const (
+	OK      Outcome = "ok"      // acknowledged
+	Failed  Outcome = "failed"  // definitely not applied
+	Unknown Outcome = "unknown" // may or may not have been applied (Jepsen's "info")
+)
+
+// Op is one recorded write.
+type Op struct {
+	ID       string
+	Tenant   string
+	Store    string
+	Invoked  time.Time
+	Finished time.Time
+	Outcome  Outcome
+	Ack      topology.Ack
+	Err      string
+}
+
+// History is the append-only log of every operation of a run; safe for concurrent use.
+type History struct {
+	mu  sync.Mutex
+	ops []Op
+}
+
+// Append records one finished operation.
+func (h *History) Append(op Op) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ops = append(h.ops, op)
+}
+
+// Ops returns a copy of the operations, ordered by invocation time (stable for equal times).
+func (h *History) Ops() []Op {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := append([]Op(nil), h.ops...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Invoked.Before(out[j].Invoked) })
+	return out
+}
+
+// Filter returns the operations on one tenant's store.
+func Filter(ops []Op, tenant, store string) []Op {
+	var out []Op
+	for _, op := range ops {
+		if op.Tenant == tenant && op.Store == store {
+			out = append(out, op)
+		}
+	}
+	return out
+}
+
+// Recorder is a recording client: it wraps a store and logs every write it makes into a History.
+type Recorder struct {
+	Store   topology.Store
+	Tenant  string
+	Clock   topology.Clock
+	History *History
+}
+
+// Write writes through the store and records the outcome. The error is the store's.
+func (r *Recorder) Write(ctx context.Context, id string, value []byte) error {
+	op := Op{ID: id, Tenant: r.Tenant, Store: r.Store.Name(), Invoked: r.Clock.Now()}
+	ack, err := r.Store.Write(ctx, id, value)
+	op.Finished = r.Clock.Now()
+	switch {
+	case err == nil:
+		op.Outcome, op.Ack = OK, ack
+	case errors.Is(err, topology.ErrIndefinite), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		op.Outcome, op.Err = Unknown, err.Error()
+	default:
+		op.Outcome, op.Err = Failed, err.Error()
+	}
+	r.History.Append(op)
+	return err
+}

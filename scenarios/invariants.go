@@ -1,0 +1,154 @@
+package scenarios
+
+import (
+	"fmt"
+	"slices"
+
+	"dpsim/claims"
+	"dpsim/reports"
+	"dpsim/scenarios/checkers"
+	"dpsim/scenarios/history"
+	"dpsim/topology"
+)
+
+// Observation is everything a scenario saw, for the invariants to judge.
+type Observation struct {
+	Ops        []history.Op
+	Stores     []StoreState
+	Components []topology.Component
+	Faults     []FaultWindow
+	TLS        *checkers.TLSObservation
+	// Ledgers is filled by the ledger invariant, for the report.
+	Ledgers []reports.Ledger
+	// Recovery is filled by the recovery invariant, for the report.
+	Recovery []reports.Recovery
+}
+
+// StoreState is one tenant's store after the faults healed.
+type StoreState struct {
+	Tenant    string
+	Name      string
+	FinalRead []string
+	Placement []topology.Placement
+}
+
+func (s StoreState) ops(o *Observation) []history.Op { return history.Filter(o.Ops, s.Tenant, s.Name) }
+
+func check(name, control string, s StoreState, v checkers.Verdict) reports.Check {
+	return reports.Check{Name: name, Control: control, Tenant: s.Tenant, Store: s.Name, Status: v.Status, Summary: v.Summary}
+}
+
+func maxLostOnNode(c claims.Claims) int  { return c.MaxLostOnNodeLoss }
+func maxLostOnDrive(c claims.Claims) int { return c.MaxLostOnDriveLoss }
+func maxLostOnZone(c claims.Claims) int  { return c.MaxLostOnZoneLoss }
+
+// ledgerInvariant runs the set checker over every store.
+func ledgerInvariant(control string, maxLost func(claims.Claims) int) Invariant {
+	return Invariant{Name: "ledger", Control: control, Check: func(o *Observation, c claims.Claims) []reports.Check {
+		var out []reports.Check
+		for _, s := range o.Stores {
+			l, v := checkers.Ledger(s.ops(o), s.FinalRead, maxLost(c))
+			l.Tenant, l.Store = s.Tenant, s.Name
+			o.Ledgers = append(o.Ledgers, l)
+			out = append(out, check("ledger", control, s, v))
+		}
+		return out
+	}}
+}
+
+// placementInvariant checks every acknowledged record's copies (DP-DUR-2).
+func placementInvariant() Invariant {
+	return Invariant{Name: "placement", Control: "DP-DUR-2", Check: func(o *Observation, c claims.Claims) []reports.Check {
+		var out []reports.Check
+		for _, s := range o.Stores {
+			out = append(out, check("placement", "DP-DUR-2", s, checkers.Placement(s.ops(o), s.Placement, c.MinCopies)))
+		}
+		return out
+	}}
+}
+
+// topologyInvariant checks the data components' spread over nodes (DP-DUR-1).
+func topologyInvariant() Invariant {
+	return Invariant{Name: "topology", Control: "DP-DUR-1", Check: func(o *Observation, c claims.Claims) []reports.Check {
+		v := checkers.Topology(o.Components, c.MinNodesPerComponent)
+		return []reports.Check{{Name: "topology", Control: "DP-DUR-1", Status: v.Status, Summary: v.Summary}}
+	}}
+}
+
+// recoveryInvariant measures each store's availability across each fault.
+func recoveryInvariant(control string) Invariant {
+	return Invariant{Name: "recovery", Control: control, Check: func(o *Observation, c claims.Claims) []reports.Check {
+		var out []reports.Check
+		for _, f := range o.Faults {
+			for _, s := range o.Stores {
+				res, v := checkers.Recovery(s.ops(o), f.Start, f.End, claims.Duration(c.MaxRecovery))
+				o.Recovery = append(o.Recovery, reports.Recovery{Tenant: s.Tenant, Store: s.Name, Fault: f.Kind,
+					Seconds: res.Seconds, UnavailableSeconds: res.LongestGapSeconds})
+				out = append(out, check("recovery", control, s, v))
+			}
+		}
+		return out
+	}}
+}
+
+// zoneOutageInvariant reports what a zone outage did: writes acknowledged and refused while the zone
+// was down, and the acknowledged records whose every copy sat in the lost zone. It fails only when
+// writes stayed refused after the zone came back.
+func zoneOutageInvariant() Invariant {
+	return Invariant{Name: "zone-outage", Control: "DP-DUR-5", Check: func(o *Observation, c claims.Claims) []reports.Check {
+		var out []reports.Check
+		for _, f := range o.Faults {
+			for _, s := range o.Stores {
+				var during [3]int
+				for _, op := range s.ops(o) {
+					if op.Invoked.Before(f.Start) || !op.Invoked.Before(f.End) {
+						continue
+					}
+					during[outcomeIndex(op.Outcome)]++
+				}
+				inZone := 0
+				for _, p := range s.Placement {
+					if len(p.Nodes) > 0 && allIn(p.Nodes, f.Nodes) {
+						inZone++
+					}
+				}
+				_, rv := checkers.Recovery(s.ops(o), f.Start, f.End, 0)
+				v := checkers.Verdict{Status: rv.Status, Summary: fmt.Sprintf(
+					"while %s was down: %d writes acknowledged, %d refused, %d unknown; %d records had every copy in the zone; after: %s",
+					f.Target, during[0], during[1], during[2], inZone, rv.Summary)}
+				out = append(out, check("zone-outage", "DP-DUR-5", s, v))
+			}
+		}
+		return out
+	}}
+}
+
+func outcomeIndex(o history.Outcome) int {
+	switch o {
+	case history.OK:
+		return 0
+	case history.Failed:
+		return 1
+	}
+	return 2
+}
+
+func allIn(nodes, set []string) bool {
+	for _, n := range nodes {
+		if !slices.Contains(set, n) {
+			return false
+		}
+	}
+	return true
+}
+
+// tlsInvariant judges the ingress's TLS posture (DP-NET-2).
+func tlsInvariant() Invariant {
+	return Invariant{Name: "tls", Control: "DP-NET-2", Check: func(o *Observation, c claims.Claims) []reports.Check {
+		if o.TLS == nil {
+			return []reports.Check{{Name: "tls", Control: "DP-NET-2", Status: reports.Error, Summary: "no TLS observation"}}
+		}
+		v := checkers.TLSPosture(*o.TLS, c.TLSVersions, c.CertCurve, claims.Duration(c.MaxCertLifetime))
+		return []reports.Check{{Name: "tls", Control: "DP-NET-2", Status: v.Status, Summary: v.Summary}}
+	}}
+}

@@ -1,0 +1,121 @@
+package scenarios
+
+import (
+	"context"
+	"testing"
+
+	"dpsim/claims"
+	"dpsim/fakes"
+	"dpsim/internal/progress"
+	"dpsim/reports"
+	"dpsim/topology"
+)
+
+// run stands a fake platform up with opts, runs the named scenarios and returns their results.
+func run(t testing.TB, spec topology.Spec, opts []fakes.Option, names ...string) []reports.Scenario {
+	t.Helper()
+	p := fakes.NewProvider(opts...)
+	if err := p.Up(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Down(context.Background()) })
+	list, err := Select(names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := Env{Provider: p, Spec: spec, Claims: claims.Default(), Seed: 1, Log: progress.Discard()}
+	return Run(context.Background(), env, list)
+}
+
+// checkStatus is the worst status of the named check across the results.
+func checkStatus(results []reports.Scenario, check string) reports.Status {
+	var statuses []reports.Status
+	for _, r := range results {
+		for _, c := range r.Checks {
+			if c.Name == check {
+				statuses = append(statuses, c.Status)
+			}
+		}
+	}
+	return reports.Worst(statuses...)
+}
+
+// TestCheckersFailOnMisbehavingFake shows each checker failing when the fake breaks the promise it
+// checks, and passing when it does not.
+func TestCheckersFailOnMisbehavingFake(t *testing.T) {
+	tests := []struct {
+		name     string
+		opts     []fakes.Option
+		spec     func(*topology.Spec)
+		scenario string
+		check    string
+		want     reports.Status
+	}{
+		{"ledger holds on an honest fake", nil, nil, "node-kill", "ledger", reports.Pass},
+		{"ledger catches dropped acknowledged writes", []fakes.Option{fakes.WithFault(fakes.DropAcknowledged)}, nil, "node-kill", "ledger", reports.Fail},
+		{"ledger catches acks without replication under drive loss", []fakes.Option{fakes.WithFault(fakes.AckWithoutReplicating, topology.KindLog)}, nil, "drive-loss", "ledger", reports.Fail},
+		{"ledger catches acks=1 losing a leader's drive", nil, func(s *topology.Spec) { s.Kafka.Acks = "1" }, "drive-loss", "ledger", reports.Fail},
+		{"placement holds on an honest fake", nil, nil, "node-kill", "placement", reports.Pass},
+		{"placement catches acks without replication", []fakes.Option{fakes.WithFault(fakes.AckWithoutReplicating)}, nil, "node-kill", "placement", reports.Fail},
+		{"placement catches replication factor 1", nil, func(s *topology.Spec) { s.Kafka.ReplicationFactor = 1 }, "node-kill", "placement", reports.Fail},
+		{"topology holds on an honest fake", nil, nil, "node-kill", "topology", reports.Pass},
+		{"topology catches components on two nodes", []fakes.Option{fakes.WithComponentNodes(2)}, nil, "node-kill", "topology", reports.Fail},
+		{"recovery holds on an honest fake", nil, nil, "node-kill", "recovery", reports.Pass},
+		{"recovery catches a store that never comes back", []fakes.Option{fakes.WithFault(fakes.NeverRecover, topology.KindDocument)}, nil, "node-kill", "recovery", reports.Fail},
+		{"zone outage catches a store that never comes back", []fakes.Option{fakes.WithFault(fakes.NeverRecover)}, nil, "zone-loss", "zone-outage", reports.Fail},
+		{"tls holds on the default spec", nil, nil, "tls-posture", "tls", reports.Pass},
+		{"tls catches TLS 1.0", nil, func(s *topology.Spec) { s.TLS.MinVersion = "1.0" }, "tls-posture", "tls", reports.Fail},
+		{"tls catches a P-256 certificate", nil, func(s *topology.Spec) { s.TLS.CertCurve = "P-256" }, "tls-posture", "tls", reports.Fail},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := topology.Default()
+			if tt.spec != nil {
+				tt.spec(&spec)
+			}
+			results := run(t, spec, tt.opts, tt.scenario)
+			if got := checkStatus(results, tt.check); got != tt.want {
+				t.Fatalf("%s check is %s, want %s\n%+v", tt.check, got, tt.want, results[0].Checks)
+			}
+		})
+	}
+}
+
+func TestSkippedForMissingCapability(t *testing.T) {
+	results := run(t, topology.Default(), nil, "backup-restore", "isolation")
+	for _, r := range results {
+		if r.Status != reports.Skipped || r.Reason == "" {
+			t.Errorf("%s: %s (%q), want skipped with a reason", r.Name, r.Status, r.Reason)
+		}
+	}
+}
+
+func TestInterruptedScenarioIsAnError(t *testing.T) {
+	p := fakes.NewProvider()
+	spec := topology.Default()
+	if err := p.Up(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Down(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	list, _ := Select([]string{"node-kill", "tls-posture"})
+	for _, r := range Run(ctx, Env{Provider: p, Spec: spec, Claims: claims.Default(), Log: progress.Discard()}, list) {
+		if r.Status != reports.Error {
+			t.Errorf("%s: %s, want error", r.Name, r.Status)
+		}
+	}
+}
+
+func TestSelectUnknown(t *testing.T) {
+	if _, err := Select([]string{"node-kill", "meteor"}); err == nil {
+		t.Fatal("unknown scenario accepted")
+	}
+}
+
+// BenchmarkFakeCatalogue runs the whole catalogue on the fake provider.
+func BenchmarkFakeCatalogue(b *testing.B) {
+	for b.Loop() {
+		run(b, topology.Default(), nil)
+	}
+}

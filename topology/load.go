@@ -1,0 +1,182 @@
+package topology
+
+import (
+	"crypto/elliptic"
+	"dpsim/internal/strictyaml"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// LoadFile reads, parses and validates a spec file. Keys the file omits keep their defaults.
+func LoadFile(path string) (Spec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Spec{}, fmt.Errorf("read spec: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// Parse parses and validates a YAML spec; source names it in errors. Keys it omits keep their
+// defaults. Every problem comes back in one *strictyaml.ValidationError naming each key path.
+func Parse(data []byte, source string) (Spec, error) {
+	spec := Default()
+	if err := strictyaml.Decode(data, source, &spec); err != nil {
+		return Spec{}, err
+	}
+	if err := spec.Validate(); err != nil {
+		var ve *strictyaml.ValidationError
+		if errors.As(err, &ve) {
+			ve.Source = source
+		}
+		return Spec{}, err
+	}
+	return spec, nil
+}
+
+// TLSVersions maps the spec's version names to crypto/tls constants.
+var TLSVersions = map[string]uint16{"1.0": 0x0301, "1.1": 0x0302, "1.2": 0x0303, "1.3": 0x0304}
+
+// Curves maps the spec's curve names to elliptic curves.
+var Curves = map[string]elliptic.Curve{"P-256": elliptic.P256(), "P-384": elliptic.P384(), "P-521": elliptic.P521()}
+
+// Validate checks the values of a structurally sound spec and reports every problem with its key
+// path. It rejects what cannot be deployed, not what is weak: a weak spec is for the controls to fail.
+func (s Spec) Validate() error {
+	var errs []*strictyaml.FieldError
+	bad := func(path, msg string, args ...any) {
+		errs = append(errs, &strictyaml.FieldError{Path: path, Msg: fmt.Sprintf(msg, args...)})
+	}
+	if s.Name == "" || !isDNSLabel(s.Name) {
+		bad("name", "%q is not a DNS label (lowercase letters, digits, '-', at most 63)", s.Name)
+	}
+	if s.Nodes < 1 {
+		bad("nodes", "must be at least 1, got %d", s.Nodes)
+	}
+	if len(s.Zones) == 0 {
+		bad("zones", "must name at least one zone")
+	}
+	checkNames(s.Zones, "zones", bad)
+	if len(s.Tenants) == 0 {
+		bad("tenants", "must name at least one tenant")
+	}
+	checkNames(s.Tenants, "tenants", bad)
+
+	k := s.Kafka
+	if k.Brokers < 1 {
+		bad("kafka.brokers", "must be at least 1, got %d", k.Brokers)
+	}
+	if k.ReplicationFactor < 1 || k.ReplicationFactor > k.Brokers {
+		bad("kafka.replicationFactor", "must be between 1 and kafka.brokers (%d), got %d", k.Brokers, k.ReplicationFactor)
+	}
+	if k.MinInsyncReplicas < 1 {
+		bad("kafka.minInsyncReplicas", "must be at least 1, got %d", k.MinInsyncReplicas)
+	}
+	if k.Acks != "all" && k.Acks != "1" && k.Acks != "0" {
+		bad("kafka.acks", "must be all, 1 or 0, got %q", k.Acks)
+	}
+	if k.Partitions < 1 {
+		bad("kafka.partitions", "must be at least 1, got %d", k.Partitions)
+	}
+
+	e := s.Elasticsearch
+	if e.Nodes < 1 {
+		bad("elasticsearch.nodes", "must be at least 1, got %d", e.Nodes)
+	}
+	if e.Shards < 1 {
+		bad("elasticsearch.shards", "must be at least 1, got %d", e.Shards)
+	}
+	if e.Replicas < 0 || e.Replicas >= max(e.Nodes, 1) {
+		bad("elasticsearch.replicas", "must be between 0 and elasticsearch.nodes-1 (%d), got %d", e.Nodes-1, e.Replicas)
+	}
+	if w := e.WaitForActiveShards; w != "all" {
+		if n, err := strconv.Atoi(w); err != nil || n < 1 || n > e.Replicas+1 {
+			bad("elasticsearch.waitForActiveShards", "must be all or a count between 1 and replicas+1 (%d), got %q", e.Replicas+1, w)
+		}
+	}
+
+	o := s.ObjectStore
+	if o.Drives < 1 {
+		bad("objectStore.drives", "must be at least 1, got %d", o.Drives)
+	}
+	if o.Parity < 0 || o.Parity > o.Drives/2 {
+		bad("objectStore.parity", "must be between 0 and half of objectStore.drives (%d), got %d", o.Drives/2, o.Parity)
+	}
+
+	if fields := strings.Fields(s.Backup.Schedule); len(fields) != 5 && !strings.HasPrefix(s.Backup.Schedule, "@") {
+		bad("backup.schedule", "must be a 5-field cron expression or @daily-style macro, got %q", s.Backup.Schedule)
+	}
+	if d, err := time.ParseDuration(s.Backup.Retention); err != nil || d <= 0 {
+		bad("backup.retention", "must be a positive duration such as 720h, got %q", s.Backup.Retention)
+	}
+
+	minV, okMin := TLSVersions[s.TLS.MinVersion]
+	maxV, okMax := TLSVersions[s.TLS.MaxVersion]
+	if !okMin {
+		bad("tls.minVersion", "must be one of 1.0, 1.1, 1.2, 1.3, got %q", s.TLS.MinVersion)
+	}
+	if !okMax {
+		bad("tls.maxVersion", "must be one of 1.0, 1.1, 1.2, 1.3, got %q", s.TLS.MaxVersion)
+	}
+	if okMin && okMax && minV > maxV {
+		bad("tls.minVersion", "%s is above tls.maxVersion %s", s.TLS.MinVersion, s.TLS.MaxVersion)
+	}
+	if _, ok := Curves[s.TLS.CertCurve]; !ok {
+		bad("tls.certCurve", "must be one of P-256, P-384, P-521, got %q", s.TLS.CertCurve)
+	}
+	if d, err := time.ParseDuration(s.TLS.CertLifetime); err != nil || d <= 0 {
+		bad("tls.certLifetime", "must be a positive duration such as 2160h, got %q", s.TLS.CertLifetime)
+	}
+
+	if s.Auth.Provider != "keycloak" {
+		bad("auth.provider", "must be keycloak, got %q", s.Auth.Provider)
+	}
+	switch s.Auth.HashAlgorithm {
+	case "pbkdf2", "pbkdf2-sha256", "pbkdf2-sha512", "argon2":
+	default:
+		bad("auth.hashAlgorithm", "must be pbkdf2, pbkdf2-sha256, pbkdf2-sha512 or argon2, got %q", s.Auth.HashAlgorithm)
+	}
+	if s.Auth.HashIterations < 1 {
+		bad("auth.hashIterations", "must be at least 1, got %d", s.Auth.HashIterations)
+	}
+
+	if s.Network.Isolation != "namespace" && s.Network.Isolation != "none" {
+		bad("network.isolation", "must be namespace or none, got %q", s.Network.Isolation)
+	}
+	if s.Network.PolicyEngine != "kube-router" && s.Network.PolicyEngine != "calico" {
+		bad("network.policyEngine", "must be kube-router or calico, got %q", s.Network.PolicyEngine)
+	}
+	if len(errs) > 0 {
+		return &strictyaml.ValidationError{Source: "spec", Errs: errs}
+	}
+	return nil
+}
+
+func checkNames(names []string, path string, bad func(string, string, ...any)) {
+	seen := map[string]bool{}
+	for i, n := range names {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		if !isDNSLabel(n) {
+			bad(p, "%q is not a DNS label (lowercase letters, digits, '-', at most 63)", n)
+		}
+		if seen[n] {
+			bad(p, "%q appears twice", n)
+		}
+		seen[n] = true
+	}
+}
+
+func isDNSLabel(s string) bool {
+	if len(s) == 0 || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}

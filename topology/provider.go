@@ -1,0 +1,184 @@
+package topology
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Provider realises a Spec on a substrate (in memory, a kind cluster, ...). Everything beyond
+// bringing the platform up and down is an optional capability: a separate small interface found by
+// type assertion, so a scenario that needs one the provider lacks is skipped with that reason.
+type Provider interface {
+	// Name is the provider's name as users select it ("fake", "kind").
+	Name() string
+	// Up stands the platform of spec up; it returns once every component is ready.
+	Up(ctx context.Context, spec Spec) error
+	// Down tears down everything Up made. It is safe to call after a failed or partial Up.
+	Down(ctx context.Context) error
+	// Nodes lists the platform's nodes.
+	Nodes(ctx context.Context) ([]Node, error)
+}
+
+// Node is one machine of the platform.
+type Node struct {
+	Name  string `json:"name"`
+	Zone  string `json:"zone"`
+	Ready bool   `json:"ready"`
+}
+
+// Capability names an optional provider interface; it is what a skipped scenario says it lacked.
+type Capability string
+
+// The optional capabilities.
+const (
+	CapInventory   Capability = "inventory"   // Inventory
+	CapStores      Capability = "data-stores" // StoreAccess
+	CapNodeKill    Capability = "node-kill"   // NodeKiller
+	CapDriveLoss   Capability = "drive-loss"  // DriveDropper
+	CapPartition   Capability = "partition"   // Partitioner
+	CapIngress     Capability = "ingress-tls" // Ingress
+	CapBackup      Capability = "backup"      // (later issues)
+	CapOffboarding Capability = "offboarding" // (later issues)
+	CapIsolation   Capability = "isolation"   // (later issues)
+	CapExposure    Capability = "exposure"    // (later issues)
+	CapOIDC        Capability = "oidc"        // (later issues)
+	CapPasswords   Capability = "password-storage"
+	CapEncryption  Capability = "encryption-at-rest"
+)
+
+// Has reports whether p offers capability c.
+func Has(p Provider, c Capability) bool {
+	var ok bool
+	switch c {
+	case CapInventory:
+		_, ok = p.(Inventory)
+	case CapStores:
+		_, ok = p.(StoreAccess)
+	case CapNodeKill:
+		_, ok = p.(NodeKiller)
+	case CapDriveLoss:
+		_, ok = p.(DriveDropper)
+	case CapPartition:
+		_, ok = p.(Partitioner)
+	case CapIngress:
+		_, ok = p.(Ingress)
+	}
+	return ok
+}
+
+// Component is one data-storing component of one tenant and where its members run.
+type Component struct {
+	Tenant  string   `json:"tenant"`
+	Name    string   `json:"name"` // kafka, elasticsearch, objectstore
+	Kind    Kind     `json:"kind"`
+	Members []Member `json:"members"`
+}
+
+// Member is one broker, node or drive server of a component.
+type Member struct {
+	Name string `json:"name"`
+	Node string `json:"node"`
+	Zone string `json:"zone"`
+}
+
+// Kind is the family of a data store; checkers treat each family by its own rules.
+type Kind string
+
+// The store kinds.
+const (
+	KindLog      Kind = "log"      // Kafka
+	KindDocument Kind = "document" // Elasticsearch
+	KindObject   Kind = "object"   // S3 / MinIO
+)
+
+// Inventory reports the data components and their placement (topology inspection).
+type Inventory interface {
+	Components(ctx context.Context) ([]Component, error)
+}
+
+// StoreAccess hands workloads the data stores of one tenant.
+type StoreAccess interface {
+	Stores(ctx context.Context, tenant string) ([]Store, error)
+}
+
+// ErrIndefinite marks a write whose outcome is unknown (a timeout, a lost connection): it may or may
+// not have been applied. Errors that do not wrap it are definite failures.
+var ErrIndefinite = errors.New("outcome unknown")
+
+// Store is one tenant's data store as a workload sees it.
+type Store interface {
+	// Name is the component's name (kafka, elasticsearch, objectstore).
+	Name() string
+	// Kind is the store family.
+	Kind() Kind
+	// Write stores value under the unique id. A nil error is an acknowledgement.
+	Write(ctx context.Context, id string, value []byte) (Ack, error)
+	// ReadAll reads back every record the store holds, once per stored copy of the log (so a
+	// duplicated record appears twice). Call it after faults have healed.
+	ReadAll(ctx context.Context) ([]string, error)
+	// Placement tells, for every record, the distinct nodes holding a copy (or a shard) of it.
+	Placement(ctx context.Context) ([]Placement, error)
+}
+
+// Ack is what a store said when it acknowledged a write.
+type Ack struct {
+	Node   string `json:"node,omitempty"`   // the node that acknowledged (leader, primary)
+	Copies int    `json:"copies,omitempty"` // copies written before the ack (ISR size, _shards.successful, drives)
+}
+
+// Placement is where one record lives.
+type Placement struct {
+	ID    string   `json:"id"`
+	Nodes []string `json:"nodes"`
+	// Tolerates is how many node losses the record survives (copies-1 for a replicated record; for an
+	// erasure-coded object, how many nodes can go with enough shards left).
+	Tolerates int `json:"tolerates"`
+}
+
+// Drive is one data volume on one node.
+type Drive struct {
+	Node      string `json:"node"`
+	Name      string `json:"name"`
+	Component string `json:"component"`
+	Tenant    string `json:"tenant,omitempty"`
+}
+
+// NodeKiller stops and restarts nodes.
+type NodeKiller interface {
+	KillNode(ctx context.Context, node string) error
+	RestartNode(ctx context.Context, node string) error
+}
+
+// DriveDropper wipes drives. RestoreDrive brings the drive back empty.
+type DriveDropper interface {
+	Drives(ctx context.Context) ([]Drive, error)
+	DropDrive(ctx context.Context, d Drive) error
+	RestoreDrive(ctx context.Context, d Drive) error
+}
+
+// Partitioner cuts a node off from every other node and heals the cut.
+type Partitioner interface {
+	Isolate(ctx context.Context, node string) error
+	Heal(ctx context.Context) error
+}
+
+// Settler waits until the platform has recovered from faults (replicas back in sync, pods ready).
+type Settler interface {
+	Settle(ctx context.Context) error
+}
+
+// Ingress is the single entry point of the platform, reachable over TLS.
+type Ingress interface {
+	IngressAddress(ctx context.Context) (string, error)
+}
+
+// Clock tells time. Providers that simulate time (the fake) offer their own so runs are repeatable.
+type Clock interface {
+	Now() time.Time
+}
+
+// Clocked is a provider with its own clock.
+type Clocked interface {
+	Clock() Clock
+}

@@ -1,0 +1,127 @@
+// Package topology holds the declarative Spec of the platform to stand up, its validation, and the
+// Provider interface (with optional capabilities) that realises a Spec on some substrate.
+package topology
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+
+	"dpsim/internal/strictyaml"
+)
+
+// Spec says what to deploy. It never says what is acceptable: that is the job of the claims.
+type Spec struct {
+	Name          string        `yaml:"name"`
+	Nodes         int           `yaml:"nodes"`
+	Zones         []string      `yaml:"zones"`
+	Tenants       []string      `yaml:"tenants"`
+	Kafka         Kafka         `yaml:"kafka"`
+	Elasticsearch Elasticsearch `yaml:"elasticsearch"`
+	ObjectStore   ObjectStore   `yaml:"objectStore"`
+	Backup        Backup        `yaml:"backup"`
+	TLS           TLS           `yaml:"tls"`
+	Auth          Auth          `yaml:"auth"`
+	Network       Network       `yaml:"network"`
+}
+
+// Kafka is the per-tenant log store.
+type Kafka struct {
+	Brokers           int    `yaml:"brokers"`
+	ReplicationFactor int    `yaml:"replicationFactor"`
+	MinInsyncReplicas int    `yaml:"minInsyncReplicas"`
+	Acks              string `yaml:"acks"` // "all", "1" or "0"
+	Partitions        int    `yaml:"partitions"`
+}
+
+// Elasticsearch is the per-tenant document store.
+type Elasticsearch struct {
+	Nodes               int    `yaml:"nodes"`
+	Shards              int    `yaml:"shards"`
+	Replicas            int    `yaml:"replicas"`
+	WaitForActiveShards string `yaml:"waitForActiveShards"` // "all" or a count
+}
+
+// ObjectStore is the S3 stand-in: one erasure set of Drives with Parity drives.
+type ObjectStore struct {
+	Drives int `yaml:"drives"`
+	Parity int `yaml:"parity"`
+}
+
+// Backup is the Velero schedule.
+type Backup struct {
+	Schedule  string `yaml:"schedule"`  // cron expression
+	Retention string `yaml:"retention"` // Go duration, e.g. 720h
+}
+
+// TLS is the ingress controller's TLS configuration.
+type TLS struct {
+	MinVersion   string `yaml:"minVersion"`   // "1.0" ... "1.3"
+	MaxVersion   string `yaml:"maxVersion"`   // "1.0" ... "1.3"
+	CertCurve    string `yaml:"certCurve"`    // P-256, P-384, P-521
+	CertLifetime string `yaml:"certLifetime"` // Go duration, e.g. 2160h
+}
+
+// Auth is the identity provider's configuration.
+type Auth struct {
+	Provider       string `yaml:"provider"`       // keycloak
+	HashAlgorithm  string `yaml:"hashAlgorithm"`  // pbkdf2-sha256, pbkdf2-sha512, pbkdf2
+	HashIterations int    `yaml:"hashIterations"` // e.g. 20000
+}
+
+// Network is the tenant network configuration.
+type Network struct {
+	Isolation    string `yaml:"isolation"`    // namespace or none
+	PolicyEngine string `yaml:"policyEngine"` // kube-router or calico
+}
+
+// Default returns the platform as promised: 3 nodes in 3 zones, 2 tenants, every record on 2 of 3
+// nodes, daily backups, TLS 1.2-1.3 with P-384 certificates living 90 days, PBKDF2 with 20000
+// iterations and namespace isolation.
+func Default() Spec {
+	return Spec{
+		Name:          "dpsim",
+		Nodes:         3,
+		Zones:         []string{"zone-a", "zone-b", "zone-c"},
+		Tenants:       []string{"tenant-a", "tenant-b"},
+		Kafka:         Kafka{Brokers: 3, ReplicationFactor: 2, MinInsyncReplicas: 2, Acks: "all", Partitions: 6},
+		Elasticsearch: Elasticsearch{Nodes: 3, Shards: 3, Replicas: 1, WaitForActiveShards: "all"},
+		ObjectStore:   ObjectStore{Drives: 4, Parity: 2},
+		Backup:        Backup{Schedule: "0 2 * * *", Retention: "720h"},
+		TLS:           TLS{MinVersion: "1.2", MaxVersion: "1.3", CertCurve: "P-384", CertLifetime: "2160h"},
+		Auth:          Auth{Provider: "keycloak", HashAlgorithm: "pbkdf2-sha256", HashIterations: 20000},
+		Network:       Network{Isolation: "namespace", PolicyEngine: "kube-router"},
+	}
+}
+
+// Marshal renders the spec as YAML.
+func (s Spec) Marshal() []byte {
+	return strictyaml.Marshal(s)
+}
+
+// Hash is a short, stable digest of the spec's canonical YAML.
+func (s Spec) Hash() string {
+	sum := sha256.Sum256(s.Marshal())
+	return hex.EncodeToString(sum[:8])
+}
+
+// EffectiveMinInsync is the min.insync.replicas topics are created with: the spec's value, capped at
+// the replication factor (a larger value would make every acks=all write fail).
+func (s Spec) EffectiveMinInsync() int {
+	return min(s.Kafka.MinInsyncReplicas, s.Kafka.ReplicationFactor)
+}
+
+// Notes are non-fatal remarks about the spec: settings dpsim adjusted while deploying it.
+func (s Spec) Notes() []string {
+	var notes []string
+	if s.Kafka.MinInsyncReplicas > s.Kafka.ReplicationFactor {
+		notes = append(notes, fmt.Sprintf("kafka.minInsyncReplicas %d exceeds kafka.replicationFactor %d: topics are created with min.insync.replicas=%d",
+			s.Kafka.MinInsyncReplicas, s.Kafka.ReplicationFactor, s.EffectiveMinInsync()))
+	}
+	return notes
+}
+
+// ZoneOf returns the zone of the i-th node (nodes are spread round-robin over the zones).
+func (s Spec) ZoneOf(i int) string {
+	return s.Zones[i%len(s.Zones)]
+}

@@ -1,0 +1,108 @@
+package topology
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"dpsim/internal/strictyaml"
+)
+
+func TestDefaultRoundTrips(t *testing.T) {
+	def := Default()
+	if err := def.Validate(); err != nil {
+		t.Fatalf("default spec invalid: %v", err)
+	}
+	got, err := Parse(def.Marshal(), "default")
+	if err != nil {
+		t.Fatalf("parse default: %v", err)
+	}
+	if got.Hash() != def.Hash() {
+		t.Fatalf("default spec does not round-trip:\n%s\n---\n%s", def.Marshal(), got.Marshal())
+	}
+}
+
+func TestPartialSpecKeepsDefaults(t *testing.T) {
+	got, err := Parse([]byte("kafka:\n  replicationFactor: 3\ntenants: [a]\n"), "partial")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Kafka.ReplicationFactor != 3 || got.Kafka.Brokers != 3 || len(got.Tenants) != 1 || got.TLS.CertCurve != "P-384" {
+		t.Fatalf("unexpected spec %+v", got)
+	}
+}
+
+func TestParseRejectsWithKeyPath(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		path string
+	}{
+		{"wrong type", "kafka:\n  brokers: three\n", "kafka.brokers"},
+		{"unknown key", "kafka:\n  replicationFactr: 2\n", "kafka.replicationFactr"},
+		{"unknown top-level key", "nodez: 3\n", "nodez"},
+		{"mapping expected", "kafka: 3\n", "kafka"},
+		{"list expected", "zones: zone-a\n", "zones"},
+		{"list item type", "tenants: [a, [b]]\n", "tenants[1]"},
+		{"replication above brokers", "kafka:\n  replicationFactor: 4\n", "kafka.replicationFactor"},
+		{"bad acks", "kafka:\n  acks: some\n", "kafka.acks"},
+		{"replicas above nodes", "elasticsearch:\n  replicas: 3\n", "elasticsearch.replicas"},
+		{"unknown tls version", "tls:\n  minVersion: \"0.9\"\n", "tls.minVersion"},
+		{"min above max", "tls:\n  minVersion: \"1.3\"\n  maxVersion: \"1.2\"\n", "tls.minVersion"},
+		{"unknown curve", "tls:\n  certCurve: P-192\n", "tls.certCurve"},
+		{"bad lifetime", "tls:\n  certLifetime: 90d\n", "tls.certLifetime"},
+		{"bad isolation", "network:\n  isolation: vlan\n", "network.isolation"},
+		{"duplicate tenant", "tenants: [a, a]\n", "tenants[1]"},
+		{"tenant not a DNS label", "tenants: [Tenant_A]\n", "tenants[0]"},
+		{"parity above half", "objectStore:\n  drives: 4\n  parity: 3\n", "objectStore.parity"},
+		{"not YAML", "kafka: [\n", "(document)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.yaml), "s.yaml")
+			var ve *strictyaml.ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("want a validation error, got %v", err)
+			}
+			if !strings.Contains(err.Error(), tt.path) || !strings.Contains(err.Error(), "s.yaml") {
+				t.Fatalf("error does not name %q and the file: %v", tt.path, err)
+			}
+		})
+	}
+}
+
+func TestWeakSpecsAreValid(t *testing.T) {
+	// A weak platform is for the controls to fail, not for validation to refuse.
+	for _, y := range []string{
+		"kafka:\n  replicationFactor: 1\n",
+		"tls:\n  minVersion: \"1.0\"\n",
+		"auth:\n  hashIterations: 1000\n",
+		"network:\n  isolation: none\n",
+		"elasticsearch:\n  replicas: 0\n",
+	} {
+		if _, err := Parse([]byte(y), "weak"); err != nil {
+			t.Errorf("%q rejected: %v", y, err)
+		}
+	}
+}
+
+func TestMinInsyncCappedAtReplication(t *testing.T) {
+	s := Default()
+	s.Kafka.ReplicationFactor = 1
+	if s.EffectiveMinInsync() != 1 || len(s.Notes()) != 1 {
+		t.Fatalf("min in-sync %d, notes %v", s.EffectiveMinInsync(), s.Notes())
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add(Default().Marshal())
+	f.Add([]byte("kafka:\n  brokers: three\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := Parse(data, "fuzz")
+		if err == nil {
+			if verr := s.Validate(); verr != nil {
+				t.Fatalf("Parse accepted an invalid spec: %v", verr)
+			}
+		}
+	})
+}
