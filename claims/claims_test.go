@@ -1,0 +1,51 @@
+package claims
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLoadFile(t *testing.T) {
+	tests := []struct {
+		name    string
+		yaml    string
+		wantErr string
+		check   func(c Claims) bool
+	}{
+		{"partial file keeps the other promises", "minCopies: 3\n", "", func(c Claims) bool {
+			return c.MinCopies == 3 && c.HashIterations == 20000 && c.CertCurve == "P-384"
+		}},
+		{"another platform's TLS", "tlsVersions: [\"1.3\"]\n", "", func(c Claims) bool { return len(c.TLSVersions) == 1 }},
+		{"unknown key", "minCopy: 3\n", "minCopy", nil},
+		{"wrong type", "minCopies: two\n", "minCopies", nil},
+		{"bad duration", "maxCertLifetime: 90d\n", "maxCertLifetime", nil},
+		{"zero copies", "minCopies: 0\n", "minCopies", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "claims.yaml")
+			os.WriteFile(path, []byte(tt.yaml), 0o644)
+			c, err := LoadFile(path)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one naming %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !tt.check(c) {
+				t.Fatalf("got %+v, %v", c, err)
+			}
+		})
+	}
+}
+
+func TestDefaultRoundTrips(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "claims.yaml")
+	os.WriteFile(path, Default().Marshal(), 0o644)
+	c, err := LoadFile(path)
+	if err != nil || c.Hash() != Default().Hash() {
+		t.Fatalf("default claims do not round-trip: %v", err)
+	}
+}
