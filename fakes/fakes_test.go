@@ -61,7 +61,7 @@ func scenario(t *testing.T, spec topology.Spec, f *nemesis, opts ...Option) (map
 	if err := p.Up(ctx, spec); err != nil {
 		t.Fatalf("up: %v", err)
 	}
-	stores, err := p.Stores(ctx, "tenant-a")
+	stores, err := p.Stores(ctx, "tenant-a", "test")
 	if err != nil {
 		t.Fatalf("stores: %v", err)
 	}
@@ -216,7 +216,7 @@ func TestSimulatedTime(t *testing.T) {
 	if err := p.Up(ctx, topology.Default()); err != nil {
 		t.Fatal(err)
 	}
-	stores, _ := p.Stores(ctx, "tenant-b")
+	stores, _ := p.Stores(ctx, "tenant-b", "test")
 	steps := []struct {
 		name string
 		do   func() error
@@ -363,9 +363,9 @@ func TestErrors(t *testing.T) {
 	if err := p.Up(ctx, topology.Default()); err == nil {
 		t.Error("second up: no error")
 	}
-	stores, _ := p.Stores(ctx, "tenant-a")
+	stores, _ := p.Stores(ctx, "tenant-a", "test")
 	checks := map[string]error{
-		"unknown tenant": second(p.Stores(ctx, "nobody")),
+		"unknown tenant": second(p.Stores(ctx, "nobody", "test")),
 		"unknown node":   p.KillNode(ctx, "node-9"),
 		"unknown drive":  p.DropDrive(ctx, topology.Drive{Tenant: "tenant-a", Name: "kafka-9"}),
 		"wrong node":     p.DropDrive(ctx, topology.Drive{Tenant: "tenant-a", Name: "kafka-0", Node: "node-2"}),
@@ -406,7 +406,7 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	for _, tenant := range topology.Default().Tenants {
-		stores, _ := p.Stores(ctx, tenant)
+		stores, _ := p.Stores(ctx, tenant, "test")
 		for _, st := range stores {
 			wg.Go(func() {
 				for i := range 50 {

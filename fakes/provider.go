@@ -164,8 +164,9 @@ func component(tenant, name string, kind topology.Kind, ms []*member) topology.C
 	return c
 }
 
-// Stores returns tenant's kafka, elasticsearch and its view of the shared objectstore.
-func (p *Provider) Stores(ctx context.Context, tenant string) ([]topology.Store, error) {
+// Stores returns tenant's kafka, elasticsearch and its view of the shared objectstore. The fake
+// keeps one topic, index and bucket per tenant for every dataset: the dataset is the ids' prefix.
+func (p *Provider) Stores(ctx context.Context, tenant, _ string) ([]topology.Store, error) {
 	var out []topology.Store
 	err := p.do(ctx, func(s *site) error {
 		for _, t := range s.tenants {

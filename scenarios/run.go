@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 
 	"dpsim/reports"
@@ -232,7 +233,7 @@ func (r *runner) recorders(ctx context.Context) ([]*history.Recorder, error) {
 	sa := r.env.Provider.(topology.StoreAccess)
 	var recs []*history.Recorder
 	for _, tenant := range r.env.Spec.Tenants {
-		stores, err := sa.Stores(ctx, tenant)
+		stores, err := sa.Stores(ctx, tenant, r.sc.Name)
 		if err != nil {
 			return nil, fmt.Errorf("open stores of tenant %s: %w", tenant, err)
 		}
@@ -243,25 +244,58 @@ func (r *runner) recorders(ctx context.Context) ([]*history.Recorder, error) {
 	return recs, nil
 }
 
-// traffic writes Traffic.WritesPerPhase records to every store, round-robin over the stores. A
-// write that fails is recorded and the traffic goes on; only cancellation stops it.
+// traffic writes Traffic.WritesPerPhase records to every store. Stores that write batches
+// themselves (a real platform's agent) run their batches concurrently; the others are written
+// round-robin, one write at a time, which keeps simulated providers repeatable. A write that fails
+// is recorded and the traffic goes on; only cancellation stops it.
 func (r *runner) traffic(ctx context.Context, recs []*history.Recorder, phase string) error {
 	t := r.sc.Traffic
 	if t == nil {
 		return nil
 	}
+	ids := func(rec *history.Recorder) []string {
+		out := make([]string, t.WritesPerPhase)
+		for i := range out {
+			out[i] = fmt.Sprintf("%s%s-%05d", r.idPrefix(rec), phase, i)
+		}
+		return out
+	}
+	var batched, single []*history.Recorder
+	for _, rec := range recs {
+		if rec.Batched() {
+			batched = append(batched, rec)
+		} else {
+			single = append(single, rec)
+		}
+	}
+	var wg sync.WaitGroup
+	for _, rec := range batched {
+		wg.Go(func() {
+			if err := rec.WriteBatch(ctx, ids(rec), t.ValueBytes); err != nil && ctx.Err() == nil {
+				r.env.Log.Warn(fmt.Sprintf("%s: %s/%s batch: %v", r.sc.Name, rec.Tenant, rec.Store.Name(), err))
+			}
+		})
+	}
+	singleIDs := make([][]string, len(single))
+	for k, rec := range single {
+		singleIDs[k] = ids(rec)
+	}
 	value := make([]byte, t.ValueBytes)
 	for i := range t.WritesPerPhase {
-		for _, rec := range recs {
+		for k, rec := range single {
 			if err := ctx.Err(); err != nil {
+				wg.Wait()
 				return err
 			}
 			for j := range value {
 				value[j] = byte('a' + r.rng.IntN(26))
 			}
-			id := fmt.Sprintf("%s%s-%05d", r.idPrefix(rec), phase, i)
-			_ = rec.Write(ctx, id, value) // the outcome is in the history
+			_ = rec.Write(ctx, singleIDs[k][i], value) // the outcome is in the history
 		}
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	r.event("%s the fault: %d writes per store", phase, t.WritesPerPhase)
 	return nil

@@ -97,9 +97,11 @@ type Inventory interface {
 	Components(ctx context.Context) ([]Component, error)
 }
 
-// StoreAccess hands workloads the data stores of one tenant.
+// StoreAccess hands workloads the data stores of one tenant. Each scenario writes into its own
+// dataset (a Kafka topic, an Elasticsearch index, a bucket prefix), created on first use, and every
+// id it writes starts with the dataset's name followed by "/".
 type StoreAccess interface {
-	Stores(ctx context.Context, tenant string) ([]Store, error)
+	Stores(ctx context.Context, tenant, dataset string) ([]Store, error)
 }
 
 // ErrIndefinite marks a write whose outcome is unknown (a timeout, a lost connection): it may or may
@@ -119,6 +121,22 @@ type Store interface {
 	ReadAll(ctx context.Context) ([]string, error)
 	// Placement tells, for every record, the distinct nodes holding a copy (or a shard) of it.
 	Placement(ctx context.Context) ([]Placement, error)
+}
+
+// BatchWriter is an optional Store capability: the store writes a whole batch itself, concurrently
+// and close to the data (the in-cluster agent does), and reports every write's outcome.
+type BatchWriter interface {
+	WriteBatch(ctx context.Context, ids []string, valueBytes int) ([]WriteResult, error)
+}
+
+// WriteResult is the outcome of one write of a batch.
+type WriteResult struct {
+	ID       string
+	Invoked  time.Time
+	Finished time.Time
+	Ack      Ack
+	// Err is nil for an acknowledged write; it wraps ErrIndefinite when the outcome is unknown.
+	Err error
 }
 
 // Ack is what a store said when it acknowledged a write.

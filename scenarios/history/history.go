@@ -5,6 +5,7 @@ package history
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -77,17 +78,48 @@ type Recorder struct {
 
 // Write writes through the store and records the outcome. The error is the store's.
 func (r *Recorder) Write(ctx context.Context, id string, value []byte) error {
-	op := Op{ID: id, Tenant: r.Tenant, Store: r.Store.Name(), Invoked: r.Clock.Now()}
+	invoked := r.Clock.Now()
 	ack, err := r.Store.Write(ctx, id, value)
-	op.Finished = r.Clock.Now()
-	switch {
+	r.record(topology.WriteResult{ID: id, Invoked: invoked, Finished: r.Clock.Now(), Ack: ack, Err: err})
+	return err
+}
+
+// Batched reports whether the store writes batches itself (topology.BatchWriter).
+func (r *Recorder) Batched() bool {
+	_, ok := r.Store.(topology.BatchWriter)
+	return ok
+}
+
+// WriteBatch has a batch-writing store write ids and records every outcome. A batch the store could
+// not run at all is recorded as unknown outcomes: some writes may have been applied.
+func (r *Recorder) WriteBatch(ctx context.Context, ids []string, valueBytes int) error {
+	invoked := r.Clock.Now()
+	results, err := r.Store.(topology.BatchWriter).WriteBatch(ctx, ids, valueBytes)
+	done := map[string]bool{}
+	for _, res := range results {
+		r.record(res)
+		done[res.ID] = true
+	}
+	if err != nil {
+		for _, id := range ids {
+			if !done[id] {
+				r.record(topology.WriteResult{ID: id, Invoked: invoked, Finished: r.Clock.Now(), Err: fmt.Errorf("batch: %w: %w", topology.ErrIndefinite, err)})
+			}
+		}
+	}
+	return err
+}
+
+// record classifies one write's outcome and appends it to the history.
+func (r *Recorder) record(res topology.WriteResult) {
+	op := Op{ID: res.ID, Tenant: r.Tenant, Store: r.Store.Name(), Invoked: res.Invoked, Finished: res.Finished}
+	switch err := res.Err; {
 	case err == nil:
-		op.Outcome, op.Ack = OK, ack
+		op.Outcome, op.Ack = OK, res.Ack
 	case errors.Is(err, topology.ErrIndefinite), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		op.Outcome, op.Err = Unknown, err.Error()
 	default:
 		op.Outcome, op.Err = Failed, err.Error()
 	}
 	r.History.Append(op)
-	return err
 }
