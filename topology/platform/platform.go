@@ -1,0 +1,118 @@
+// Package platform renders the Kubernetes objects of the platform from a spec: per tenant a
+// namespace with Kafka (combined KRaft broker/controllers) and Elasticsearch as StatefulSets on
+// local volumes, spread over nodes and zones, and the NetworkPolicies that isolate the tenant.
+// It only renders; a provider applies the result.
+package platform
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"text/template"
+
+	"dpsim/topology"
+)
+
+//go:embed manifests/*.yaml
+var manifestFS embed.FS
+
+var templates = template.Must(template.New("platform").Option("missingkey=error").Funcs(template.FuncMap{
+	"spread": spread,
+}).ParseFS(manifestFS, "manifests/*.yaml"))
+
+// Images are the container images the tenant workloads run.
+type Images struct {
+	Kafka         string
+	Elasticsearch string
+}
+
+// Options are what a provider decides besides the spec.
+type Options struct {
+	Images           Images
+	StorageClass     string
+	IngressNamespace string
+}
+
+// Namespace is the namespace of a tenant.
+func Namespace(tenant string) string { return "tenant-" + strings.TrimPrefix(tenant, "tenant-") }
+
+// tenantData is what the templates see.
+type tenantData struct {
+	topology.Spec
+	Options
+	Tenant, Namespace, Platform string
+	MinInsync                   int
+	InternalReplication         int
+	InternalMinInsync           int
+	KafkaVoters, KafkaClusterID string
+	ESMasters                   string
+}
+
+// Tenant renders every object of one tenant as a multi-document YAML stream, in apply order.
+func Tenant(spec topology.Spec, tenant string, opts Options) (string, error) {
+	ns := Namespace(tenant)
+	d := tenantData{
+		Spec: spec, Options: opts, Tenant: tenant, Namespace: ns, Platform: spec.Name,
+		MinInsync:           spec.EffectiveMinInsync(),
+		InternalReplication: min(3, spec.Kafka.Brokers),
+		InternalMinInsync:   min(2, spec.Kafka.Brokers),
+		KafkaClusterID:      kafkaClusterID(spec.Name, tenant),
+	}
+	var voters, masters []string
+	for i := range spec.Kafka.Brokers {
+		voters = append(voters, fmt.Sprintf("%d@kafka-%d.kafka.%s.svc.cluster.local:9093", i, i, ns))
+	}
+	for i := range spec.Elasticsearch.Nodes {
+		masters = append(masters, fmt.Sprintf("es-%d", i))
+	}
+	d.KafkaVoters, d.ESMasters = strings.Join(voters, ","), strings.Join(masters, ",")
+	files := []string{"namespace.yaml", "kafka.yaml", "elasticsearch.yaml"}
+	if spec.Network.Isolation == "namespace" {
+		files = append(files, "policies.yaml")
+	}
+	var out bytes.Buffer
+	for _, f := range files {
+		out.WriteString("---\n")
+		if err := templates.ExecuteTemplate(&out, f, d); err != nil {
+			return "", fmt.Errorf("render %s for tenant %s: %w", f, tenant, err)
+		}
+	}
+	return out.String(), nil
+}
+
+// kafkaClusterID derives the KRaft cluster id (a base64url UUID) from the platform and tenant, so a
+// broker that lost its drive is formatted back into the same cluster.
+func kafkaClusterID(platform, tenant string) string {
+	sum := sha256.Sum256([]byte(platform + "/" + tenant))
+	return base64.RawURLEncoding.EncodeToString(sum[:16])
+}
+
+// spread renders the pod-spec scheduling rules of app's members: one per node (required when there
+// are enough nodes, so one node loss takes at most one copy; preferred otherwise, and DP-DUR-1 then
+// shows the shared nodes) and an even spread over zones.
+func spread(app string, members, nodes int) string {
+	rule := `requiredDuringSchedulingIgnoredDuringExecution:
+            - labelSelector:
+                matchLabels: {app: %[1]s}
+              topologyKey: kubernetes.io/hostname`
+	if members > nodes {
+		rule = `preferredDuringSchedulingIgnoredDuringExecution:
+            - weight: 100
+              podAffinityTerm:
+                labelSelector:
+                  matchLabels: {app: %[1]s}
+                topologyKey: kubernetes.io/hostname`
+	}
+	return fmt.Sprintf(`      affinity:
+        podAntiAffinity:
+          `+rule+`
+      topologySpreadConstraints:
+        - maxSkew: 1
+          topologyKey: topology.kubernetes.io/zone
+          whenUnsatisfiable: ScheduleAnyway
+          labelSelector:
+            matchLabels: {app: %[1]s}`, app)
+}

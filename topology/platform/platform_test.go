@@ -1,0 +1,78 @@
+package platform
+
+import (
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"dpsim/topology"
+)
+
+func render(t *testing.T, spec topology.Spec) []map[string]any {
+	t.Helper()
+	out, err := Tenant(spec, "tenant-a", Options{Images: Images{Kafka: "k:1", Elasticsearch: "e:1"}, StorageClass: "standard", IngressNamespace: "ingress"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs []map[string]any
+	dec := yaml.NewDecoder(strings.NewReader(out))
+	for {
+		var d map[string]any
+		if err := dec.Decode(&d); err != nil {
+			if err.Error() == "EOF" {
+				break
+			}
+			t.Fatalf("rendered YAML does not parse: %v\n%s", err, out)
+		}
+		if d != nil {
+			docs = append(docs, d)
+		}
+	}
+	return docs
+}
+
+func kinds(docs []map[string]any) map[string]int {
+	n := map[string]int{}
+	for _, d := range docs {
+		n[d["kind"].(string)]++
+	}
+	return n
+}
+
+func TestTenantObjects(t *testing.T) {
+	docs := render(t, topology.Default())
+	k := kinds(docs)
+	if k["Namespace"] != 1 || k["StatefulSet"] != 2 || k["NetworkPolicy"] != 3 || k["Service"] != 2 {
+		t.Fatalf("objects: %v", k)
+	}
+	for _, d := range docs {
+		if d["kind"] == "StatefulSet" {
+			spec := d["spec"].(map[string]any)
+			if spec["replicas"] != 3 {
+				t.Errorf("%v replicas %v", d["metadata"], spec["replicas"])
+			}
+		}
+	}
+}
+
+func TestNoIsolationNoPolicies(t *testing.T) {
+	spec := topology.Default()
+	spec.Network.Isolation = "none"
+	if n := kinds(render(t, spec))["NetworkPolicy"]; n != 0 {
+		t.Fatalf("%d policies with isolation none", n)
+	}
+}
+
+func TestSpreadIsPreferredWhenMembersOutnumberNodes(t *testing.T) {
+	if !strings.Contains(spread("kafka", 3, 3), "required") || !strings.Contains(spread("kafka", 4, 3), "preferred") {
+		t.Fatal("anti-affinity rule does not follow the member and node counts")
+	}
+}
+
+func TestClusterIDIsAUUID(t *testing.T) {
+	id := kafkaClusterID("dpsim", "tenant-a")
+	if len(id) != 22 || id == kafkaClusterID("dpsim", "tenant-b") || id != kafkaClusterID("dpsim", "tenant-a") {
+		t.Fatalf("cluster id %q", id)
+	}
+}
