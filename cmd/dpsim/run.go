@@ -40,6 +40,7 @@ func commands() []command {
 		{"spec", "default | validate FILE", "print the default spec, or check a spec file", runSpec},
 		{"claims", "[--claims FILE]", "print the claims the controls judge against", runClaims},
 		{"report", "render FILE --format html|md|junit|json [--out FILE]", "re-render a saved report.json", runReport},
+		{"doctor", "", "report what the kind provider needs from this host and what is missing", runDoctor},
 	}
 }
 
