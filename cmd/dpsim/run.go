@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"dpsim/agent"
 )
 
 // Exit codes.
@@ -40,6 +42,7 @@ func commands() []command {
 		{"spec", "default | validate FILE", "print the default spec, or check a spec file", runSpec},
 		{"claims", "[--claims FILE]", "print the claims the controls judge against", runClaims},
 		{"report", "render FILE --format html|md|junit|json [--out FILE]", "re-render a saved report.json", runReport},
+		{"agent", "--config FILE [--listen ADDR]", "run the in-cluster agent (inside the platform's pods)", runAgent},
 		{"doctor", "", "report what the kind provider needs from this host and what is missing", runDoctor},
 	}
 }
@@ -129,4 +132,8 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		positional = append(positional, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+}
+
+func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	return agent.Main(ctx, args, stdout, stderr), nil
 }

@@ -1,0 +1,239 @@
+package elastic
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+
+	"dpsim/topology"
+)
+
+func TestIntegrationElastic(t *testing.T) {
+	v := os.Getenv("DPSIM_TEST_ES")
+	if v == "" {
+		t.Skip("DPSIM_TEST_ES is unset: set it to the URLs (http://host:9200,...) of an Elasticsearch cluster with at least 2 data nodes")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c, err := Connect(ctx, Config{URLs: strings.Split(v, ","), Shards: 3, Replicas: 1, WaitForActiveShards: "all"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	dataset := fmt.Sprintf("it-elastic-%d", time.Now().UnixNano())
+	s, err := c.Store(ctx, dataset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]string, 2000)
+	for i := range want {
+		want[i] = fmt.Sprintf("%s/w-%05d", dataset, i)
+	}
+	start := time.Now()
+	results, err := s.WriteBatch(ctx, want, 100)
+	elapsed := time.Since(start)
+	if err != nil {
+		t.Fatalf("write batch: %v", err)
+	}
+	if len(results) != len(want) {
+		t.Fatalf("%d outcomes for %d writes", len(results), len(want))
+	}
+	acked := map[string]bool{}
+	var errs []string
+	for _, r := range results {
+		if r.Err == nil {
+			acked[r.ID] = true
+			if r.Ack.Copies != 2 || r.Finished.Before(r.Invoked) {
+				t.Errorf("ack of %s: %+v, want 2 copies", r.ID, r.Ack)
+			}
+		} else if len(errs) < 5 {
+			errs = append(errs, fmt.Sprintf("%v (indefinite %v)", r.Err, errors.Is(r.Err, topology.ErrIndefinite)))
+		}
+	}
+	t.Logf("elasticsearch: %d of %d acknowledged in %s: %.0f acknowledged records/s", len(acked), len(want), elapsed, float64(len(acked))/elapsed.Seconds())
+	if len(acked) != len(want) {
+		t.Errorf("healthy cluster acknowledged %d of %d; first errors %v", len(acked), len(want), errs)
+	}
+	// A second create of the same ids is acknowledged as existing (409).
+	again, err := s.WriteBatch(ctx, want[:10], 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range again {
+		if r.Err != nil {
+			t.Errorf("re-create of %s: %v, want acknowledged as existing", r.ID, r.Err)
+		}
+	}
+	read, err := s.ReadAll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, id := range read {
+		seen[id] = true
+	}
+	for id := range acked {
+		if !seen[id] {
+			t.Errorf("acknowledged %s not read back", id)
+		}
+	}
+	if len(read) != len(want) {
+		t.Errorf("read %d ids, want %d", len(read), len(want))
+	}
+	places, err := s.Placement(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(places) != len(want) {
+		t.Errorf("%d placements, want %d", len(places), len(want))
+	}
+	for _, p := range places {
+		if len(p.Nodes) != 2 || p.Tolerates != 1 || p.Nodes[0] == p.Nodes[1] {
+			t.Errorf("placement of %s: %+v, want 2 distinct nodes tolerating 1", p.ID, p)
+			break
+		}
+	}
+	shards, err := s.Shards(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(shards) != 6 {
+		t.Errorf("%d shard copies, want 6: %+v", len(shards), shards)
+	}
+	t.Logf("shards: %+v", shards)
+}
+
+// TestIntegrationElasticNodeKill kills a node in the middle of paced batches (DPSIM_TEST_ES_KILL
+// is the shell command that does it, DPSIM_TEST_ES_RESTART the one that brings it back) on an index
+// of 3 shards with 1 replica written with wait_for_active_shards=all, and checks that no
+// acknowledged write is lost.
+func TestIntegrationElasticNodeKill(t *testing.T) {
+	v := os.Getenv("DPSIM_TEST_ES")
+	kill, restart := os.Getenv("DPSIM_TEST_ES_KILL"), os.Getenv("DPSIM_TEST_ES_RESTART")
+	if v == "" || kill == "" || restart == "" {
+		t.Skip("DPSIM_TEST_ES, DPSIM_TEST_ES_KILL and DPSIM_TEST_ES_RESTART must be set: the URLs and shell commands that kill and restart one node")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	c, err := Connect(ctx, Config{URLs: strings.Split(v, ","), Shards: 3, Replicas: 1, WaitForActiveShards: "all"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	dataset := fmt.Sprintf("it-elastic-kill-%d", time.Now().UnixNano())
+	s, err := c.Store(ctx, dataset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.call(ctx, esapiHealthGreen(s.Index()), nil); err != nil {
+		t.Fatal(err)
+	}
+	var results []topology.WriteResult
+	start := time.Now()
+	for b := range 30 {
+		if b == 3 {
+			if out, err := exec.CommandContext(ctx, "sh", "-c", kill).CombinedOutput(); err != nil {
+				t.Fatalf("kill node: %v: %s", err, out)
+			}
+			t.Logf("killed a node at %s", time.Since(start).Round(time.Millisecond))
+		}
+		batch := make([]string, 200)
+		for i := range batch {
+			batch[i] = fmt.Sprintf("%s/w-%02d-%03d", dataset, b, i)
+		}
+		res, err := s.WriteBatch(ctx, batch, 100)
+		if err != nil {
+			t.Fatalf("batch %d: %v", b, err)
+		}
+		results = append(results, res...)
+		ok, failed, unknown, copies1 := 0, 0, 0, 0
+		var first string
+		for _, r := range res {
+			switch {
+			case r.Err == nil:
+				ok++
+				if r.Ack.Copies == 1 {
+					copies1++
+				}
+			case errors.Is(r.Err, topology.ErrIndefinite):
+				unknown++
+			default:
+				failed++
+			}
+			if r.Err != nil && first == "" {
+				first = r.Err.Error()
+			}
+		}
+		t.Logf("batch %2d at %6s: %3d acknowledged (%d with 1 copy) %3d failed %3d unknown %.160s", b, time.Since(start).Round(time.Millisecond), ok, copies1, failed, unknown, first)
+	}
+	if out, err := exec.CommandContext(ctx, "sh", "-c", restart).CombinedOutput(); err != nil {
+		t.Fatalf("restart node: %v: %s", err, out)
+	}
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		err := c.call(ctx, esapiHealthGreen(s.Index()), nil)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("index not green again: %v", err)
+		}
+		time.Sleep(2 * time.Second)
+	}
+	read, err := s.ReadAll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	present := map[string]bool{}
+	for _, id := range read {
+		present[id] = true
+	}
+	acked, failed, unknown, lost, unknownPresent, failedPresent := 0, 0, 0, 0, 0, 0
+	for _, r := range results {
+		switch {
+		case r.Err == nil:
+			acked++
+			if !present[r.ID] {
+				lost++
+			}
+		case errors.Is(r.Err, topology.ErrIndefinite):
+			unknown++
+			if present[r.ID] {
+				unknownPresent++
+			}
+		default:
+			failed++
+			if present[r.ID] {
+				failedPresent++
+			}
+		}
+	}
+	t.Logf("elasticsearch node kill: attempted %d, acknowledged %d, failed %d, unknown %d; read %d: lost %d, unknown-but-present %d, failed-but-present %d",
+		len(results), acked, failed, unknown, len(read), lost, unknownPresent, failedPresent)
+	if lost > 0 {
+		t.Errorf("%d acknowledged writes lost", lost)
+	}
+	places, err := s.Placement(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := 0
+	for _, p := range places {
+		if len(p.Nodes) < 2 {
+			short++
+		}
+	}
+	t.Logf("after recovery: %d documents placed, %d on fewer than 2 nodes", len(places), short)
+}
+
+// esapiHealthGreen waits (up to 60 s) for index to be green and fails if it is not.
+func esapiHealthGreen(index string) esapi.ClusterHealthRequest {
+	return esapi.ClusterHealthRequest{Index: []string{index}, WaitForStatus: "green", Timeout: time.Minute}
+}

@@ -1,0 +1,244 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"dpsim/topology"
+)
+
+// kafkaEndpoint is the bootstrap list of a running cluster of at least 3 brokers, or a skip.
+func kafkaEndpoint(t *testing.T) []string {
+	t.Helper()
+	v := os.Getenv("DPSIM_TEST_KAFKA")
+	if v == "" {
+		t.Skip("DPSIM_TEST_KAFKA is unset: set it to the bootstrap servers (host:port,...) of a Kafka cluster with at least 3 brokers")
+	}
+	return strings.Split(v, ",")
+}
+
+func testConfig(brokers []string) Config {
+	return Config{Brokers: brokers, Partitions: 6, ReplicationFactor: 2, MinInsync: 2, Acks: "all"}
+}
+
+// tally counts a batch's outcomes and returns the acknowledged ids.
+func tally(results []topology.WriteResult) (acked map[string]bool, failed, unknown int, firstErrs []string) {
+	acked = map[string]bool{}
+	for _, r := range results {
+		switch {
+		case r.Err == nil:
+			acked[r.ID] = true
+		case errors.Is(r.Err, topology.ErrIndefinite):
+			unknown++
+		default:
+			failed++
+		}
+		if r.Err != nil && len(firstErrs) < 5 {
+			firstErrs = append(firstErrs, r.Err.Error())
+		}
+	}
+	return acked, failed, unknown, firstErrs
+}
+
+func ids(dataset string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s/w-%05d", dataset, i)
+	}
+	return out
+}
+
+func TestIntegrationKafka(t *testing.T) {
+	brokers := kafkaEndpoint(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c, err := Connect(ctx, testConfig(brokers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	dataset := fmt.Sprintf("it-kafka-%d", time.Now().UnixNano())
+	created := time.Now()
+	s, err := c.Store(ctx, dataset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("topic %s created and ready in %s", s.Topic(), time.Since(created).Round(time.Millisecond))
+	want := ids(dataset, 5000)
+	start := time.Now()
+	results, err := s.WriteBatch(ctx, want, 100)
+	elapsed := time.Since(start)
+	if err != nil {
+		t.Fatalf("write batch: %v", err)
+	}
+	if len(results) != len(want) {
+		t.Fatalf("%d outcomes for %d writes", len(results), len(want))
+	}
+	acked, failed, unknown, errs := tally(results)
+	t.Logf("kafka: %d acknowledged, %d failed, %d unknown in %s: %.0f acknowledged records/s", len(acked), failed, unknown, elapsed, float64(len(acked))/elapsed.Seconds())
+	if len(acked) != len(want) {
+		t.Errorf("healthy cluster acknowledged %d of %d writes; first errors: %v", len(acked), len(want), errs)
+	}
+	for _, r := range results {
+		if r.Err == nil && (r.Ack.Node == "" || r.Ack.Copies < 2 || r.Finished.Before(r.Invoked)) {
+			t.Errorf("ack of %s: %+v invoked %v finished %v", r.ID, r.Ack, r.Invoked, r.Finished)
+			break
+		}
+	}
+	readStart := time.Now()
+	read, err := s.ReadAll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("read %d records back in %s", len(read), time.Since(readStart).Round(time.Millisecond))
+	seen := map[string]int{}
+	for _, id := range read {
+		seen[id]++
+	}
+	for id := range acked {
+		if seen[id] == 0 {
+			t.Errorf("acknowledged %s not read back", id)
+		}
+	}
+	if len(seen) != len(want) {
+		t.Errorf("read %d distinct ids, want %d", len(seen), len(want))
+	}
+	places, err := s.Placement(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(places) != len(want) {
+		t.Errorf("%d placements, want %d", len(places), len(want))
+	}
+	for _, p := range places {
+		if len(p.Nodes) != 2 || p.Tolerates != 1 || !strings.HasPrefix(p.Nodes[0], "kafka-") {
+			t.Errorf("placement of %s: %+v, want 2 kafka members tolerating 1", p.ID, p)
+			break
+		}
+	}
+	parts, err := s.Describe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) != 6 {
+		t.Errorf("%d partitions, want 6", len(parts))
+	}
+	var total int64
+	for _, p := range parts {
+		total += p.HighWatermark
+		if len(p.Replicas) != 2 || len(p.ISR) != 2 {
+			t.Errorf("partition %+v: want 2 replicas, 2 in sync", p)
+		}
+	}
+	if total != int64(len(read)) {
+		t.Errorf("high watermarks sum to %d, read %d records", total, len(read))
+	}
+	t.Logf("partitions: %+v", parts)
+}
+
+// TestIntegrationKafkaBrokerKill kills a broker in the middle of a batch (DPSIM_TEST_KAFKA_KILL is
+// the shell command that does it, DPSIM_TEST_KAFKA_RESTART the one that brings it back) on a topic
+// with replication factor 2 and min.insync.replicas 2, and checks that no acknowledged write is lost.
+func TestIntegrationKafkaBrokerKill(t *testing.T) {
+	brokers := kafkaEndpoint(t)
+	kill, restart := os.Getenv("DPSIM_TEST_KAFKA_KILL"), os.Getenv("DPSIM_TEST_KAFKA_RESTART")
+	if kill == "" || restart == "" {
+		t.Skip("DPSIM_TEST_KAFKA_KILL and DPSIM_TEST_KAFKA_RESTART are unset: set them to shell commands that kill and restart one broker")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	c, err := Connect(ctx, testConfig(brokers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	dataset := fmt.Sprintf("it-kafka-kill-%d", time.Now().UnixNano())
+	s, err := c.Store(ctx, dataset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Paced writes: 40 batches of 500, so the kill lands mid-traffic and the outcomes after it show.
+	var results []topology.WriteResult
+	killed := false
+	var killedAt time.Time
+	start := time.Now()
+	for b := range 40 {
+		if b == 4 {
+			if out, err := exec.CommandContext(ctx, "sh", "-c", kill).CombinedOutput(); err != nil {
+				t.Fatalf("kill broker: %v: %s", err, out)
+			}
+			killed, killedAt = true, time.Now()
+			t.Logf("killed a broker at %s", killedAt.Sub(start).Round(time.Millisecond))
+		}
+		batch := make([]string, 500)
+		for i := range batch {
+			batch[i] = fmt.Sprintf("%s/w-%02d-%03d", dataset, b, i)
+		}
+		res, err := s.WriteBatch(ctx, batch, 100)
+		if err != nil {
+			t.Fatalf("batch %d: %v", b, err)
+		}
+		results = append(results, res...)
+		acked, failed, unknown, errs := tally(res)
+		t.Logf("batch %2d at %6s: %3d acknowledged %3d failed %3d unknown %v", b, time.Since(start).Round(time.Millisecond), len(acked), failed, unknown, errs[:min(len(errs), 1)])
+	}
+	if !killed {
+		t.Fatal("broker never killed")
+	}
+	if out, err := exec.CommandContext(ctx, "sh", "-c", restart).CombinedOutput(); err != nil {
+		t.Fatalf("restart broker: %v: %s", err, out)
+	}
+	// Wait for the restarted broker to rejoin every ISR.
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		parts, err := s.Describe(ctx)
+		inSync := err == nil
+		for _, p := range parts {
+			inSync = inSync && len(p.ISR) == len(p.Replicas)
+		}
+		if inSync {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replicas not back in sync: %+v %v", parts, err)
+		}
+		time.Sleep(2 * time.Second)
+	}
+	acked, failed, unknown, _ := tally(results)
+	read, err := s.ReadAll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	present := map[string]int{}
+	for _, id := range read {
+		present[id]++
+	}
+	lost, recoveredUnknown, recoveredFailed, dup := 0, 0, 0, 0
+	for _, r := range results {
+		switch {
+		case r.Err == nil && present[r.ID] == 0:
+			lost++
+		case r.Err != nil && errors.Is(r.Err, topology.ErrIndefinite) && present[r.ID] > 0:
+			recoveredUnknown++
+		case r.Err != nil && !errors.Is(r.Err, topology.ErrIndefinite) && present[r.ID] > 0:
+			recoveredFailed++
+		}
+		if present[r.ID] > 1 {
+			dup++
+		}
+	}
+	t.Logf("kafka broker kill: attempted %d, acknowledged %d, failed %d, unknown %d; read %d: lost %d, unknown-but-present %d, failed-but-present %d, duplicated %d",
+		len(results), len(acked), failed, unknown, len(read), lost, recoveredUnknown, recoveredFailed, dup)
+	if lost > 0 {
+		t.Errorf("%d acknowledged writes lost", lost)
+	}
+	if len(read) > len(results)+dup {
+		t.Errorf("read %d records of %d attempted", len(read), len(results))
+	}
+}
