@@ -93,8 +93,9 @@ func killNodes(ctx context.Context, k topology.NodeKiller, nodes []string, targe
 	}}, nil
 }
 
-// DriveLoss wipes, on one node, one drive of every data component that has a drive there; on
-// recovery the drives come back empty.
+// DriveLoss wipes one drive of every data component: for the components running on the platform's
+// nodes, their drives on one node chosen with rng; for components outside them (an object store
+// beside the cluster), one drive chosen with rng. On recovery the drives come back empty.
 type DriveLoss struct{}
 
 // Kind implements Fault.
@@ -114,23 +115,15 @@ func (DriveLoss) Inject(ctx context.Context, env Env, rng *rand.Rand) (Injected,
 	if err != nil {
 		return Injected{}, fmt.Errorf("list drives: %w", err)
 	}
-	var drop []topology.Drive
-	seen := map[string]bool{}
-	for _, d := range all {
-		key := d.Tenant + "/" + d.Component
-		if d.Node == node && !seen[key] {
-			seen[key] = true
-			drop = append(drop, d)
-		}
-	}
+	drop := chooseDrives(all, node, nodeNames(ctx, env.Provider), rng)
 	if len(drop) == 0 {
 		return Injected{}, fmt.Errorf("node %s has no data drive", node)
 	}
 	var names []string
 	for _, d := range drop {
-		names = append(names, d.Name)
+		names = append(names, d.Node+"/"+d.Name)
 	}
-	target := fmt.Sprintf("%s: %s", node, strings.Join(names, ", "))
+	target := strings.Join(names, ", ")
 	for _, d := range drop {
 		if err := dd.DropDrive(ctx, d); err != nil {
 			return Injected{Target: target}, fmt.Errorf("drop drive %s on %s: %w", d.Name, d.Node, err)
@@ -144,6 +137,44 @@ func (DriveLoss) Inject(ctx context.Context, env Env, rng *rand.Rand) (Injected,
 		}
 		return nil
 	}}, nil
+}
+
+// chooseDrives picks one drive per (tenant, component): on node for components on the platform's
+// nodes, any one (by rng) for components whose drives sit elsewhere.
+func chooseDrives(all []topology.Drive, node string, nodes []string, rng *rand.Rand) []topology.Drive {
+	type key struct{ tenant, component string }
+	external := map[key][]topology.Drive{}
+	var order []key
+	var drop []topology.Drive
+	seen := map[key]bool{}
+	for _, d := range all {
+		k := key{d.Tenant, d.Component}
+		if !slices.Contains(nodes, d.Node) {
+			if len(external[k]) == 0 {
+				order = append(order, k)
+			}
+			external[k] = append(external[k], d)
+			continue
+		}
+		if d.Node == node && !seen[k] {
+			seen[k] = true
+			drop = append(drop, d)
+		}
+	}
+	for _, k := range order {
+		drop = append(drop, external[k][rng.IntN(len(external[k]))])
+	}
+	return drop
+}
+
+// nodeNames lists the platform's node names (none if they cannot be listed: pickNode reports that).
+func nodeNames(ctx context.Context, p topology.Provider) []string {
+	nodes, _ := p.Nodes(ctx)
+	var names []string
+	for _, n := range nodes {
+		names = append(names, n.Name)
+	}
+	return names
 }
 
 // Partition cuts one node off from every other node and heals the cut on recovery.

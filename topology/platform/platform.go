@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"text/template"
@@ -27,6 +28,7 @@ var templates = template.Must(template.New("platform").Option("missingkey=error"
 type Images struct {
 	Kafka         string
 	Elasticsearch string
+	Agent         string
 }
 
 // Options are what a provider decides besides the spec.
@@ -34,6 +36,8 @@ type Options struct {
 	Images           Images
 	StorageClass     string
 	IngressNamespace string
+	// AgentConfig renders the agent's configuration (JSON) for a tenant; nil deploys no agent.
+	AgentConfig func(tenant, namespace string) ([]byte, error)
 }
 
 // Namespace is the namespace of a tenant.
@@ -43,12 +47,13 @@ func Namespace(tenant string) string { return "tenant-" + strings.TrimPrefix(ten
 type tenantData struct {
 	topology.Spec
 	Options
-	Tenant, Namespace, Platform string
-	MinInsync                   int
-	InternalReplication         int
-	InternalMinInsync           int
-	KafkaVoters, KafkaClusterID string
-	ESMasters                   string
+	Tenant, Namespace, Platform      string
+	MinInsync                        int
+	InternalReplication              int
+	InternalMinInsync                int
+	KafkaVoters, KafkaClusterID      string
+	ESMasters                        string
+	AgentConfigJSON, AgentConfigHash string
 }
 
 // Tenant renders every object of one tenant as a multi-document YAML stream, in apply order.
@@ -72,6 +77,15 @@ func Tenant(spec topology.Spec, tenant string, opts Options) (string, error) {
 	files := []string{"namespace.yaml", "kafka.yaml", "elasticsearch.yaml"}
 	if spec.Network.Isolation == "namespace" {
 		files = append(files, "policies.yaml")
+	}
+	if opts.AgentConfig != nil {
+		cfg, err := opts.AgentConfig(tenant, ns)
+		if err != nil {
+			return "", fmt.Errorf("agent configuration of tenant %s: %w", tenant, err)
+		}
+		sum := sha256.Sum256(cfg)
+		d.AgentConfigJSON, d.AgentConfigHash = string(cfg), hex.EncodeToString(sum[:8])
+		files = append(files, "agent.yaml")
 	}
 	var out bytes.Buffer
 	for _, f := range files {

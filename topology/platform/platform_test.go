@@ -11,7 +11,8 @@ import (
 
 func render(t *testing.T, spec topology.Spec) []map[string]any {
 	t.Helper()
-	out, err := Tenant(spec, "tenant-a", Options{Images: Images{Kafka: "k:1", Elasticsearch: "e:1"}, StorageClass: "standard", IngressNamespace: "ingress"})
+	out, err := Tenant(spec, "tenant-a", Options{Images: Images{Kafka: "k:1", Elasticsearch: "e:1", Agent: "a:1"}, StorageClass: "standard", IngressNamespace: "ingress",
+		AgentConfig: func(tenant, ns string) ([]byte, error) { return []byte(`{"tenant": "` + tenant + `"}`), nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +44,7 @@ func kinds(docs []map[string]any) map[string]int {
 func TestTenantObjects(t *testing.T) {
 	docs := render(t, topology.Default())
 	k := kinds(docs)
-	if k["Namespace"] != 1 || k["StatefulSet"] != 2 || k["NetworkPolicy"] != 3 || k["Service"] != 2 {
+	if k["Namespace"] != 1 || k["StatefulSet"] != 2 || k["NetworkPolicy"] != 3 || k["Service"] != 2 || k["Deployment"] != 1 || k["ConfigMap"] != 2 {
 		t.Fatalf("objects: %v", k)
 	}
 	for _, d := range docs {
