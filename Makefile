@@ -1,30 +1,47 @@
-# dpsim: the two commands a user needs are `make simulate` and `make test`.
+# dpsim: the two commands a user needs are `make simulate` and `make test`; both set the host up.
 GO       ?= go
 OUT      ?= dpsim-report
-PROVIDER ?= fake
+PROVIDER ?= kind
 ARGS     ?=
+DPSIM    := $(CURDIR)/bin/dpsim
 
-.PHONY: test unit vet simulate bench build clean
+.PHONY: test vet unit integration deps images simulate down bench clean FORCE
 
-## test: vet, then every test with the race detector (Docker-free tests; integration tests join later)
-test: vet unit
+## test: vet, unit tests with the race detector, then the integration tests on kind (host set-up
+## and image builds included; cold on a new machine, cached afterwards)
+test: vet unit integration
 
 vet:
 	$(GO) vet ./...
 
 unit:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -skip '^TestIntegration' ./...
 
-## simulate: stand the platform up, run every scenario, write the reports into $(OUT)/
-simulate:
-	$(GO) run ./cmd/dpsim simulate --provider $(PROVIDER) --out $(OUT) $(ARGS)
+integration: deps images
+	DPSIM_AGENT_BINARY=$(DPSIM) $(GO) test -count=1 -p 1 -timeout 80m -run '^TestIntegration' ./...
+
+## deps: install and start what the kind provider needs (Docker engine, runtime shim, mmdebstrap)
+deps:
+	bash scripts/deps.sh
+
+## images: build every image from package registries (only what changed)
+images: $(DPSIM)
+	DPSIM_AGENT_BINARY=$(DPSIM) $(DPSIM) images build
+
+## simulate: stand the platform up, run every scenario, tear it down, write the reports into $(OUT)/
+simulate: $(if $(filter kind,$(PROVIDER)),deps) $(DPSIM)
+	$(DPSIM) simulate --provider $(PROVIDER) --out $(OUT) $(ARGS)
+
+## down: remove the kind platform (after a run with --retain or an interrupted one)
+down: $(DPSIM)
+	$(DPSIM) down
 
 ## bench: speed and memory figures of the engine, checkers and renderers
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-build:
-	$(GO) build -o bin/dpsim ./cmd/dpsim
+$(DPSIM): FORCE
+	CGO_ENABLED=0 $(GO) build -o $(DPSIM) ./cmd/dpsim
 
 clean:
 	rm -rf bin $(OUT)

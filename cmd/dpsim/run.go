@@ -42,6 +42,10 @@ func commands() []command {
 		{"spec", "default | validate FILE", "print the default spec, or check a spec file", runSpec},
 		{"claims", "[--claims FILE]", "print the claims the controls judge against", runClaims},
 		{"report", "render FILE --format html|md|junit|json [--out FILE]", "re-render a saved report.json", runReport},
+		{"up", "[--spec FILE] [--retain]", "stand the platform up on kind (builds what is missing)", runUp},
+		{"down", "[--spec FILE]", "remove the kind platform and everything dpsim made for it", runDown},
+		{"status", "[--spec FILE]", "show the kind platform's cluster and nodes", runStatus},
+		{"images", "build [--force] [NAME...] | list", "build the container images from package registries", runImages},
 		{"agent", "--config FILE [--listen ADDR]", "run the in-cluster agent (inside the platform's pods)", runAgent},
 		{"doctor", "", "report what the kind provider needs from this host and what is missing", runDoctor},
 	}

@@ -62,7 +62,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (
 		level = slog.LevelDebug
 	}
 	log := progress.New(stderr, level)
-	provider, err := newProvider(*providerName, log)
+	provider, err := newProvider(*providerName, log, *retain)
 	if err != nil {
 		return exitUsage, usageError{err}
 	}

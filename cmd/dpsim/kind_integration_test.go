@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"dpsim/images"
+	"dpsim/internal/testenv"
+	"dpsim/reports"
+)
+
+// agentBinary builds dpsim for the agent image once per test binary (the test binary itself cannot
+// serve as the agent), unless the environment already names one.
+func agentBinary(t *testing.T) {
+	t.Helper()
+	if os.Getenv(images.AgentBinaryEnv) != "" {
+		return
+	}
+	bin := filepath.Join(t.TempDir(), "dpsim")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build dpsim for the agent image: %v\n%s", err, out)
+	}
+	t.Setenv(images.AgentBinaryEnv, bin)
+}
+
+// leftovers lists the containers of platform name still on the host.
+func leftovers(t *testing.T, name string) []string {
+	t.Helper()
+	out, err := exec.Command("docker", "ps", "-a", "--format", "{{.Names}}").Output()
+	if err != nil {
+		t.Fatalf("docker ps: %v", err)
+	}
+	var left []string
+	for _, n := range strings.Fields(string(out)) {
+		if strings.HasPrefix(n, name+"-") {
+			left = append(left, n)
+		}
+	}
+	return left
+}
+
+func ledgerTotals(r reports.Report, store string) (acked, lost int) {
+	for _, s := range r.Scenarios {
+		for _, l := range s.Ledgers {
+			if l.Store == store {
+				acked += l.Acknowledged
+				lost += l.Lost
+			}
+		}
+	}
+	return acked, lost
+}
+
+// TestIntegrationKindDriveLoss runs the drive-loss scenario on kind against real Kafka,
+// Elasticsearch and MinIO twice: as promised (replication factor 2) no acknowledged write is lost
+// and DP-DUR-4 passes; with replication factor 1 real Kafka loses acknowledged records and DP-DUR-4
+// fails. Each run tears down everything it made.
+func TestIntegrationKindDriveLoss(t *testing.T) {
+	testenv.RequireDocker(t)
+	agentBinary(t)
+	tests := []struct {
+		name     string
+		platform string
+		edit     func(string) string
+		wantCode int
+		want     reports.Status
+	}{
+		{"as promised", "dpsim-it-rf2", func(s string) string { return s }, exitOK, reports.Pass},
+		{"replication factor 1", "dpsim-it-rf1", func(s string) string {
+			s = replace("replicationFactor: 2", "replicationFactor: 1")(s)
+			return replace("minInsyncReplicas: 2", "minInsyncReplicas: 1")(s)
+		}, exitFailed, reports.Fail},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := writeSpec(t, func(s string) string { return replace("name: dpsim", "name: "+tt.platform)(tt.edit(s)) })
+			out := t.TempDir()
+			code := Run(context.Background(), []string{"simulate", "--provider", "kind", "--spec", spec, "--scenario", "drive-loss", "--out", out},
+				testenv.Writer(t), testenv.Writer(t))
+			r := readReport(t, out)
+			acked, lost := ledgerTotals(r, "kafka")
+			t.Logf("exit %d; kafka: %d acknowledged, %d lost", code, acked, lost)
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d", code, tt.wantCode)
+			}
+			if s := statusOf(r, "DP-DUR-4"); s != tt.want {
+				t.Errorf("DP-DUR-4 is %s, want %s", s, tt.want)
+			}
+			if acked == 0 || (tt.want == reports.Pass) != (lost == 0) {
+				t.Errorf("kafka acknowledged %d, lost %d", acked, lost)
+			}
+			if left := leftovers(t, tt.platform); len(left) > 0 {
+				t.Errorf("containers left after the run: %v", left)
+			}
+		})
+	}
+}

@@ -1,0 +1,2 @@
+# A locally built image under the name of another role.
+FROM {{.Base}}

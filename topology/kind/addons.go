@@ -1,0 +1,117 @@
+package kind
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/template"
+	"time"
+
+	"dpsim/images"
+)
+
+//go:embed manifests/local-path.yaml
+var localPathManifest string
+
+// kubeRouterManifest returns kube-router's kubeadm daemonset manifest from
+// the Go module cache of its pinned version, with the locally built image
+// (never pulled) and, when policy is off, its firewall disabled.
+func kubeRouterManifest(ctx context.Context, disablePolicy bool) (string, error) {
+	dir, err := images.ModuleDir(ctx, images.KubeRouterModule, images.KubeRouterVersion)
+	if err != nil {
+		return "", err
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "daemonset", "kubeadm-kuberouter.yaml"))
+	if err != nil {
+		return "", fmt.Errorf("read kube-router manifest: %w", err)
+	}
+	return adaptKubeRouter(string(raw), images.MustTag(images.KubeRouter), disablePolicy)
+}
+
+// adaptKubeRouter rewrites kube-router's manifest; it fails when the
+// manifest no longer has the lines it rewrites.
+func adaptKubeRouter(m, image string, disablePolicy bool) (string, error) {
+	edits := []struct{ old, new string }{
+		{"image: docker.io/cloudnativelabs/kube-router\n", "image: " + image + "\n"},
+		{"imagePullPolicy: Always\n", "imagePullPolicy: Never\n"},
+	}
+	if disablePolicy {
+		edits = append(edits, struct{ old, new string }{"- --run-firewall=true\n", "- --run-firewall=false\n"})
+	}
+	for _, e := range edits {
+		if !strings.Contains(m, e.old) {
+			return "", fmt.Errorf("kube-router manifest: %q not found", strings.TrimSpace(e.old))
+		}
+		m = strings.ReplaceAll(m, e.old, e.new)
+	}
+	return m, nil
+}
+
+// renderLocalPath renders dpsim's local-path-provisioner manifest.
+func renderLocalPath() (string, error) {
+	t, err := template.New("local-path").Option("missingkey=error").Parse(localPathManifest)
+	if err != nil {
+		return "", err
+	}
+	var out bytes.Buffer
+	err = t.Execute(&out, map[string]string{
+		"ProvisionerImage": images.MustTag(images.LocalPathProvisioner),
+		"HelperImage":      images.MustTag(images.LocalPathHelper),
+		"StorageClass":     StorageClass,
+		"Path":             localPathDir,
+	})
+	return out.String(), err
+}
+
+// installAddons applies kube-router and local-path-provisioner (idempotent).
+func (p *Provider) installAddons(ctx context.Context) error {
+	kr, err := kubeRouterManifest(ctx, p.cfg.DisableNetworkPolicy)
+	if err != nil {
+		return err
+	}
+	lp, err := renderLocalPath()
+	if err != nil {
+		return fmt.Errorf("render local-path manifest: %w", err)
+	}
+	start := time.Now()
+	for _, m := range []struct{ name, yaml string }{{"kube-router", kr}, {"local-path-provisioner", lp}} {
+		if _, err := p.Kubectl(ctx, strings.NewReader(m.yaml), "apply", "-f", "-"); err != nil {
+			return fmt.Errorf("apply %s: %w", m.name, err)
+		}
+	}
+	p.log.Info("add-ons applied", "policy_engine", PolicyEngine, "network_policy", !p.cfg.DisableNetworkPolicy,
+		"elapsed", time.Since(start).Round(time.Millisecond).String())
+	return nil
+}
+
+// waitReady waits, within timeout, until every node is Ready and the
+// CNI, DNS and storage add-ons are rolled out.
+func (p *Provider) waitReady(ctx context.Context, timeout time.Duration) error {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	remaining := func() string {
+		return fmt.Sprintf("--timeout=%ds", max(1, int(time.Until(deadline).Seconds())))
+	}
+	steps := []struct {
+		what string
+		args []string
+	}{
+		{"kube-router", []string{"-n", "kube-system", "rollout", "status", "daemonset/kube-router"}},
+		{"nodes", []string{"wait", "--for=condition=Ready", "node", "--all"}},
+		{"coredns", []string{"-n", "kube-system", "rollout", "status", "deployment/coredns"}},
+		{"local-path-provisioner", []string{"-n", "local-path-storage", "rollout", "status", "deployment/local-path-provisioner"}},
+	}
+	for _, s := range steps {
+		if _, err := p.Kubectl(ctx, nil, append(s.args, remaining())...); err != nil {
+			return fmt.Errorf("wait for %s (deadline %s): %w", s.what, timeout, err)
+		}
+	}
+	p.log.Info("nodes and add-ons ready", "elapsed", time.Since(start).Round(time.Second).String())
+	return nil
+}

@@ -1,0 +1,395 @@
+package kind
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"dpsim/agent"
+	"dpsim/images"
+	"dpsim/stores/s3"
+	"dpsim/topology"
+	"dpsim/topology/minio"
+	"dpsim/topology/platform"
+)
+
+// Object store credentials: the store lives on the host's own Docker network, for this run only.
+const (
+	objectStoreAccessKey = "dpsimadmin"
+	objectStoreSecretKey = "dpsim-object-store-secret"
+	ingressNamespace     = "ingress"
+)
+
+// PlatformOptions tune the kind platform.
+type PlatformOptions struct {
+	// Retain keeps what a failed Up made, for inspection.
+	Retain bool
+	// Images tunes image builds.
+	Images images.Options
+	// ReadyTimeout bounds each wait for the platform to be ready or to recover (default 10 min).
+	ReadyTimeout time.Duration
+}
+
+// Platform is the kind provider of the whole platform: the cluster, the object store beside it
+// and, per tenant, Kafka, Elasticsearch and the dpsim agent that drives them. It implements
+// topology.Provider with the inventory, data-store, node-kill, drive-loss, partition and settle
+// capabilities.
+type Platform struct {
+	log     *slog.Logger
+	opts    PlatformOptions
+	spec    topology.Spec
+	cluster *Provider
+	objects *minio.Store
+	agents  map[string]*agentLink // by tenant
+
+	mu       sync.Mutex
+	isolated []string // nodes cut off by Isolate
+}
+
+var (
+	_ topology.Provider     = (*Platform)(nil)
+	_ topology.Inventory    = (*Platform)(nil)
+	_ topology.StoreAccess  = (*Platform)(nil)
+	_ topology.NodeKiller   = (*Platform)(nil)
+	_ topology.DriveDropper = (*Platform)(nil)
+	_ topology.Partitioner  = (*Platform)(nil)
+	_ topology.Settler      = (*Platform)(nil)
+)
+
+// NewPlatform returns the kind platform provider; it touches nothing until Up.
+func NewPlatform(log *slog.Logger, opts PlatformOptions) *Platform {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.ReadyTimeout == 0 {
+		opts.ReadyTimeout = 10 * time.Minute
+	}
+	return &Platform{log: log, opts: opts, agents: map[string]*agentLink{}}
+}
+
+// Name implements topology.Provider.
+func (p *Platform) Name() string { return "kind" }
+
+// Cluster returns the cluster under the platform, for probes and tests (nil before Up).
+func (p *Platform) Cluster() *Provider { return p.cluster }
+
+// clusterFor makes the cluster provider of spec.
+func (p *Platform) clusterFor(spec topology.Spec) (*Provider, error) {
+	return New(Config{ClusterName: spec.Name, Workers: spec.Nodes, Zones: spec.Zones, Retain: p.opts.Retain,
+		Logger: p.log, BuildImages: true, ReadyTimeout: p.opts.ReadyTimeout})
+}
+
+// Up builds what is missing, creates the cluster, starts the object store and deploys every
+// tenant, then waits until all of it is ready and the agents answer.
+func (p *Platform) Up(ctx context.Context, spec topology.Spec) error {
+	p.spec = spec
+	c, err := p.clusterFor(spec)
+	if err != nil {
+		return err
+	}
+	p.cluster = c
+	stores := []string{images.Kafka, images.Elasticsearch, images.Agent, images.MinIO}
+	if _, err := images.Build(ctx, p.log, stores, p.opts.Images); err != nil {
+		return fmt.Errorf("build platform images: %w", err)
+	}
+	if err := c.Up(ctx); err != nil {
+		return err
+	}
+	inCluster := []string{images.MustTag(images.Kafka), images.MustTag(images.Elasticsearch), images.MustTag(images.Agent)}
+	start := time.Now()
+	if err := c.LoadImages(ctx, inCluster...); err != nil {
+		return fmt.Errorf("load platform images into the nodes: %w", err)
+	}
+	p.log.Info("platform images loaded into the nodes", "elapsed", since(start))
+	if err := minio.RemoveAll(ctx, spec.Name); err != nil {
+		return err
+	}
+	p.objects, err = minio.Run(ctx, minio.Config{Owner: spec.Name, Image: images.MustTag(images.MinIO), Network: c.Network(),
+		Drives: spec.ObjectStore.Drives, Parity: spec.ObjectStore.Parity, AccessKey: objectStoreAccessKey, SecretKey: objectStoreSecretKey, Logger: p.log})
+	if err != nil {
+		return err
+	}
+	if err := p.deployTenants(ctx); err != nil {
+		return err
+	}
+	return p.connectAgents(ctx)
+}
+
+// deployTenants applies every tenant's objects and waits for them to be ready.
+func (p *Platform) deployTenants(ctx context.Context) error {
+	start := time.Now()
+	opts := platform.Options{
+		Images:           platform.Images{Kafka: images.MustTag(images.Kafka), Elasticsearch: images.MustTag(images.Elasticsearch), Agent: images.MustTag(images.Agent)},
+		StorageClass:     StorageClass,
+		IngressNamespace: ingressNamespace,
+		AgentConfig:      p.agentConfig,
+	}
+	for _, t := range p.spec.Tenants {
+		manifest, err := platform.Tenant(p.spec, t, opts)
+		if err != nil {
+			return err
+		}
+		if _, err := p.cluster.Kubectl(ctx, strings.NewReader(manifest), "apply", "-f", "-"); err != nil {
+			return fmt.Errorf("deploy tenant %s: %w", t, err)
+		}
+	}
+	for _, t := range p.spec.Tenants {
+		ns := platform.Namespace(t)
+		for _, w := range []string{"statefulset/kafka", "statefulset/es", "deployment/dpsim-agent"} {
+			if err := p.rollout(ctx, ns, w); err != nil {
+				return err
+			}
+		}
+		p.log.Info("tenant ready", "tenant", t, "elapsed", since(start))
+	}
+	return nil
+}
+
+// rollout waits until workload w in ns has every replica ready.
+func (p *Platform) rollout(ctx context.Context, ns, w string) error {
+	timeout := fmt.Sprintf("--timeout=%ds", int(p.opts.ReadyTimeout.Seconds()))
+	if _, err := p.cluster.Kubectl(ctx, nil, "-n", ns, "rollout", "status", w, timeout); err != nil {
+		return fmt.Errorf("wait for %s in %s: %w%s", w, ns, err, p.podSummary(ctx, ns))
+	}
+	return nil
+}
+
+// podSummary lists the pods of ns with their phase and node, for error messages.
+func (p *Platform) podSummary(ctx context.Context, ns string) string {
+	out, err := p.cluster.Kubectl(ctx, nil, "-n", ns, "get", "pods", "-o", "wide", "--no-headers")
+	if err != nil {
+		return ""
+	}
+	return "\npods in " + ns + ":\n" + strings.TrimSpace(string(out))
+}
+
+// agentConfig is the configuration of a tenant's agent.
+func (p *Platform) agentConfig(tenant, ns string) ([]byte, error) {
+	var brokers, esURLs []string
+	for i := range p.spec.Kafka.Brokers {
+		brokers = append(brokers, fmt.Sprintf("kafka-%d.kafka.%s.svc.cluster.local:9092", i, ns))
+	}
+	for i := range p.spec.Elasticsearch.Nodes {
+		esURLs = append(esURLs, fmt.Sprintf("http://es-%d.elasticsearch.%s.svc.cluster.local:9200", i, ns))
+	}
+	cfg := agent.Config{
+		Tenant:        tenant,
+		Kafka:         &agent.KafkaConfig{Bootstrap: brokers},
+		Elasticsearch: &agent.ElasticConfig{URLs: esURLs},
+		Spec:          agent.SpecConfigOf(p.spec),
+	}
+	if p.objects != nil {
+		var servers []s3.Server
+		for _, s := range p.objects.Servers {
+			servers = append(servers, s3.Server{Name: s.Name, URL: s.URL})
+		}
+		cfg.S3 = &agent.S3Config{Endpoint: strings.TrimPrefix(p.objects.Servers[0].URL, "http://"),
+			AccessKey: objectStoreAccessKey, SecretKey: objectStoreSecretKey, Servers: servers}
+	}
+	return json.Marshal(cfg)
+}
+
+// DownSpec tears down the platform of spec, made by this or an earlier process (by its name).
+func (p *Platform) DownSpec(ctx context.Context, spec topology.Spec) error {
+	if p.spec.Name == "" {
+		p.spec = spec
+	}
+	return p.Down(ctx)
+}
+
+// Down tears down everything Up made: the agents' port-forwards, the object store and the cluster.
+func (p *Platform) Down(ctx context.Context) error {
+	var errs []error
+	for t, a := range p.agents {
+		a.close()
+		delete(p.agents, t)
+	}
+	if p.objects != nil {
+		if err := p.objects.Terminate(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		p.objects = nil
+	}
+	if err := minio.RemoveAll(ctx, p.specOrDefault().Name); err != nil {
+		errs = append(errs, err)
+	}
+	if p.cluster == nil {
+		c, err := p.clusterFor(p.specOrDefault())
+		if err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		p.cluster = c
+	}
+	if err := p.cluster.Down(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (p *Platform) specOrDefault() topology.Spec {
+	if p.spec.Name == "" {
+		return topology.Default()
+	}
+	return p.spec
+}
+
+// Nodes implements topology.Provider: the worker nodes, which the faults may touch.
+func (p *Platform) Nodes(ctx context.Context) ([]topology.Node, error) {
+	nodes, err := p.cluster.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []topology.Node
+	for _, n := range nodes {
+		if n.Role == "control-plane" {
+			continue
+		}
+		out = append(out, topology.Node{Name: n.Name, Zone: n.Zone, Ready: n.Ready && !slices.Contains(p.isolatedNodes(), n.Name)})
+	}
+	return out, nil
+}
+
+func (p *Platform) isolatedNodes() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.isolated)
+}
+
+// podNodes maps the pods of ns with label app=app to their nodes.
+func (p *Platform) podNodes(ctx context.Context, ns, app string) (map[string]string, error) {
+	out, err := p.cluster.Kubectl(ctx, nil, "-n", ns, "get", "pods", "-l", "app="+app,
+		"-o", `jsonpath={range .items[*]}{.metadata.name}{" "}{.spec.nodeName}{"\n"}{end}`)
+	if err != nil {
+		return nil, fmt.Errorf("list %s pods in %s: %w", app, ns, err)
+	}
+	m := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if pod, node, ok := strings.Cut(line, " "); ok {
+			m[pod] = node
+		}
+	}
+	return m, nil
+}
+
+// Components implements topology.Inventory: per tenant Kafka and Elasticsearch with the nodes their
+// pods run on, and the object store's servers (beside the cluster: each its own machine).
+func (p *Platform) Components(ctx context.Context) ([]topology.Component, error) {
+	zones := map[string]string{}
+	nodes, err := p.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range nodes {
+		zones[n.Name] = n.Zone
+	}
+	var out []topology.Component
+	for _, t := range p.spec.Tenants {
+		ns := platform.Namespace(t)
+		for _, c := range []struct {
+			app, name string
+			kind      topology.Kind
+		}{{"kafka", "kafka", topology.KindLog}, {"elasticsearch", "elasticsearch", topology.KindDocument}} {
+			pods, err := p.podNodes(ctx, ns, c.app)
+			if err != nil {
+				return nil, err
+			}
+			comp := topology.Component{Tenant: t, Name: c.name, Kind: c.kind}
+			for _, pod := range sortedKeys(pods) {
+				comp.Members = append(comp.Members, topology.Member{Name: pod, Node: pods[pod], Zone: zones[pods[pod]]})
+			}
+			out = append(out, comp)
+		}
+	}
+	if p.objects != nil {
+		comp := topology.Component{Name: "objectstore", Kind: topology.KindObject}
+		for _, s := range p.objects.Servers {
+			comp.Members = append(comp.Members, topology.Member{Name: s.Name, Node: s.Name})
+		}
+		out = append(out, comp)
+	}
+	return out, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Stores implements topology.StoreAccess through the tenant's agent. Placement names the members
+// (pods) holding a record; the stores returned translate them to the nodes the pods run on.
+func (p *Platform) Stores(ctx context.Context, tenant, dataset string) ([]topology.Store, error) {
+	a, ok := p.agents[tenant]
+	if !ok {
+		return nil, fmt.Errorf("no agent for tenant %q", tenant)
+	}
+	stores, err := a.client.Stores(ctx, tenant, dataset)
+	if err != nil {
+		return nil, err
+	}
+	a.opened(dataset)
+	out := make([]topology.Store, len(stores))
+	for i, s := range stores {
+		out[i] = &placedStore{RemoteStore: s.(*agent.RemoteStore), nodeOf: func(ctx context.Context) (map[string]string, error) {
+			m := map[string]string{}
+			for _, app := range []string{"kafka", "elasticsearch"} {
+				pods, err := p.podNodes(ctx, platform.Namespace(tenant), app)
+				if err != nil {
+					return nil, err
+				}
+				for k, v := range pods {
+					m[k] = v
+				}
+			}
+			return m, nil
+		}}
+	}
+	return out, nil
+}
+
+// placedStore is an agent's store whose placement names nodes instead of pods.
+type placedStore struct {
+	*agent.RemoteStore
+	nodeOf func(ctx context.Context) (map[string]string, error)
+}
+
+// Placement implements topology.Store.
+func (s *placedStore) Placement(ctx context.Context) ([]topology.Placement, error) {
+	placements, err := s.RemoteStore.Placement(ctx)
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := s.nodeOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range placements {
+		for j, member := range placements[i].Nodes {
+			if n, ok := nodes[member]; ok {
+				placements[i].Nodes[j] = n
+			}
+		}
+	}
+	return placements, nil
+}
+
+// KillNode implements topology.NodeKiller.
+func (p *Platform) KillNode(ctx context.Context, node string) error {
+	return p.cluster.KillNode(ctx, node)
+}
+
+// RestartNode implements topology.NodeKiller.
+func (p *Platform) RestartNode(ctx context.Context, node string) error {
+	return p.cluster.RestartNode(ctx, node)
+}
+
+func since(t time.Time) string { return time.Since(t).Round(100 * time.Millisecond).String() }

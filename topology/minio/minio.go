@@ -1,0 +1,237 @@
+// Package minio runs the platform's S3 stand-in outside the cluster, as S3 is outside the platform's
+// network: MinIO servers with one drive each, forming one erasure set with the spec's parity, in
+// containers started with testcontainers-go on the kind Docker network. Its reaper image cannot be
+// pulled here, so containers carry dpsim's labels and are removed by label.
+package minio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/testcontainers/testcontainers-go"
+	tclog "github.com/testcontainers/testcontainers-go/log"
+	tcnetwork "github.com/testcontainers/testcontainers-go/network"
+	"github.com/testcontainers/testcontainers-go/wait"
+)
+
+// Labels on every container this package starts.
+const (
+	LabelOwner    = "dpsim.io/owner" // the platform's name
+	LabelRole     = "dpsim.io/role"  // "objectstore"
+	roleValue     = "objectstore"
+	apiPort       = "9000/tcp"
+	dataDir       = "/data"
+	readyDeadline = 3 * time.Minute
+)
+
+// Config describes the object store to run.
+type Config struct {
+	// Owner names the platform; containers are named <Owner>-minio-<i> and labelled with it.
+	Owner string
+	// Image is the locally built MinIO image.
+	Image string
+	// Network is the Docker network to join (kind's).
+	Network string
+	// Drives is the number of servers, one drive each; Parity the erasure-code parity.
+	Drives, Parity int
+	// AccessKey and SecretKey are the root credentials.
+	AccessKey, SecretKey string
+	Logger               *slog.Logger
+}
+
+// debugLogger sends testcontainers' chatter to the run's logger at debug level.
+type debugLogger struct{ l *slog.Logger }
+
+func (d debugLogger) Printf(format string, args ...any) {
+	d.l.Debug(strings.TrimSpace(fmt.Sprintf(format, args...)))
+}
+
+// Server is one MinIO server of the store.
+type Server struct {
+	Name string // the container name, also its alias on the network
+	// URL is the S3 endpoint as seen from the Docker network (the cluster's pods).
+	URL string
+	c   *testcontainers.DockerContainer
+}
+
+// Store is a running object store.
+type Store struct {
+	cfg     Config
+	Servers []Server
+	// HostEndpoint is the first server's S3 endpoint as seen from this host (127.0.0.1:port).
+	HostEndpoint string
+}
+
+// Run starts cfg.Drives servers and waits until the cluster reports write quorum. On error it
+// returns what it started, so the caller can register cleanup first and check the error next.
+func Run(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Drives < 1 || cfg.Parity < 0 || cfg.Parity > cfg.Drives/2 {
+		return nil, fmt.Errorf("object store: %d drives with parity %d is not an erasure set", cfg.Drives, cfg.Parity)
+	}
+	os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true") // the reaper image cannot be pulled
+	tclog.SetDefault(debugLogger{cfg.Logger})
+	s := &Store{cfg: cfg}
+	names := make([]string, cfg.Drives)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s-minio-%d", cfg.Owner, i+1)
+	}
+	volumes := dataDir
+	if cfg.Drives > 1 {
+		volumes = fmt.Sprintf("http://%s-minio-{1...%d}%s", cfg.Owner, cfg.Drives, dataDir)
+	}
+	env := map[string]string{
+		"MINIO_ROOT_USER":     cfg.AccessKey,
+		"MINIO_ROOT_PASSWORD": cfg.SecretKey,
+		"MINIO_CI_CD":         "on",
+	}
+	if cfg.Drives > 1 {
+		env["MINIO_STORAGE_CLASS_STANDARD"] = fmt.Sprintf("EC:%d", cfg.Parity)
+	}
+	start := time.Now()
+	for _, name := range names {
+		c, err := testcontainers.Run(ctx, cfg.Image,
+			testcontainers.WithName(name),
+			testcontainers.WithEnv(env),
+			testcontainers.WithCmd("server", "--address", ":9000", volumes),
+			testcontainers.WithLabels(map[string]string{LabelOwner: cfg.Owner, LabelRole: roleValue}),
+			testcontainers.WithExposedPorts(apiPort),
+			tcnetwork.WithNetworkName([]string{name}, cfg.Network),
+			testcontainers.WithWaitStrategy(wait.ForListeningPort(apiPort).WithStartupTimeout(readyDeadline)),
+		)
+		if c != nil {
+			s.Servers = append(s.Servers, Server{Name: name, URL: "http://" + name + ":9000", c: c})
+		}
+		if err != nil {
+			return s, fmt.Errorf("start object store server %s: %w", name, err)
+		}
+	}
+	for i := range s.Servers {
+		ip, err := s.Servers[i].c.ContainerIP(ctx)
+		if err != nil {
+			return s, fmt.Errorf("address of %s: %w", s.Servers[i].Name, err)
+		}
+		s.Servers[i].URL = "http://" + ip + ":9000"
+	}
+	port, err := s.Servers[0].c.MappedPort(ctx, apiPort)
+	if err != nil {
+		return s, fmt.Errorf("published port of %s: %w", s.Servers[0].Name, err)
+	}
+	s.HostEndpoint = "127.0.0.1:" + port.Port()
+	if err := s.waitQuorum(ctx); err != nil {
+		return s, err
+	}
+	cfg.Logger.Info(fmt.Sprintf("object store up: %d drives, parity %d, in %.1fs", cfg.Drives, cfg.Parity, time.Since(start).Seconds()))
+	return s, nil
+}
+
+// waitQuorum polls /minio/health/cluster until the erasure set has write quorum.
+func (s *Store) waitQuorum(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, readyDeadline)
+	defer cancel()
+	for {
+		if ok, _ := s.Healthy(ctx); ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("object store: no write quorum within %s: %w", readyDeadline, ctx.Err())
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// Healthy reports whether the cluster has write quorum (GET /minio/health/cluster answers 200).
+func (s *Store) Healthy(ctx context.Context) (bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.HostEndpoint+"/minio/health/cluster", nil)
+	if err != nil {
+		return false, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK, nil
+}
+
+// DropDrive wipes server i's drive (every object shard and MinIO's own metadata on it).
+func (s *Store) DropDrive(ctx context.Context, i int) error {
+	return s.exec(ctx, i, "sh", "-c", "rm -rf "+dataDir+"/* "+dataDir+"/.minio.sys")
+}
+
+// StopServer stops server i (its drive goes offline, its data stays); StartServer starts it again.
+func (s *Store) StopServer(ctx context.Context, i int) error {
+	if i < 0 || i >= len(s.Servers) {
+		return fmt.Errorf("no object store server %d", i)
+	}
+	return s.Servers[i].c.Stop(ctx, nil)
+}
+
+// StartServer starts server i again after StopServer.
+func (s *Store) StartServer(ctx context.Context, i int) error {
+	if i < 0 || i >= len(s.Servers) {
+		return fmt.Errorf("no object store server %d", i)
+	}
+	return s.Servers[i].c.Start(ctx)
+}
+
+func (s *Store) exec(ctx context.Context, i int, cmd ...string) error {
+	if i < 0 || i >= len(s.Servers) {
+		return fmt.Errorf("no object store server %d", i)
+	}
+	code, out, err := s.Servers[i].c.Exec(ctx, cmd)
+	if err != nil {
+		return fmt.Errorf("%s: %s: %w", s.Servers[i].Name, strings.Join(cmd, " "), err)
+	}
+	if code != 0 {
+		var b strings.Builder
+		if out != nil {
+			buf := make([]byte, 4096)
+			n, _ := out.Read(buf)
+			b.Write(buf[:n])
+		}
+		return fmt.Errorf("%s: %s: exit %d: %s", s.Servers[i].Name, strings.Join(cmd, " "), code, b.String())
+	}
+	return nil
+}
+
+// Terminate removes every server with its volumes.
+func (s *Store) Terminate(ctx context.Context) error {
+	if s == nil {
+		return nil
+	}
+	var errs []error
+	for _, srv := range s.Servers {
+		if err := srv.c.Terminate(ctx, testcontainers.RemoveVolumes()); err != nil {
+			errs = append(errs, fmt.Errorf("remove %s: %w", srv.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RemoveAll removes every object store container of owner, including those a crashed run left
+// behind (there is no reaper to do it).
+func RemoveAll(ctx context.Context, owner string) error {
+	out, err := exec.CommandContext(ctx, "docker", "ps", "-aq", "--filter", "label="+LabelOwner+"="+owner, "--filter", "label="+LabelRole+"="+roleValue).Output()
+	if err != nil {
+		return fmt.Errorf("list object store containers: %w", err)
+	}
+	ids := strings.Fields(string(out))
+	if len(ids) == 0 {
+		return nil
+	}
+	if out, err := exec.CommandContext(ctx, "docker", append([]string{"rm", "-f", "-v"}, ids...)...).CombinedOutput(); err != nil {
+		return fmt.Errorf("remove object store containers: %w: %s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
