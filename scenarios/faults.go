@@ -121,7 +121,7 @@ func (DriveLoss) Inject(ctx context.Context, env Env, rng *rand.Rand) (Injected,
 	}
 	var names []string
 	for _, d := range drop {
-		names = append(names, d.Node+"/"+d.Name)
+		names = append(names, strings.Join(slices.DeleteFunc([]string{d.Node, d.Tenant, d.Name}, func(s string) bool { return s == "" }), "/"))
 	}
 	target := strings.Join(names, ", ")
 	for _, d := range drop {

@@ -74,8 +74,8 @@ type Config struct {
 	DisableNetworkPolicy bool
 	// ReadyTimeout bounds the wait for nodes and add-ons (default 5 min).
 	ReadyTimeout time.Duration
-	// KubeconfigPath is where the cluster's kubeconfig is written
-	// (default: <user cache dir>/dpsim/<cluster>.kubeconfig).
+	// KubeconfigPath is the kubeconfig file kind merges the cluster's context into and removes it
+	// from on Down (default: the first file of $KUBECONFIG, else ~/.kube/config, as kubectl reads).
 	KubeconfigPath string
 }
 
@@ -149,11 +149,7 @@ func New(cfg Config) (*Provider, error) {
 		cfg.NodeImage = t
 	}
 	if cfg.KubeconfigPath == "" {
-		dir, err := os.UserCacheDir()
-		if err != nil {
-			dir = os.TempDir()
-		}
-		cfg.KubeconfigPath = filepath.Join(dir, "dpsim", cfg.ClusterName+".kubeconfig")
+		cfg.KubeconfigPath = defaultKubeconfig()
 	}
 	log := cfg.Logger.With("provider", "kind", "cluster", cfg.ClusterName)
 	return &Provider{
@@ -470,6 +466,19 @@ func (p *Provider) ensureNetwork(ctx context.Context) error {
 	return nil
 }
 
+// defaultKubeconfig is where kubectl looks by default: the first file of $KUBECONFIG, else
+// ~/.kube/config. kind merges the cluster's context into it and removes it again on delete.
+func defaultKubeconfig() string {
+	if env := os.Getenv("KUBECONFIG"); env != "" {
+		return filepath.SplitList(env)[0]
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		home = os.TempDir()
+	}
+	return filepath.Join(home, ".kube", "config")
+}
+
 // Down deletes the cluster, the docker network if dpsim created it and
 // nothing else uses it, and the kubeconfig file. It succeeds when there is
 // nothing to remove.
@@ -488,9 +497,6 @@ func (p *Provider) Down(ctx context.Context) error {
 	}
 	if err := p.removeNetwork(ctx); err != nil {
 		errs = append(errs, err)
-	}
-	if err := os.Remove(p.cfg.KubeconfigPath); err != nil && !errors.Is(err, os.ErrNotExist) {
-		errs = append(errs, fmt.Errorf("remove kubeconfig: %w", err))
 	}
 	return errors.Join(errs...)
 }

@@ -129,6 +129,7 @@ func (p *Platform) deployTenants(ctx context.Context) error {
 		StorageClass:     StorageClass,
 		IngressNamespace: ingressNamespace,
 		AgentConfig:      p.agentConfig,
+		Revision:         p.objects.Servers[0].ID,
 	}
 	for _, t := range p.spec.Tenants {
 		manifest, err := platform.Tenant(p.spec, t, opts)

@@ -58,7 +58,9 @@ type Server struct {
 	Name string // the container name, also its alias on the network
 	// URL is the S3 endpoint as seen from the Docker network (the cluster's pods).
 	URL string
-	c   *testcontainers.DockerContainer
+	// ID is the container's id: a new server has a new one.
+	ID string
+	c  *testcontainers.DockerContainer
 }
 
 // Store is a running object store.
@@ -109,7 +111,7 @@ func Run(ctx context.Context, cfg Config) (*Store, error) {
 			testcontainers.WithWaitStrategy(wait.ForListeningPort(apiPort).WithStartupTimeout(readyDeadline)),
 		)
 		if c != nil {
-			s.Servers = append(s.Servers, Server{Name: name, URL: "http://" + name + ":9000", c: c})
+			s.Servers = append(s.Servers, Server{Name: name, URL: "http://" + name + ":9000", ID: c.GetContainerID(), c: c})
 		}
 		if err != nil {
 			return s, fmt.Errorf("start object store server %s: %w", name, err)

@@ -38,6 +38,9 @@ type Options struct {
 	IngressNamespace string
 	// AgentConfig renders the agent's configuration (JSON) for a tenant; nil deploys no agent.
 	AgentConfig func(tenant, namespace string) ([]byte, error)
+	// Revision names what the agent works against beyond its configuration (the object store's
+	// instance): a new revision restarts the agent, so it holds no state of a store that is gone.
+	Revision string
 }
 
 // Namespace is the namespace of a tenant.
