@@ -95,8 +95,9 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, StoresResponse{Tenant: s.tenant, Stores: s.names})
 	})
 	mux.HandleFunc("POST /v1/write", s.handleWrite)
-	mux.HandleFunc("POST /v1/read", s.handleRead)
-	mux.HandleFunc("POST /v1/placement", s.handlePlacement)
+	mux.HandleFunc("POST /v1/read", storeQuery(s, "read", readAll))
+	mux.HandleFunc("POST /v1/placement", storeQuery(s, "placement", placement))
+	mux.Handle("POST /v1/probe", ProbeHandler())
 	mux.HandleFunc("GET /v1/describe", s.handleDescribe)
 	return mux
 }
@@ -171,48 +172,43 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
-func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
-	var req StoreRequest
-	if err := decode(r, &req); err != nil {
-		writeError(w, err)
-		return
+// storeQuery answers a POST with a StoreRequest body: it opens the store and replies with what
+// query returns (what names the query in errors).
+func storeQuery[T any](s *Server, what string, query func(ctx context.Context, st topology.Store) (T, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req StoreRequest
+		if err := decode(r, &req); err != nil {
+			writeError(w, err)
+			return
+		}
+		st, err := s.store(r.Context(), req)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		answer, err := query(r.Context(), st)
+		if err != nil {
+			writeError(w, fmt.Errorf("%s %s/%s: %w", what, req.Store, req.Dataset, err))
+			return
+		}
+		writeJSON(w, http.StatusOK, answer)
 	}
-	st, err := s.store(r.Context(), req)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	ids, err := st.ReadAll(r.Context())
-	if err != nil {
-		writeError(w, fmt.Errorf("read %s/%s: %w", req.Store, req.Dataset, err))
-		return
-	}
+}
+
+func readAll(ctx context.Context, st topology.Store) (ReadResponse, error) {
+	ids, err := st.ReadAll(ctx)
 	if ids == nil {
 		ids = []string{}
 	}
-	writeJSON(w, http.StatusOK, ReadResponse{IDs: ids})
+	return ReadResponse{IDs: ids}, err
 }
 
-func (s *Server) handlePlacement(w http.ResponseWriter, r *http.Request) {
-	var req StoreRequest
-	if err := decode(r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	st, err := s.store(r.Context(), req)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	pl, err := st.Placement(r.Context())
-	if err != nil {
-		writeError(w, fmt.Errorf("placement %s/%s: %w", req.Store, req.Dataset, err))
-		return
-	}
+func placement(ctx context.Context, st topology.Store) (PlacementResponse, error) {
+	pl, err := st.Placement(ctx)
 	if pl == nil {
 		pl = []topology.Placement{}
 	}
-	writeJSON(w, http.StatusOK, PlacementResponse{Placements: pl})
+	return PlacementResponse{Placements: pl}, err
 }
 
 func (s *Server) handleDescribe(w http.ResponseWriter, r *http.Request) {

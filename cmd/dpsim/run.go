@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"dpsim/agent"
@@ -47,6 +48,7 @@ func commands() []command {
 		{"status", "[--spec FILE]", "show the kind platform's cluster and nodes", runStatus},
 		{"images", "build [--force] [NAME...] | list", "build the container images from package registries", runImages},
 		{"agent", "--config FILE [--listen ADDR]", "run the in-cluster agent (inside the platform's pods)", runAgent},
+		{"probe", "< REQUEST.json", "probe addresses from here (connection outcomes as JSON; used inside the platform)", runProbe},
 		{"doctor", "", "report what the kind provider needs from this host and what is missing", runDoctor},
 	}
 }
@@ -140,4 +142,8 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 
 func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
 	return agent.Main(ctx, args, stdout, stderr), nil
+}
+
+func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	return agent.ProbeMain(ctx, args, os.Stdin, stdout, stderr), nil
 }

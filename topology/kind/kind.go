@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
@@ -595,12 +596,18 @@ func (p *Provider) LoadImages(ctx context.Context, tags ...string) error {
 	if err != nil {
 		return err
 	}
-	for _, n := range all {
-		if err := loadArchive(n, archive); err != nil {
-			return fmt.Errorf("load images into %s: %w", n, err)
-		}
+	// One node at a time takes as long per node as all of them at once: the import is I/O bound.
+	errs := make([]error, len(all))
+	var wg sync.WaitGroup
+	for i, n := range all {
+		wg.Go(func() {
+			if err := loadArchive(n, archive); err != nil {
+				errs[i] = fmt.Errorf("load images into %s: %w", n, err)
+			}
+		})
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func loadArchive(n nodes.Node, archive string) error {
