@@ -196,6 +196,12 @@ type Clock interface {
 	Now() time.Time
 }
 
+// Versioned is a provider that names the software it stood up (and, on kind, the NetworkPolicy
+// engine in force), for the report.
+type Versioned interface {
+	Versions() map[string]string
+}
+
 // Clocked is a provider with its own clock.
 type Clocked interface {
 	Clock() Clock

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -111,6 +112,9 @@ func simulate(ctx context.Context, log *slog.Logger, p topology.Provider, spec t
 	}
 	rep.Scenarios = results
 	rep.Controls = controls.Judge(cl, results)
+	if v, ok := p.(topology.Versioned); ok {
+		maps.Copy(rep.Run.Versions, v.Versions())
+	}
 	if retain && upErr == nil {
 		log.Info("keeping the topology up (--retain); tear it down with: dpsim down --provider " + p.Name())
 		return code

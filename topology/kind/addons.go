@@ -69,7 +69,14 @@ func renderLocalPath() (string, error) {
 
 // installAddons applies kube-router and local-path-provisioner (idempotent).
 func (p *Provider) installAddons(ctx context.Context) error {
-	kr, err := kubeRouterManifest(ctx, p.cfg.DisableNetworkPolicy)
+	engine, cni := EngineKubeRouter, ""
+	var err error
+	if p.cfg.PolicyEngine == EngineCalico {
+		engine = EngineCalico
+		cni, err = p.calicoAddon(ctx)
+	} else {
+		cni, err = kubeRouterManifest(ctx, p.cfg.DisableNetworkPolicy)
+	}
 	if err != nil {
 		return err
 	}
@@ -78,12 +85,12 @@ func (p *Provider) installAddons(ctx context.Context) error {
 		return fmt.Errorf("render local-path manifest: %w", err)
 	}
 	start := time.Now()
-	for _, m := range []struct{ name, yaml string }{{"kube-router", kr}, {"local-path-provisioner", lp}} {
+	for _, m := range []struct{ name, yaml string }{{engine, cni}, {"local-path-provisioner", lp}} {
 		if _, err := p.Kubectl(ctx, strings.NewReader(m.yaml), "apply", "-f", "-"); err != nil {
 			return fmt.Errorf("apply %s: %w", m.name, err)
 		}
 	}
-	p.log.Info("add-ons applied", "policy_engine", PolicyEngine, "network_policy", !p.cfg.DisableNetworkPolicy,
+	p.log.Info("add-ons applied", "policy_engine", p.EngineName(), "network_policy", !p.cfg.DisableNetworkPolicy,
 		"elapsed", time.Since(start).Round(time.Millisecond).String())
 	return nil
 }
@@ -98,11 +105,8 @@ func (p *Provider) waitReady(ctx context.Context, timeout time.Duration) error {
 	remaining := func() string {
 		return fmt.Sprintf("--timeout=%ds", max(1, int(time.Until(deadline).Seconds())))
 	}
-	steps := []struct {
-		what string
-		args []string
-	}{
-		{"kube-router", []string{"-n", "kube-system", "rollout", "status", "daemonset/kube-router"}},
+	steps := []waitStep{
+		p.engineRollout(),
 		{"nodes", []string{"wait", "--for=condition=Ready", "node", "--all"}},
 		{"coredns", []string{"-n", "kube-system", "rollout", "status", "deployment/coredns"}},
 		{"local-path-provisioner", []string{"-n", "local-path-storage", "rollout", "status", "deployment/local-path-provisioner"}},
@@ -114,4 +118,27 @@ func (p *Provider) waitReady(ctx context.Context, timeout time.Duration) error {
 	}
 	p.log.Info("nodes and add-ons ready", "elapsed", time.Since(start).Round(time.Second).String())
 	return nil
+}
+
+// EngineName names the NetworkPolicy engine in force, with its version, for reports.
+func (p *Provider) EngineName() string {
+	if p.cfg.PolicyEngine == EngineCalico {
+		return "calico v3.28.5"
+	}
+	return PolicyEngine
+}
+
+// waitStep is one readiness wait: what is awaited and the kubectl arguments that wait for it.
+type waitStep struct {
+	what string
+	args []string
+}
+
+// engineRollout waits for the CNI and policy engine's daemonset.
+func (p *Provider) engineRollout() waitStep {
+	ds := "daemonset/kube-router"
+	if p.cfg.PolicyEngine == EngineCalico {
+		ds = "daemonset/calico-node"
+	}
+	return waitStep{ds, []string{"-n", "kube-system", "rollout", "status", ds}}
 }

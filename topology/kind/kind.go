@@ -70,6 +70,9 @@ type Config struct {
 	// BuildImages builds the node image in Up when it is missing; otherwise
 	// Up fails and says to run `make images`.
 	BuildImages bool
+	// PolicyEngine is the CNI and NetworkPolicy engine: EngineKubeRouter (default, built offline)
+	// or EngineCalico (needs its upstream images present locally).
+	PolicyEngine string
 	// DisableNetworkPolicy runs kube-router without its firewall: pods are
 	// networked but NetworkPolicy is not enforced. For negative controls.
 	DisableNetworkPolicy bool
@@ -188,8 +191,8 @@ func (p *Provider) zoneOf(i int) string { return p.cfg.Zones[i%len(p.cfg.Zones)]
 // silently change on a reused cluster.
 func (p *Provider) fingerprint() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "image %s\nworkers %d\nzones %s\npolicy %v\n%s\n%s\n",
-		p.cfg.NodeImage, p.cfg.Workers, strings.Join(p.cfg.Zones, ","), !p.cfg.DisableNetworkPolicy,
+	fmt.Fprintf(h, "image %s\nworkers %d\nzones %s\npolicy %v %s\n%s\n%s\n",
+		p.cfg.NodeImage, p.cfg.Workers, strings.Join(p.cfg.Zones, ","), !p.cfg.DisableNetworkPolicy, p.cfg.PolicyEngine,
 		strings.Join(hostPatches().kubeadm, "\n"), strings.Join(hostPatches().containerd, "\n"))
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
@@ -203,6 +206,11 @@ func (p *Provider) Up(ctx context.Context) (err error) {
 	start := time.Now()
 	if err := p.checkDocker(ctx); err != nil {
 		return err
+	}
+	if p.cfg.PolicyEngine == EngineCalico {
+		if _, _, err := p.calicoPresent(ctx); err != nil {
+			return err
+		}
 	}
 	if err := p.ensureNodeImage(ctx); err != nil {
 		return err
@@ -527,7 +535,7 @@ func (p *Provider) removeNetwork(ctx context.Context) error {
 func (p *Provider) Status(ctx context.Context) (Status, error) {
 	st := Status{Network: NetworkName, Kubeconfig: p.cfg.KubeconfigPath}
 	if !p.cfg.DisableNetworkPolicy {
-		st.PolicyEngine = PolicyEngine
+		st.PolicyEngine = p.EngineName()
 	}
 	nodes, err := p.Nodes(ctx)
 	if err != nil {

@@ -76,13 +76,26 @@ func NewPlatform(log *slog.Logger, opts PlatformOptions) *Platform {
 // Name implements topology.Provider.
 func (p *Platform) Name() string { return "kind" }
 
+// Versions names what the platform runs, for the report: Kubernetes, kind, the NetworkPolicy
+// engine in force and the stores.
+func (p *Platform) Versions() map[string]string {
+	v := map[string]string{
+		"kubernetes": images.KubernetesVersion, "kind": images.KindVersion,
+		"kafka": images.KafkaVersion, "elasticsearch": images.ElasticsearchVersion, "minio": images.MinIOVersion,
+	}
+	if p.cluster != nil {
+		v["policyEngine"] = p.cluster.EngineName()
+	}
+	return v
+}
+
 // Cluster returns the cluster under the platform, for probes and tests (nil before Up).
 func (p *Platform) Cluster() *Provider { return p.cluster }
 
 // clusterFor makes the cluster provider of spec.
 func (p *Platform) clusterFor(spec topology.Spec) (*Provider, error) {
 	return New(Config{ClusterName: spec.Name, Workers: spec.Nodes, Zones: spec.Zones, Retain: p.opts.Retain,
-		Logger: p.log, BuildImages: true, ReadyTimeout: p.opts.ReadyTimeout})
+		Logger: p.log, BuildImages: true, ReadyTimeout: p.opts.ReadyTimeout, PolicyEngine: spec.Network.PolicyEngine})
 }
 
 // Up builds what is missing, creates the cluster, starts the object store and deploys every
