@@ -200,7 +200,8 @@ func (r *runner) fault(ctx context.Context, recs []*history.Recorder) error {
 	return r.traffic(ctx, recs, "after")
 }
 
-// nodeStatus records how many nodes the provider reports ready.
+// nodeStatus records how many nodes the provider reports ready and, where the provider can tell,
+// what the platform did about the fault (members not ready, pending, restarted).
 func (r *runner) nodeStatus(ctx context.Context) {
 	nodes, err := r.env.Provider.Nodes(ctx)
 	if err != nil {
@@ -214,6 +215,15 @@ func (r *runner) nodeStatus(ctx context.Context) {
 		}
 	}
 	r.event("%d of %d nodes ready", ready, len(nodes))
+	if o, ok := r.env.Provider.(topology.Observer); ok {
+		notes, err := o.Observe(ctx)
+		if err != nil {
+			r.event("could not observe the platform: %v", err)
+		}
+		for _, n := range notes {
+			r.event("%s", n)
+		}
+	}
 }
 
 func (r *runner) settle(ctx context.Context) error {

@@ -196,6 +196,12 @@ type Clock interface {
 	Now() time.Time
 }
 
+// Observer is a provider that can tell what the platform did during a fault: data-store members
+// not ready, pods pending on a lost volume, containers restarted. Each note is one line.
+type Observer interface {
+	Observe(ctx context.Context) ([]string, error)
+}
+
 // Versioned is a provider that names the software it stood up (and, on kind, the NetworkPolicy
 // engine in force), for the report.
 type Versioned interface {
