@@ -213,6 +213,33 @@ func (b *builder) dir(parts ...string) string {
 	return d
 }
 
+// cached runs make once per cache directory root: a finished run leaves root/.done, and later
+// calls (in this process or later ones) find it unless Force is set. make gets a fresh, empty root.
+func (b *builder) cached(root string, make func() error) error {
+	done := filepath.Join(root, ".done")
+	if b.memo[root] != "" {
+		return nil
+	}
+	if _, err := os.Stat(done); err == nil && !b.force {
+		b.memo[root] = root
+		return nil
+	}
+	if err := os.RemoveAll(root); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return err
+	}
+	if err := make(); err != nil {
+		return err
+	}
+	if err := os.WriteFile(done, nil, 0o644); err != nil {
+		return err
+	}
+	b.memo[root] = root
+	return nil
+}
+
 // rootfs builds a Debian root filesystem with mmdebstrap and imports it as tag.
 // hook is a customize-hook script, called with the root directory and hookArgs.
 func (b *builder) rootfs(ctx context.Context, name, tag string, packages []string, hook string, hookArgs []string, changes []string) error {
@@ -327,56 +354,43 @@ func (s goSpec) hash() string {
 func (b *builder) goBuild(ctx context.Context, s goSpec) (string, error) {
 	root := filepath.Join(b.cacheDir, "go", s.name+"-"+s.hash())
 	binDir := filepath.Join(root, "bin")
-	done := filepath.Join(root, ".done")
-	if _, ok := b.memo[root]; ok {
-		return binDir, nil
-	}
-	if _, err := os.Stat(done); err == nil && !b.force {
-		b.memo[root] = binDir
-		return binDir, nil
-	}
-	start := time.Now()
-	src := filepath.Join(root, "src")
-	if err := os.RemoveAll(root); err != nil {
-		return "", err
-	}
-	if err := os.MkdirAll(src, 0o755); err != nil {
-		return "", err
-	}
-	gomod := "module dpsim.local/build/" + s.name + "\n\ngo 1.26\n"
-	if err := os.WriteFile(filepath.Join(src, "go.mod"), []byte(gomod), 0o644); err != nil {
-		return "", err
-	}
-	for name, content := range s.files {
-		if err := os.WriteFile(filepath.Join(src, name), []byte(content), 0o644); err != nil {
-			return "", err
+	return binDir, b.cached(root, func() error {
+		start := time.Now()
+		src := filepath.Join(root, "src")
+		if err := os.MkdirAll(src, 0o755); err != nil {
+			return err
 		}
-	}
-	o := cmdOpts{dir: src, env: goEnv}
-	for _, r := range s.requires {
-		if err := b.run(ctx, o, "go", "mod", "edit", "-require="+r[0]+"@"+r[1]); err != nil {
-			return "", err
+		gomod := "module dpsim.local/build/" + s.name + "\n\ngo 1.26\n"
+		if err := os.WriteFile(filepath.Join(src, "go.mod"), []byte(gomod), 0o644); err != nil {
+			return err
 		}
-	}
-	for _, r := range s.replaces {
-		old, nw, ok := strings.Cut(r, "=>")
-		if !ok {
-			return "", fmt.Errorf("bad replace %q", r)
+		for name, content := range s.files {
+			if err := os.WriteFile(filepath.Join(src, name), []byte(content), 0o644); err != nil {
+				return err
+			}
 		}
-		arg := strings.TrimSpace(old) + "=" + strings.Join(strings.Fields(nw), "@")
-		if err := b.run(ctx, o, "go", "mod", "edit", "-replace="+arg); err != nil {
-			return "", err
+		o := cmdOpts{dir: src, env: goEnv}
+		for _, r := range s.requires {
+			if err := b.run(ctx, o, "go", "mod", "edit", "-require="+r[0]+"@"+r[1]); err != nil {
+				return err
+			}
 		}
-	}
-	if err := b.buildBinaries(ctx, o, binDir, s.binaries, s.ldflags); err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(done, nil, 0o644); err != nil {
-		return "", err
-	}
-	b.log.Info("go binaries built", "build", s.name, "binaries", strings.Join(sortedKeys(s.binaries), ","), "elapsed", time.Since(start).Round(time.Second).String())
-	b.memo[root] = binDir
-	return binDir, nil
+		for _, r := range s.replaces {
+			old, nw, ok := strings.Cut(r, "=>")
+			if !ok {
+				return fmt.Errorf("bad replace %q", r)
+			}
+			arg := strings.TrimSpace(old) + "=" + strings.Join(strings.Fields(nw), "@")
+			if err := b.run(ctx, o, "go", "mod", "edit", "-replace="+arg); err != nil {
+				return err
+			}
+		}
+		if err := b.buildBinaries(ctx, o, binDir, s.binaries, s.ldflags); err != nil {
+			return err
+		}
+		b.log.Info("go binaries built", "build", s.name, "binaries", strings.Join(sortedKeys(s.binaries), ","), "elapsed", time.Since(start).Round(time.Second).String())
+		return nil
+	})
 }
 
 func (b *builder) buildBinaries(ctx context.Context, o cmdOpts, binDir string, binaries map[string]string, ldflags string) error {

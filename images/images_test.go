@@ -2,6 +2,8 @@ package images
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -178,5 +180,36 @@ func TestNodeCarriesKubeadmNames(t *testing.T) {
 		if !slices.Contains(aliases, want) {
 			t.Errorf("node image lacks %s (has %v)", want, aliases)
 		}
+	}
+}
+
+func TestCachedRunsOnceAndAgainWhenForced(t *testing.T) {
+	dir := t.TempDir()
+	runs := 0
+	make := func() error { runs++; return nil }
+	b := newBuilder(nil, Options{CacheDir: dir})
+	root := filepath.Join(dir, "step")
+	for range 2 {
+		if err := b.cached(root, make); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if runs != 1 {
+		t.Fatalf("ran %d times in one builder, want 1", runs)
+	}
+	if err := newBuilder(nil, Options{CacheDir: dir}).cached(root, make); err != nil || runs != 1 {
+		t.Fatalf("a later builder ran the finished step again (%d runs, %v)", runs, err)
+	}
+	forced := newBuilder(nil, Options{CacheDir: dir})
+	forced.force = true // set per image asked for with Options.Force
+	if err := forced.cached(root, make); err != nil || runs != 2 {
+		t.Fatalf("Force did not run the step again (%d runs, %v)", runs, err)
+	}
+	failing := newBuilder(nil, Options{CacheDir: dir})
+	if err := failing.cached(filepath.Join(dir, "broken"), func() error { return os.ErrInvalid }); err == nil {
+		t.Fatal("a failed step reported success")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "broken", ".done")); err == nil {
+		t.Fatal("a failed step was marked done")
 	}
 }

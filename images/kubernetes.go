@@ -55,38 +55,32 @@ func kubernetesKey() string {
 func (b *builder) kubernetesBinaries(ctx context.Context) (string, error) {
 	root := filepath.Join(b.cacheDir, "kubernetes-"+KubernetesVersion+"-"+shortHash(kubernetesKey()))
 	binDir := filepath.Join(root, "bin")
-	done := filepath.Join(root, ".done")
-	if _, ok := b.memo[root]; ok {
-		return binDir, nil
-	}
-	if _, err := os.Stat(done); err == nil && !b.force {
-		b.memo[root] = binDir
-		return binDir, nil
-	}
+	return binDir, b.cached(root, func() error { return b.buildKubernetes(ctx, root, binDir) })
+}
+
+// buildKubernetes builds the Kubernetes binaries into binDir, working in root.
+func (b *builder) buildKubernetes(ctx context.Context, root, binDir string) error {
 	start := time.Now()
 	modDir, err := b.moduleDir(ctx, kubernetesModule, KubernetesVersion)
 	if err != nil {
-		return "", err
+		return err
 	}
 	src := filepath.Join(root, "src")
-	if err := os.RemoveAll(root); err != nil {
-		return "", err
-	}
 	if err := copyTree(modDir, src, func(rel string) bool {
 		return rel == "vendor" || rel == "go.work" || rel == "go.work.sum"
 	}); err != nil {
-		return "", fmt.Errorf("copy %s: %w", modDir, err)
+		return fmt.Errorf("copy %s: %w", modDir, err)
 	}
 	o := cmdOpts{dir: src, env: goEnv}
 	out, err := b.output(ctx, o, "go", "mod", "edit", "-json")
 	if err != nil {
-		return "", err
+		return err
 	}
 	var mod struct {
 		Replace []struct{ Old, New struct{ Path string } }
 	}
 	if err := json.Unmarshal(out, &mod); err != nil {
-		return "", fmt.Errorf("parse kubernetes go.mod: %w", err)
+		return fmt.Errorf("parse kubernetes go.mod: %w", err)
 	}
 	args := []string{"mod", "edit"}
 	for _, r := range mod.Replace {
@@ -95,10 +89,10 @@ func (b *builder) kubernetesBinaries(ctx context.Context) (string, error) {
 		}
 	}
 	if len(args) == 2 {
-		return "", fmt.Errorf("kubernetes %s go.mod has no staging replaces", KubernetesVersion)
+		return fmt.Errorf("kubernetes %s go.mod has no staging replaces", KubernetesVersion)
 	}
 	if err := b.run(ctx, o, "go", args...); err != nil {
-		return "", err
+		return err
 	}
 	b.log.Info("building kubernetes binaries (about 6.5 min cold on 2 cores)", "version", KubernetesVersion, "replaced", len(args)-2)
 	bins := map[string]string{}
@@ -106,16 +100,12 @@ func (b *builder) kubernetesBinaries(ctx context.Context) (string, error) {
 		bins[n] = "./cmd/" + n
 	}
 	if err := b.buildBinaries(ctx, o, binDir, bins, kubernetesLDFlags()); err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(done, nil, 0o644); err != nil {
-		return "", err
+		return err
 	}
 	// The source copy is only needed for the build.
 	_ = os.RemoveAll(src)
 	b.log.Info("kubernetes binaries built", "version", KubernetesVersion, "elapsed", time.Since(start).Round(time.Second).String())
-	b.memo[root] = binDir
-	return binDir, nil
+	return nil
 }
 
 // KubernetesBinary returns the path of one of the Kubernetes binaries (for

@@ -209,28 +209,17 @@ func (b *builder) mavenArchive(ctx context.Context, name, artifact string) (stri
 func (b *builder) maven(ctx context.Context, name, pom string, goal ...string) (string, error) {
 	sum := sha256.Sum256([]byte(pom + strings.Join(goal, " ")))
 	root := filepath.Join(b.cacheDir, "maven", name+"-"+hex.EncodeToString(sum[:8]))
-	out, done := filepath.Join(root, "out"), filepath.Join(root, ".done")
-	if _, err := os.Stat(done); err == nil && !b.force {
-		return out, nil
-	}
-	if err := os.RemoveAll(root); err != nil {
-		return "", err
-	}
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(filepath.Join(root, "pom.xml"), []byte(pom), 0o644); err != nil {
-		return "", err
-	}
-	start := time.Now()
-	if err := b.run(ctx, cmdOpts{dir: root}, "mvn", append([]string{"-q", "-B"}, goal...)...); err != nil {
-		return "", fmt.Errorf("maven %s: %w", name, err)
-	}
-	if err := os.WriteFile(done, nil, 0o644); err != nil {
-		return "", err
-	}
-	b.log.Info("maven artifacts fetched", "build", name, "elapsed", time.Since(start).Round(time.Second).String())
-	return out, nil
+	return filepath.Join(root, "out"), b.cached(root, func() error {
+		if err := os.WriteFile(filepath.Join(root, "pom.xml"), []byte(pom), 0o644); err != nil {
+			return err
+		}
+		start := time.Now()
+		if err := b.run(ctx, cmdOpts{dir: root}, "mvn", append([]string{"-q", "-B"}, goal...)...); err != nil {
+			return fmt.Errorf("maven %s: %w", name, err)
+		}
+		b.log.Info("maven artifacts fetched", "build", name, "elapsed", time.Since(start).Round(time.Second).String())
+		return nil
+	})
 }
 
 // tarDir packs directory src into a tar archive whose entries sit under prefix/, in the cache's
