@@ -141,6 +141,8 @@ type Recovery struct {
 	Seconds float64 `json:"seconds"`
 	// UnavailableSeconds is the longest stretch without an acknowledged write while writes were tried.
 	UnavailableSeconds float64 `json:"unavailableSeconds"`
+	// AckedPerSecond is the rate of acknowledged writes while the fault was in force.
+	AckedPerSecond float64 `json:"ackedPerSecond"`
 }
 
 // Bucket counts operation outcomes in one slice of the scenario's time, for the timeline.

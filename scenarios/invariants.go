@@ -83,7 +83,7 @@ func recoveryInvariant(control string) Invariant {
 			for _, s := range o.Stores {
 				res, v := checkers.Recovery(s.ops(o), f.Start, f.End, claims.Duration(c.MaxRecovery))
 				o.Recovery = append(o.Recovery, reports.Recovery{Tenant: s.Tenant, Store: s.Name, Fault: f.Kind,
-					Seconds: res.Seconds, UnavailableSeconds: res.LongestGapSeconds})
+					Seconds: res.Seconds, UnavailableSeconds: res.LongestGapSeconds, AckedPerSecond: res.AckedPerSecond})
 				out = append(out, check("recovery", control, s, v))
 			}
 		}

@@ -254,7 +254,7 @@ func (r *runner) recorders(ctx context.Context) ([]*history.Recorder, error) {
 	return recs, nil
 }
 
-// traffic writes Traffic.WritesPerPhase records to every store. Stores that write batches
+// traffic writes the phase's records (Traffic.writes) to every store. Stores that write batches
 // themselves (a real platform's agent) run their batches concurrently; the others are written
 // round-robin, one write at a time, which keeps simulated providers repeatable. A write that fails
 // is recorded and the traffic goes on; only cancellation stops it.
@@ -264,7 +264,7 @@ func (r *runner) traffic(ctx context.Context, recs []*history.Recorder, phase st
 		return nil
 	}
 	ids := func(rec *history.Recorder) []string {
-		out := make([]string, t.WritesPerPhase)
+		out := make([]string, t.writes(phase))
 		for i := range out {
 			out[i] = fmt.Sprintf("%s%s-%05d", r.idPrefix(rec), phase, i)
 		}
@@ -291,7 +291,7 @@ func (r *runner) traffic(ctx context.Context, recs []*history.Recorder, phase st
 		singleIDs[k] = ids(rec)
 	}
 	value := make([]byte, t.ValueBytes)
-	for i := range t.WritesPerPhase {
+	for i := range t.writes(phase) {
 		for k, rec := range single {
 			if err := ctx.Err(); err != nil {
 				wg.Wait()
@@ -307,7 +307,7 @@ func (r *runner) traffic(ctx context.Context, recs []*history.Recorder, phase st
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r.event("%s the fault: %d writes per store", phase, t.WritesPerPhase)
+	r.event("%s the fault: %d writes per store", phase, t.writes(phase))
 	return nil
 }
 

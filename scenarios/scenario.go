@@ -39,11 +39,21 @@ type Scenario struct {
 	Invariants []Invariant
 }
 
-// Traffic is the workload: every tenant's every store receives WritesPerPhase writes in each of the
-// three phases (before, during and after the fault).
+// Traffic is the workload: every tenant's every store receives WritesPerPhase writes before and
+// after the fault and FaultWrites while it is in force (enough to measure the write rate a store
+// keeps up through the fault).
 type Traffic struct {
 	WritesPerPhase int
+	FaultWrites    int
 	ValueBytes     int
+}
+
+// writes is the number of writes per store in phase.
+func (t Traffic) writes(phase string) int {
+	if phase == "during" && t.FaultWrites > 0 {
+		return t.FaultWrites
+	}
+	return t.WritesPerPhase
 }
 
 // Invariant is one checker applied to a scenario's observation, as evidence for one control.

@@ -139,6 +139,14 @@ func TestRecovery(t *testing.T) {
 	}
 }
 
+func TestRecoveryRate(t *testing.T) {
+	// Writes 1 s apart; the fault lasts from t0+2s to t0+5s: three writes acknowledged in it.
+	res, _ := Recovery(ops("oooooooo"), t0.Add(2*time.Second), t0.Add(5*time.Second), 0)
+	if res.AckedPerSecond != 1 {
+		t.Fatalf("%.2f acknowledged/s during the fault, want 1", res.AckedPerSecond)
+	}
+}
+
 func TestTLSPosture(t *testing.T) {
 	good := TLSObservation{Address: "x", Accepted: []string{"1.3", "1.2"}, KeyType: "ECDSA", Curve: "P-384", Lifetime: 90 * 24 * time.Hour}
 	tests := []struct {
