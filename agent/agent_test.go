@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -60,20 +62,20 @@ func (f *fakeStore) Write(_ context.Context, id string, _ []byte) (topology.Ack,
 	return r.Ack, r.Err
 }
 
-func (f *fakeStore) WriteStream(ctx context.Context, ids []string, _ int, emit func(stores.Result)) error {
-	for i, id := range ids {
+func (f *fakeStore) WriteStream(ctx context.Context, ids iter.Seq[string], _ int, emit func(stores.Result)) error {
+	i := 0
+	for id := range ids {
 		if f.block && i == f.emitFirst {
 			close(f.emitted)
 			select {
 			case <-ctx.Done():
-				for _, rest := range ids[i:] {
-					emit(stores.Result{WriteResult: topology.WriteResult{ID: rest, Err: fmt.Errorf("%w: cancelled", topology.ErrIndefinite)}})
-				}
+				emit(stores.Result{WriteResult: topology.WriteResult{ID: id, Err: fmt.Errorf("%w: cancelled", topology.ErrIndefinite)}})
 				return ctx.Err()
 			case <-f.release:
 			}
 		}
 		emit(f.outcome(i, id))
+		i++
 	}
 	return nil
 }
@@ -383,5 +385,80 @@ func TestAgentMain(t *testing.T) {
 				t.Errorf("output %q, want %q", out.String()+errOut.String(), tt.output)
 			}
 		})
+	}
+}
+
+// A timed write streams back one outcome per write the agent issued, named by sequence number.
+func TestTimedWrite(t *testing.T) {
+	fake := &fakeStore{name: StoreKafka}
+	_, _, c := newAgent(t, fake)
+	got, err := c.Store("tenant-a", StoreKafka, "ds").WriteFor(context.Background(), "ds/during-", 50*time.Millisecond, 4, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) == 0 {
+		t.Fatal("no writes in 50ms")
+	}
+	for i, r := range got {
+		if want := stores.TimedID("ds/during-", i); r.ID != want || r.Err != nil {
+			t.Fatalf("outcome %d = %s (%v), want %s acknowledged", i, r.ID, r.Err, want)
+		}
+	}
+}
+
+// When a timed write's stream breaks, every sequence number that may have been issued without its
+// outcome reaching the client is reported unknown.
+func TestTimedWriteBrokenStream(t *testing.T) {
+	fake := &fakeStore{name: StoreKafka, block: true, emitFirst: 3, emitted: make(chan struct{}), release: make(chan struct{})}
+	_, ts, c := newAgent(t, fake)
+	type answer struct {
+		res []topology.WriteResult
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		res, err := c.Store("tenant-a", StoreKafka, "ds").WriteFor(context.Background(), "p/", time.Minute, 5, 10)
+		done <- answer{res, err}
+	}()
+	<-fake.emitted
+	time.Sleep(1500 * time.Millisecond)
+	ts.CloseClientConnections()
+	a := <-done
+	if a.err == nil {
+		t.Fatal("no error from a broken stream")
+	}
+	unknown := 0
+	ids := map[string]bool{}
+	for _, r := range a.res {
+		ids[r.ID] = true
+		if errors.Is(r.Err, topology.ErrIndefinite) {
+			unknown++
+		}
+	}
+	for i := range 3 + 5 {
+		if !ids[stores.TimedID("p/", i)] {
+			t.Errorf("no outcome for write %d", i)
+		}
+	}
+	if unknown < 5 {
+		t.Errorf("%d unknown outcomes, want at least the 5 that may have been in flight", unknown)
+	}
+}
+
+func TestTimedWriteRequestErrors(t *testing.T) {
+	_, ts, _ := newAgent(t, &fakeStore{name: StoreKafka})
+	for _, body := range []string{
+		`{"store":"kafka","dataset":"ds","seconds":-1}`,
+		`{"store":"kafka","dataset":"ds","seconds":1,"ids":["a"]}`,
+		`{"store":"kafka","dataset":"ds","seconds":100000}`,
+	} {
+		res, err := http.Post(ts.URL+"/v1/write", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: status %d, want 400", body, res.StatusCode)
+		}
 	}
 }

@@ -10,10 +10,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"dpsim/stores"
 	"dpsim/topology"
 )
 
@@ -168,6 +170,7 @@ type RemoteStore struct {
 var (
 	_ topology.Store       = (*RemoteStore)(nil)
 	_ topology.BatchWriter = (*RemoteStore)(nil)
+	_ topology.TimedWriter = (*RemoteStore)(nil)
 )
 
 // Name is the component's name.
@@ -194,46 +197,107 @@ func (s *RemoteStore) Write(ctx context.Context, id string, value []byte) (topol
 // breaks, the outcomes received so far are returned with the error; the caller records the others
 // as unknown.
 func (s *RemoteStore) WriteBatch(ctx context.Context, ids []string, valueBytes int) ([]topology.WriteResult, error) {
-	data, err := json.Marshal(WriteRequest{StoreRequest: s.req, IDs: ids, ValueBytes: valueBytes})
+	results, _, err := s.write(ctx, WriteRequest{StoreRequest: s.req, IDs: ids, ValueBytes: valueBytes})
+	if err == nil && len(results) != len(ids) {
+		err = fmt.Errorf("agent write %s/%s: %d outcomes for %d writes", s.req.Store, s.req.Dataset, len(results), len(ids))
+	}
+	return results, err
+}
+
+// WriteFor has the agent write for d (see topology.TimedWriter) and returns every outcome it
+// streamed back. If the stream breaks, the writes the agent may have issued without their outcome
+// reaching us are returned as unknown: every sequence number below the highest one received plus
+// inFlight that has no outcome (the agent never has more than inFlight writes without one).
+func (s *RemoteStore) WriteFor(ctx context.Context, prefix string, d time.Duration, inFlight, valueBytes int) ([]topology.WriteResult, error) {
+	req := WriteRequest{StoreRequest: s.req, Prefix: prefix, Seconds: d.Seconds(), InFlight: inFlight, ValueBytes: valueBytes}
+	results, end, err := s.write(ctx, req)
+	issued := end.Issued
+	if err != nil && !end.complete {
+		issued = unseenBound(results, prefix) + req.inFlight()
+	}
+	if err == nil && len(results) != issued {
+		err = fmt.Errorf("agent write %s/%s: %d outcomes for %d writes", s.req.Store, s.req.Dataset, len(results), issued)
+	}
 	if err != nil {
-		return nil, err
+		results = append(results, unknownUnseen(results, prefix, issued, err)...)
+	}
+	return results, err
+}
+
+// unseenBound is one more than the highest sequence number among results (0 for none).
+func unseenBound(results []topology.WriteResult, prefix string) int {
+	n := 0
+	for _, r := range results {
+		if i, err := strconv.Atoi(strings.TrimPrefix(r.ID, prefix)); err == nil && i+1 > n {
+			n = i + 1
+		}
+	}
+	return n
+}
+
+// unknownUnseen is an unknown outcome for every timed write below issued without a result.
+func unknownUnseen(results []topology.WriteResult, prefix string, issued int, why error) []topology.WriteResult {
+	seen := make(map[string]bool, len(results))
+	for _, r := range results {
+		seen[r.ID] = true
+	}
+	now := time.Now()
+	var out []topology.WriteResult
+	for i := range issued {
+		if id := stores.TimedID(prefix, i); !seen[id] {
+			out = append(out, topology.WriteResult{ID: id, Invoked: now, Finished: now,
+				Err: fmt.Errorf("write %s: no outcome: %w: %w", id, topology.ErrIndefinite, why)})
+		}
+	}
+	return out
+}
+
+// write sends req and decodes the streamed outcomes.
+func (s *RemoteStore) write(ctx context.Context, wr WriteRequest) ([]topology.WriteResult, streamEnd, error) {
+	data, err := json.Marshal(wr)
+	if err != nil {
+		return nil, streamEnd{}, err
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.c.BaseURL+"/v1/write", bytes.NewReader(data))
 	if err != nil {
-		return nil, err
+		return nil, streamEnd{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	res, err := s.c.HTTP.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("agent write %s/%s: %w", s.req.Store, s.req.Dataset, err)
+		return nil, streamEnd{}, fmt.Errorf("agent write %s/%s: %w", s.req.Store, s.req.Dataset, err)
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		return nil, answerError("/v1/write", res)
+		return nil, streamEnd{}, answerError("/v1/write", res)
 	}
 	body := newIdleReader(res.Body, s.c.idleTimeout(), cancel)
 	defer body.stop()
-	results, batchErr, err := decodeStream(body)
+	results, end, err := decodeStream(body)
 	if err != nil {
 		if cause := context.Cause(ctx); cause != nil {
 			err = cause
 		}
-		return results, fmt.Errorf("agent write %s/%s: stream broke after %d of %d outcomes: %w", s.req.Store, s.req.Dataset, len(results), len(ids), err)
+		return results, end, fmt.Errorf("agent write %s/%s: stream broke after %d outcomes: %w", s.req.Store, s.req.Dataset, len(results), err)
 	}
-	if batchErr != "" {
-		return results, fmt.Errorf("agent write %s/%s: %s", s.req.Store, s.req.Dataset, batchErr)
+	if end.Error != "" {
+		return results, end, fmt.Errorf("agent write %s/%s: %s", s.req.Store, s.req.Dataset, end.Error)
 	}
-	if len(results) != len(ids) {
-		return results, fmt.Errorf("agent write %s/%s: %d outcomes for %d writes", s.req.Store, s.req.Dataset, len(results), len(ids))
-	}
-	return results, nil
+	return results, end, nil
+}
+
+// streamEnd is what follows the outcomes of a write stream.
+type streamEnd struct {
+	Issued   int
+	Error    string
+	complete bool // the stream ended properly, so Issued is the agent's count
 }
 
 // decodeStream reads {"results":[...],"error":"..."} one outcome at a time, so the outcomes read
 // before a break are kept.
-func decodeStream(r io.Reader) (results []topology.WriteResult, batchErr string, err error) {
+func decodeStream(r io.Reader) (results []topology.WriteResult, end streamEnd, err error) {
 	dec := json.NewDecoder(r)
 	expect := func(want json.Delim) error {
 		tok, err := dec.Token()
@@ -246,43 +310,48 @@ func decodeStream(r io.Reader) (results []topology.WriteResult, batchErr string,
 		return nil
 	}
 	if err := expect('{'); err != nil {
-		return nil, "", err
+		return nil, end, err
 	}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return results, "", err
+			return results, end, err
 		}
 		switch tok {
 		case "results":
 			if err := expect('['); err != nil {
-				return results, "", err
+				return results, end, err
 			}
 			for dec.More() {
 				var w WireResult
 				if err := dec.Decode(&w); err != nil {
-					return results, "", err
+					return results, end, err
 				}
 				results = append(results, fromWire(w))
 			}
 			if err := expect(']'); err != nil {
-				return results, "", err
+				return results, end, err
+			}
+		case "issued":
+			if err := dec.Decode(&end.Issued); err != nil {
+				return results, end, err
 			}
 		case "error":
-			if err := dec.Decode(&batchErr); err != nil {
-				return results, "", err
+			if err := dec.Decode(&end.Error); err != nil {
+				return results, end, err
 			}
 		default:
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
-				return results, "", err
+				return results, end, err
 			}
 		}
 	}
 	if err := expect('}'); err != nil {
-		return results, batchErr, err
+		return results, end, err
 	}
-	return results, batchErr, nil
+	end.complete = true
+	return results, end, nil
 }
 
 // errIdle is the cause of a stream abandoned for silence.

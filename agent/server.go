@@ -247,6 +247,10 @@ func (s *Server) handleWrite(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest("valueBytes %d: want 0 .. 1 MiB", req.ValueBytes))
 		return
 	}
+	if req.Seconds < 0 || req.Seconds > MaxTimedSeconds || req.InFlight < 0 || (req.timed() && len(req.IDs) > 0) {
+		writeError(w, badRequest("a write names ids, or seconds (0 .. %d) with a prefix and an optional inFlight >= 0, not both", MaxTimedSeconds))
+		return
+	}
 	st, err := s.store(r.Context(), req.StoreRequest)
 	if err != nil {
 		writeError(w, err)
@@ -254,10 +258,13 @@ func (s *Server) handleWrite(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.batchTimeout)
 	defer cancel()
-	outcomes := make(chan stores.Result, len(req.IDs))
+	outcomes := make(chan stores.Result, max(len(req.IDs), req.inFlight()))
 	done := make(chan error, 1)
+	issued := 0
 	go func() {
-		done <- runBatch(ctx, st, req.IDs, req.ValueBytes, func(res stores.Result) { outcomes <- res })
+		var err error
+		issued, err = runBatch(ctx, st, req, func(res stores.Result) { outcomes <- res })
+		done <- err
 	}()
 
 	flusher, _ := w.(http.Flusher)
@@ -308,34 +315,25 @@ loop:
 	for len(outcomes) > 0 { // emitted before runBatch returned
 		emit(<-outcomes)
 	}
-	tail := "]"
+	tail := fmt.Sprintf(`],"issued":%d`, issued)
 	if batchErr != nil {
 		msg, _ := json.Marshal(batchErr.Error())
 		tail += `,"error":` + string(msg)
-		s.log.Warn("write batch ended early", "store", req.Store, "dataset", req.Dataset, "outcomes", n, "of", len(req.IDs), "err", batchErr)
+		s.log.Warn("write batch ended early", "store", req.Store, "dataset", req.Dataset, "outcomes", n, "issued", issued, "err", batchErr)
 	}
 	_, _ = w.Write([]byte(tail + "}\n"))
 	flush()
 }
 
-// runBatch writes ids through whatever batch capability st has; emit is called once per outcome.
-func runBatch(ctx context.Context, st topology.Store, ids []string, valueBytes int, emit func(stores.Result)) error {
-	switch b := st.(type) {
-	case stores.StreamWriter:
-		return b.WriteStream(ctx, ids, valueBytes, emit)
-	case topology.BatchWriter:
-		res, err := b.WriteBatch(ctx, ids, valueBytes)
-		for _, r := range res {
-			emit(stores.Result{WriteResult: r})
-		}
-		return err
+// runBatch runs the write req asks for through st's streaming writer (one write at a time for a
+// store without one) and returns how many writes it issued; emit is called once per outcome.
+func runBatch(ctx context.Context, st topology.Store, req WriteRequest, emit func(stores.Result)) (int, error) {
+	w := stores.Sequential(st)
+	if req.timed() {
+		d := time.Duration(req.Seconds * float64(time.Second))
+		return stores.WriteFor(ctx, w, req.Prefix, d, req.inFlight(), req.ValueBytes, emit)
 	}
-	for _, id := range ids {
-		invoked := time.Now()
-		ack, err := st.Write(ctx, id, stores.Value(id, valueBytes))
-		emit(stores.Result{WriteResult: topology.WriteResult{ID: id, Invoked: invoked, Finished: time.Now(), Ack: ack, Err: err}})
-	}
-	return nil
+	return len(req.IDs), stores.WriteIDs(ctx, w, req.IDs, req.ValueBytes, emit)
 }
 
 // backends opens the real stores, sharing one connection per cluster.

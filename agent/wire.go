@@ -12,7 +12,7 @@ import (
 //
 //	GET  /healthz                          -> 200 ok
 //	GET  /v1/stores                        -> StoresResponse
-//	POST /v1/write     WriteRequest        -> WriteResponse, streamed: {"results":[r, r, ...],"error":""}
+//	POST /v1/write     WriteRequest        -> WriteResponse, streamed: {"results":[r, r, ...],"issued":n,"error":""}
 //	POST /v1/read      StoreRequest        -> ReadResponse
 //	POST /v1/placement StoreRequest        -> PlacementResponse
 //	GET  /v1/describe?store=S&dataset=D    -> store-specific state
@@ -47,11 +47,33 @@ type StoreRequest struct {
 	Dataset string `json:"dataset"`
 }
 
-// WriteRequest asks for one write per id, each of valueBytes bytes.
+// WriteRequest asks for one write per id, each of valueBytes bytes; or, when Seconds is positive,
+// for writes named Prefix followed by a sequence number (stores.TimedID) for that long, with at most
+// InFlight of them (DefaultInFlight when 0) awaiting an outcome.
 type WriteRequest struct {
 	StoreRequest
-	IDs        []string `json:"ids"`
+	IDs        []string `json:"ids,omitempty"`
 	ValueBytes int      `json:"valueBytes"`
+	Prefix     string   `json:"prefix,omitempty"`
+	Seconds    float64  `json:"seconds,omitempty"`
+	InFlight   int      `json:"inFlight,omitempty"`
+}
+
+// DefaultInFlight bounds the writes of a timed request awaiting their outcome when it names no bound.
+const DefaultInFlight = 2000
+
+// MaxTimedSeconds is the longest timed write the agent accepts.
+const MaxTimedSeconds = 600
+
+// timed reports whether the request is a timed one.
+func (r WriteRequest) timed() bool { return r.Seconds > 0 }
+
+// inFlight is the request's bound on writes awaiting an outcome.
+func (r WriteRequest) inFlight() int {
+	if r.InFlight > 0 {
+		return r.InFlight
+	}
+	return DefaultInFlight
 }
 
 // WireResult is one write outcome.
@@ -65,10 +87,11 @@ type WireResult struct {
 	Detail     string       `json:"detail,omitempty"`
 }
 
-// WriteResponse is the answer to a write: every outcome, and the error that ended the batch early
-// (its remaining outcomes are in Results all the same).
+// WriteResponse is the answer to a write: every outcome, how many writes were issued, and the error
+// that ended the batch early (its remaining outcomes are in Results all the same).
 type WriteResponse struct {
 	Results []WireResult `json:"results"`
+	Issued  int          `json:"issued"`
 	Error   string       `json:"error,omitempty"`
 }
 

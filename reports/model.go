@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"dpsim/topology"
 )
 
 // Status is a verdict. Composing verdicts keeps the worst (see Worst).
@@ -90,6 +92,43 @@ type Scenario struct {
 	Recovery        []Recovery `json:"recovery"`
 	Timeline        []Bucket   `json:"timeline"`
 	Events          []Event    `json:"events"`
+	// Isolation is the tenant-isolation truth table of the scenarios that take one.
+	Isolation *Isolation `json:"isolation,omitempty"`
+}
+
+// Isolation is a scenario's tenant-isolation truth table (DP-NET-3): every probe of every phase,
+// with what the claims expect and what the probe saw.
+type Isolation struct {
+	Phases []IsolationPhase `json:"phases"`
+	Cells  []IsolationCell  `json:"cells"`
+	// Differing counts the cells whose observation contradicts their expectation.
+	Differing int `json:"differing"`
+	// ConnectedPairs names the sources and tenants that connected where the claim forbids it.
+	ConnectedPairs []string `json:"connectedPairs"`
+	// PolicyEnforcement is how a newly created deny policy took effect; nil when not measured.
+	PolicyEnforcement *topology.PolicyEnforcement `json:"policyEnforcement,omitempty"`
+}
+
+// IsolationPhase is one taking of the table: its name ("before", "during", ...), how long it took,
+// how many cells it has, and what was going on.
+type IsolationPhase struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
+	Cells   int     `json:"cells"`
+	Note    string  `json:"note,omitempty"`
+}
+
+// IsolationCell is one cell of the truth table: one probe from one source to one target in one
+// phase, with the claims' expectation ("allowed", "blocked" or "any": not judged).
+type IsolationCell struct {
+	Phase     string           `json:"phase"`
+	Source    topology.Source  `json:"source"`
+	Target    topology.Target  `json:"target"`
+	Expected  string           `json:"expected"`
+	Observed  topology.Outcome `json:"observed"`
+	LatencyMs float64          `json:"latencyMs"`
+	Detail    string           `json:"detail,omitempty"`
+	Differs   bool             `json:"differs,omitempty"`
 }
 
 // Fault is one injected fault and when it was in force.

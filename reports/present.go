@@ -187,6 +187,9 @@ func scenarioSections(s Scenario) []section {
 		faultSection(s.Faults), ledgerSection(s.Ledgers), identitySection(s.Ledgers),
 		checkSection(s.Checks), recoverySection(s.Recovery), eventSection(s.Events),
 	}
+	if s.Isolation != nil {
+		all = append(all, isolationPhaseSection(*s.Isolation), isolationSummarySection(*s.Isolation), differingSection(*s.Isolation))
+	}
 	out := all[:0]
 	for _, sec := range all {
 		if len(sec.Rows) > 0 {
@@ -244,9 +247,90 @@ func checkSection(checks []Check) section {
 }
 
 func recoverySection(recovery []Recovery) section {
-	sec := section{Title: "Recovery", Header: []string{"Tenant", "Store", "Fault", "Recovered after", "Longest unavailable"}}
+	sec := section{Title: "Recovery", Header: []string{"Tenant", "Store", "Fault", "Recovered after", "Longest unavailable", "Acknowledged/s during the fault"}}
 	for _, r := range recovery {
-		sec.add("", r.Tenant, r.Store, r.Fault, recoverySecs(r.Seconds), secs(r.UnavailableSeconds))
+		sec.add("", r.Tenant, r.Store, r.Fault, recoverySecs(r.Seconds), secs(r.UnavailableSeconds), strconv.FormatFloat(finite(r.AckedPerSecond), 'f', 0, 64))
+	}
+	return sec
+}
+
+// isolationPhaseSection lists the takings of the truth table and the policy enforcement measure.
+func isolationPhaseSection(iso Isolation) section {
+	sec := section{Title: "Isolation table phases", Header: []string{"Phase", "Took", "Cells", "Note"}}
+	for _, p := range iso.Phases {
+		sec.add("", p.Name, secs(p.Seconds), strconv.Itoa(p.Cells), p.Note)
+	}
+	if pe := iso.PolicyEnforcement; pe != nil {
+		took := "never, within the limit"
+		if pe.Seconds >= 0 {
+			took = secs(pe.Seconds)
+		}
+		cut := "kept working"
+		if pe.PreexistingCut {
+			cut = "cut"
+		}
+		sec.add("", "new deny policy", took, "", fmt.Sprintf("enforced after %s; a connection opened before it: %s. %s", took, cut, pe.Detail))
+	}
+	return sec
+}
+
+// isolationSummarySection counts the cells per phase, source and target tenant.
+func isolationSummarySection(iso Isolation) section {
+	sec := section{Title: "Isolation truth table", Header: []string{"Phase", "Source", "Target tenant", "Cells", "Allowed", "Blocked", "Not judged", "Differing"}}
+	type key struct{ phase, source, tenant string }
+	type tally struct{ cells, allowed, blocked, any, differing int }
+	var order []key
+	counts := map[key]*tally{}
+	for _, c := range iso.Cells {
+		k := key{c.Phase, c.Source.Label(), c.Target.Tenant}
+		t := counts[k]
+		if t == nil {
+			t = &tally{}
+			counts[k] = t
+			order = append(order, k)
+		}
+		t.cells++
+		switch {
+		case c.Observed.Reached():
+			t.allowed++
+		case c.Observed.Blocked():
+			t.blocked++
+		}
+		if c.Expected == "any" {
+			t.any++
+		}
+		if c.Differs {
+			t.differing++
+		}
+	}
+	for _, k := range order {
+		t := counts[k]
+		class := Status("")
+		if t.differing > 0 {
+			class = Fail
+		}
+		sec.add(class, k.phase, k.source, k.tenant, strconv.Itoa(t.cells), strconv.Itoa(t.allowed), strconv.Itoa(t.blocked), strconv.Itoa(t.any), strconv.Itoa(t.differing))
+	}
+	return sec
+}
+
+// maxDifferingRows bounds the differing cells listed (report.json has them all).
+const maxDifferingRows = 50
+
+// differingSection lists the cells whose observation contradicts the claim.
+func differingSection(iso Isolation) section {
+	sec := section{Title: "Isolation cells that differ from the claim", Header: []string{"Phase", "Source", "Target", "Address", "Expected", "Observed", "Latency", "Detail"}}
+	for _, c := range iso.Cells {
+		if !c.Differs || len(sec.Rows) >= maxDifferingRows {
+			continue
+		}
+		t := c.Target
+		target := fmt.Sprintf("%s %s:%d/%s", t.Tenant, t.Component, t.Port, t.Protocol)
+		if t.Pod != "" {
+			target += " (" + t.Pod + ")"
+		}
+		sec.add(Fail, c.Phase, c.Source.Label(), target, t.Address+" ("+t.AddressKind+")", c.Expected, string(c.Observed),
+			strconv.FormatFloat(c.LatencyMs, 'f', 1, 64)+" ms", c.Detail)
 	}
 	return sec
 }

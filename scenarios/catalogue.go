@@ -9,7 +9,7 @@ import (
 )
 
 // DefaultTraffic is the workload of the durability scenarios.
-var DefaultTraffic = Traffic{WritesPerPhase: 400, FaultWrites: 2000, ValueBytes: 64}
+var DefaultTraffic = Traffic{WritesPerPhase: 400, FaultWrites: 2000, FaultSeconds: 30, FaultInFlight: 2000, ValueBytes: 64}
 
 // Catalogue returns every scenario in run order.
 func Catalogue() []Scenario {
@@ -38,7 +38,12 @@ func Catalogue() []Scenario {
 		notYet("backup-retention", "check backups expire after the retention period and vanish from the object store", []string{"DP-BAK-3"}, topology.CapBackup),
 		notYet("backup-store-drive-loss", "drop one object-store drive and read every backup back", []string{"DP-BAK-4"}, topology.CapBackup, topology.CapDriveLoss),
 		notYet("offboarding", "offboard a tenant: namespace, PVCs, PVs and backup objects must all be gone", []string{"DP-OFF-1"}, topology.CapOffboarding, topology.CapBackup),
-		notYet("isolation", "probe every tenant port from every tenant, from outside and from the nodes", []string{"DP-NET-3"}, topology.CapIsolation),
+		{
+			Name:        "isolation",
+			Description: "probe every tenant port from every tenant, from outside and from the nodes, before, during and after a node kill and after a policy-engine restart",
+			Controls:    []string{"DP-NET-3"}, Needs: []topology.Capability{topology.CapIsolation, topology.CapNodeKill},
+			Fault: NodeKill{}, Phases: IsolationTable{}, Probe: IsolationTable{}, Invariants: []Invariant{isolationInvariant()},
+		},
 		notYet("ingress-exposure", "probe the platform's external ports: only the ingress answers, only over TLS", []string{"DP-NET-1"}, topology.CapExposure),
 		{
 			Name: "tls-posture", Description: "handshake with the ingress at every TLS version and inspect its certificate",

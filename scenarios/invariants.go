@@ -18,6 +18,8 @@ type Observation struct {
 	Components []topology.Component
 	Faults     []FaultWindow
 	TLS        *checkers.TLSObservation
+	// Isolation is the tenant-isolation truth table, taken by IsolationTable.
+	Isolation *reports.Isolation
 	// Ledgers is filled by the ledger invariant, for the report.
 	Ledgers []reports.Ledger
 	// Recovery is filled by the recovery invariant, for the report.
@@ -81,9 +83,11 @@ func recoveryInvariant(control string) Invariant {
 		var out []reports.Check
 		for _, f := range o.Faults {
 			for _, s := range o.Stores {
-				res, v := checkers.Recovery(s.ops(o), f.Start, f.End, claims.Duration(c.MaxRecovery))
+				ops := s.ops(o)
+				res, v := checkers.Recovery(ops, f.Start, f.End, claims.Duration(c.MaxRecovery))
 				o.Recovery = append(o.Recovery, reports.Recovery{Tenant: s.Tenant, Store: s.Name, Fault: f.Kind,
-					Seconds: res.Seconds, UnavailableSeconds: res.LongestGapSeconds, AckedPerSecond: res.AckedPerSecond})
+					Seconds: res.Seconds, UnavailableSeconds: res.LongestGapSeconds,
+					AckedPerSecond: checkers.AckRate(ops, f.Start, f.workloadEnd())})
 				out = append(out, check("recovery", control, s, v))
 			}
 		}

@@ -109,6 +109,7 @@ func runOne(ctx context.Context, env Env, sc Scenario) reports.Scenario {
 		}
 	}
 	res.Ledgers = append(res.Ledgers, r.obs.Ledgers...)
+	res.Isolation = r.obs.Isolation
 	res.Recovery = append(res.Recovery, r.obs.Recovery...)
 	res.Status = reports.Worst(statuses...)
 	env.Log.Info(fmt.Sprintf("%s: %s (%d checks)", sc.Name, res.Status, len(res.Checks)))
@@ -150,6 +151,9 @@ func (r *runner) execute(ctx context.Context) error {
 	if err := r.traffic(ctx, recs, "before"); err != nil {
 		return err
 	}
+	if err := r.observePhase(ctx, "before", nil); err != nil {
+		return err
+	}
 	if r.sc.Fault != nil {
 		if err := r.fault(ctx, recs); err != nil {
 			return err
@@ -181,14 +185,20 @@ func (r *runner) fault(ctx context.Context, recs []*history.Recorder) error {
 	}
 	r.event("injected %s on %s", f.Kind(), inj.Target)
 	r.nodeStatus(ctx)
-	trafficErr := r.traffic(ctx, recs, "during")
-	if ctx.Err() != nil { // interrupted: teardown follows, recovering would only delay it
+	if err := r.observePhase(ctx, "during", inj.Nodes); err != nil {
 		r.obs.Faults = append(r.obs.Faults, FaultWindow{Kind: f.Kind(), Target: inj.Target, Nodes: inj.Nodes, Start: start, End: r.clock.Now()})
+		return errors.Join(err, inj.Recover(context.WithoutCancel(ctx)))
+	}
+	trafficErr := r.traffic(ctx, recs, "during")
+	window := FaultWindow{Kind: f.Kind(), Target: inj.Target, Nodes: inj.Nodes, Start: start, WorkloadEnd: r.clock.Now()}
+	if ctx.Err() != nil { // interrupted: teardown follows, recovering would only delay it
+		window.End = window.WorkloadEnd
+		r.obs.Faults = append(r.obs.Faults, window)
 		return trafficErr
 	}
 	recErr := inj.Recover(ctx)
-	end := r.clock.Now()
-	r.obs.Faults = append(r.obs.Faults, FaultWindow{Kind: f.Kind(), Target: inj.Target, Nodes: inj.Nodes, Start: start, End: end})
+	window.End = r.clock.Now()
+	r.obs.Faults = append(r.obs.Faults, window)
 	if err := errors.Join(trafficErr, recErr); err != nil {
 		return fmt.Errorf("%s on %s: %w", f.Kind(), inj.Target, err)
 	}
@@ -197,7 +207,21 @@ func (r *runner) fault(ctx context.Context, recs []*history.Recorder) error {
 		return err
 	}
 	r.nodeStatus(ctx)
-	return r.traffic(ctx, recs, "after")
+	if err := r.traffic(ctx, recs, "after"); err != nil {
+		return err
+	}
+	return r.observePhase(ctx, "after", nil)
+}
+
+// observePhase runs the scenario's phase probe, if it has one.
+func (r *runner) observePhase(ctx context.Context, phase string, down []string) error {
+	if r.sc.Phases == nil {
+		return nil
+	}
+	if err := r.sc.Phases.ObservePhase(ctx, r.env, phase, down, &r.obs); err != nil {
+		return fmt.Errorf("observe %s the fault: %w", phase, err)
+	}
+	return nil
 }
 
 // nodeStatus records how many nodes the provider reports ready and, where the provider can tell,
@@ -254,10 +278,11 @@ func (r *runner) recorders(ctx context.Context) ([]*history.Recorder, error) {
 	return recs, nil
 }
 
-// traffic writes the phase's records (Traffic.writes) to every store. Stores that write batches
-// themselves (a real platform's agent) run their batches concurrently; the others are written
-// round-robin, one write at a time, which keeps simulated providers repeatable. A write that fails
-// is recorded and the traffic goes on; only cancellation stops it.
+// traffic writes the phase's records to every store. Stores that write by themselves (a real
+// platform's agent) run concurrently: while the fault is in force those that can write for a time
+// do so for Traffic.FaultSeconds, the others write a batch of Traffic.writes(phase) ids. Stores that
+// cannot are written round-robin, one write at a time, which keeps simulated providers repeatable.
+// A write that fails is recorded and the traffic goes on; only cancellation stops it.
 func (r *runner) traffic(ctx context.Context, recs []*history.Recorder, phase string) error {
 	t := r.sc.Traffic
 	if t == nil {
@@ -270,19 +295,27 @@ func (r *runner) traffic(ctx context.Context, recs []*history.Recorder, phase st
 		}
 		return out
 	}
-	var batched, single []*history.Recorder
+	timed := phase == "during" && t.FaultSeconds > 0
+	var own, single []*history.Recorder
 	for _, rec := range recs {
-		if rec.Batched() {
-			batched = append(batched, rec)
+		if rec.Batched() || (timed && rec.Timed()) {
+			own = append(own, rec)
 		} else {
 			single = append(single, rec)
 		}
 	}
+	before := len(r.hist.Ops())
 	var wg sync.WaitGroup
-	for _, rec := range batched {
+	for _, rec := range own {
 		wg.Go(func() {
-			if err := rec.WriteBatch(ctx, ids(rec), t.ValueBytes); err != nil && ctx.Err() == nil {
-				r.env.Log.Warn(fmt.Sprintf("%s: %s/%s batch: %v", r.sc.Name, rec.Tenant, rec.Store.Name(), err))
+			var err error
+			if timed && rec.Timed() {
+				err = rec.WriteFor(ctx, r.idPrefix(rec)+phase+"-", t.faultDuration(), t.FaultInFlight, t.ValueBytes)
+			} else {
+				err = rec.WriteBatch(ctx, ids(rec), t.ValueBytes)
+			}
+			if err != nil && ctx.Err() == nil {
+				r.env.Log.Warn(fmt.Sprintf("%s: %s/%s %s the fault: %v", r.sc.Name, rec.Tenant, rec.Store.Name(), phase, err))
 			}
 		})
 	}
@@ -307,7 +340,11 @@ func (r *runner) traffic(ctx context.Context, recs []*history.Recorder, phase st
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r.event("%s the fault: %d writes per store", phase, t.writes(phase))
+	if timed && len(own) > 0 {
+		r.event("%s the fault: %d writes to %d stores in %gs", phase, len(r.hist.Ops())-before, len(recs), t.FaultSeconds)
+	} else {
+		r.event("%s the fault: %d writes per store", phase, t.writes(phase))
+	}
 	return nil
 }
 

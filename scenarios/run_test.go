@@ -2,6 +2,8 @@ package scenarios
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
 
 	"dpsim/claims"
@@ -66,6 +68,8 @@ func TestCheckersFailOnMisbehavingFake(t *testing.T) {
 		{"tls holds on the default spec", nil, nil, "tls-posture", "tls", reports.Pass},
 		{"tls catches TLS 1.0", nil, func(s *topology.Spec) { s.TLS.MinVersion = "1.0" }, "tls-posture", "tls", reports.Fail},
 		{"tls catches a P-256 certificate", nil, func(s *topology.Spec) { s.TLS.CertCurve = "P-256" }, "tls-posture", "tls", reports.Fail},
+		{"isolation holds with namespace policies", nil, nil, "isolation", "isolation", reports.Pass},
+		{"isolation catches a platform without policies", nil, func(s *topology.Spec) { s.Network.Isolation = "none" }, "isolation", "isolation", reports.Fail},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -82,7 +86,7 @@ func TestCheckersFailOnMisbehavingFake(t *testing.T) {
 }
 
 func TestSkippedForMissingCapability(t *testing.T) {
-	results := run(t, topology.Default(), nil, "backup-restore", "isolation")
+	results := run(t, topology.Default(), nil, "backup-restore", "offboarding")
 	for _, r := range results {
 		if r.Status != reports.Skipped || r.Reason == "" {
 			t.Errorf("%s: %s (%q), want skipped with a reason", r.Name, r.Status, r.Reason)
@@ -117,5 +121,43 @@ func TestSelectUnknown(t *testing.T) {
 func BenchmarkFakeCatalogue(b *testing.B) {
 	for b.Loop() {
 		run(b, topology.Default(), nil)
+	}
+}
+
+// The isolation table covers every source and target in every phase, and without policies the
+// report names the tenant pairs that connected.
+func TestIsolationTableNamesConnectedPairs(t *testing.T) {
+	spec := topology.Default()
+	spec.Network.Isolation = "none"
+	res := run(t, spec, nil, "isolation")[0]
+	iso := res.Isolation
+	if iso == nil {
+		t.Fatal("no isolation table in the report")
+	}
+	var phases []string
+	for _, p := range iso.Phases {
+		phases = append(phases, p.Name)
+	}
+	if !slices.Equal(phases, []string{"before", "during", "after"}) {
+		t.Errorf("phases %v, want before, during, after", phases)
+	}
+	joined := strings.Join(iso.ConnectedPairs, "; ")
+	for _, pair := range []string{"tenant-a -> tenant-b", "tenant-b -> tenant-a", "outside (prober) -> tenant-a"} {
+		if !strings.Contains(joined, pair) {
+			t.Errorf("connected pairs %q do not name %s", joined, pair)
+		}
+	}
+	if iso.Differing == 0 {
+		t.Error("no cell marked as differing")
+	}
+	// 2 tenants x 2 components x 3 members x 2 ports = 24 targets; 2 agents + outside + 5 nodes.
+	before := 0
+	for _, c := range iso.Cells {
+		if c.Phase == "before" {
+			before++
+		}
+	}
+	if want := 24 * (3 + spec.Nodes); before != want {
+		t.Errorf("%d cells before the fault, want %d", before, want)
 	}
 }

@@ -33,6 +33,9 @@ type Scenario struct {
 	Traffic *Traffic
 	// Fault is injected after the first traffic phase and recovered after the second; nil for none.
 	Fault Fault
+	// Phases observes the platform before the fault, while it is in force and after recovery; nil
+	// for none.
+	Phases PhaseProbe
 	// Probe observes the platform (TLS, ports, ...) once the traffic is done; nil for none.
 	Probe Probe
 	// Invariants judge the observation.
@@ -40,12 +43,21 @@ type Scenario struct {
 }
 
 // Traffic is the workload: every tenant's every store receives WritesPerPhase writes before and
-// after the fault and FaultWrites while it is in force (enough to measure the write rate a store
-// keeps up through the fault).
+// after the fault. While the fault is in force, a store that writes for a time by itself
+// (topology.TimedWriter: the real platform's agent) writes as fast as it can for FaultSeconds with
+// at most FaultInFlight writes awaiting an outcome, which measures the write rate it keeps up
+// through the fault; other stores (the fake) receive FaultWrites writes.
 type Traffic struct {
 	WritesPerPhase int
 	FaultWrites    int
+	FaultSeconds   float64
+	FaultInFlight  int
 	ValueBytes     int
+}
+
+// faultDuration is how long timed stores write while the fault is in force.
+func (t Traffic) faultDuration() time.Duration {
+	return time.Duration(t.FaultSeconds * float64(time.Second))
 }
 
 // writes is the number of writes per store in phase.
@@ -70,4 +82,16 @@ type FaultWindow struct {
 	Nodes  []string // the nodes the fault took down or cut off
 	Start  time.Time
 	End    time.Time
+	// WorkloadEnd is when the writes made while the fault was in force had all ended (before the
+	// recovery started); zero when there were none.
+	WorkloadEnd time.Time
+}
+
+// workloadEnd is the end of the span the fault's write rate is measured over: the end of its
+// workload, or of the fault when it had none.
+func (f FaultWindow) workloadEnd() time.Time {
+	if f.WorkloadEnd.IsZero() {
+		return f.End
+	}
+	return f.WorkloadEnd
 }

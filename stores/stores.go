@@ -4,14 +4,17 @@
 package stores
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"iter"
 	"math/rand/v2"
 	"net"
 	"sync"
 	"syscall"
+	"time"
 
 	"dpsim/topology"
 )
@@ -24,19 +27,81 @@ type Result struct {
 	Detail string
 }
 
-// StreamWriter is a store that writes a batch and reports each write's outcome as soon as it is
-// known, so the agent can stream outcomes back and a broken stream loses only the outcomes not yet
-// sent. emit is called exactly once per id, from any goroutine, never after WriteStream returns.
+// StreamWriter is a store that writes ids as they come and reports each write's outcome as soon as
+// it is known, so the agent can stream outcomes back and a broken stream loses only the outcomes not
+// yet sent. ids may block (the caller paces them) and may end early. emit is called exactly once for
+// every id taken from ids, from any goroutine, never after WriteStream returns: an id taken but never
+// sent because ctx ended is failed, one in flight when ctx ended is unknown.
 type StreamWriter interface {
-	WriteStream(ctx context.Context, ids []string, valueBytes int, emit func(Result)) error
+	WriteStream(ctx context.Context, ids iter.Seq[string], valueBytes int, emit func(Result)) error
 }
 
-// Collect runs a streaming batch write and returns the outcomes as topology.WriteResults in the
+// WriteIDs writes a list of ids through w. Ids w never took because ctx ended are failed (not sent),
+// so emit is called once for every id of the list.
+func WriteIDs(ctx context.Context, w StreamWriter, ids []string, valueBytes int, emit func(Result)) error {
+	taken := 0
+	err := w.WriteStream(ctx, func(yield func(string) bool) {
+		for _, id := range ids {
+			if ctx.Err() != nil || !yield(id) {
+				return
+			}
+			taken++
+		}
+	}, valueBytes, emit)
+	if taken < len(ids) {
+		now := time.Now()
+		why := cmp.Or(ctx.Err(), err, errors.New("the store stopped taking writes"))
+		for _, id := range ids[taken:] {
+			emit(Result{WriteResult: topology.WriteResult{ID: id, Invoked: now, Finished: now,
+				Err: fmt.Errorf("write %s: not sent: %v", id, why)}})
+		}
+	}
+	return err
+}
+
+// TimedID is the id of the i-th write of a timed workload under prefix.
+func TimedID(prefix string, i int) string { return fmt.Sprintf("%s%07d", prefix, i) }
+
+// WriteFor writes ids TimedID(prefix, 0), TimedID(prefix, 1), ... through w for d, keeping at most
+// inFlight writes without an outcome, and returns how many it issued. Once d has passed no new write
+// starts; the call returns when every issued write has its outcome.
+func WriteFor(ctx context.Context, w StreamWriter, prefix string, d time.Duration, inFlight, valueBytes int, emit func(Result)) (int, error) {
+	slots := make(chan struct{}, max(inFlight, 1))
+	stop := time.NewTimer(d)
+	defer stop.Stop()
+	issued := 0
+	err := w.WriteStream(ctx, func(yield func(string) bool) {
+		for {
+			select {
+			case slots <- struct{}{}:
+			case <-stop.C:
+				return
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case <-stop.C:
+				return
+			default:
+			}
+			if !yield(TimedID(prefix, issued)) {
+				return
+			}
+			issued++
+		}
+	}, valueBytes, func(r Result) {
+		<-slots
+		emit(r)
+	})
+	return issued, err
+}
+
+// Collect runs a streaming write of ids and returns the outcomes as topology.WriteResults in the
 // order they finished.
 func Collect(ctx context.Context, w StreamWriter, ids []string, valueBytes int) ([]topology.WriteResult, error) {
 	var mu sync.Mutex
 	out := make([]topology.WriteResult, 0, len(ids))
-	err := w.WriteStream(ctx, ids, valueBytes, func(r Result) {
+	err := WriteIDs(ctx, w, ids, valueBytes, func(r Result) {
 		mu.Lock()
 		out = append(out, r.WriteResult)
 		mu.Unlock()
@@ -56,6 +121,26 @@ func WriteOne(ctx context.Context, w StreamWriter, id string, valueBytes int) (t
 		return topology.Ack{}, fmt.Errorf("write %s: no outcome: %w", id, topology.ErrIndefinite)
 	}
 	return res[0].Ack, res[0].Err
+}
+
+// Sequential is the StreamWriter of a store without one: it writes one id at a time with
+// Store.Write, a value of valueBytes derived from the id.
+func Sequential(st topology.Store) StreamWriter {
+	if w, ok := st.(StreamWriter); ok {
+		return w
+	}
+	return sequential{st}
+}
+
+type sequential struct{ st topology.Store }
+
+func (s sequential) WriteStream(ctx context.Context, ids iter.Seq[string], valueBytes int, emit func(Result)) error {
+	for id := range ids {
+		invoked := time.Now()
+		ack, err := s.st.Write(ctx, id, Value(id, valueBytes))
+		emit(Result{WriteResult: topology.WriteResult{ID: id, Invoked: invoked, Finished: time.Now(), Ack: ack, Err: err}})
+	}
+	return ctx.Err()
 }
 
 // Value is the value written under id: n printable bytes derived from the id, so a record read back

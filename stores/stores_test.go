@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"iter"
 	"net"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"dpsim/topology"
 )
@@ -49,8 +52,8 @@ func TestValue(t *testing.T) {
 // stream emits one outcome per id; ids ending in "!" fail.
 type stream struct{}
 
-func (stream) WriteStream(_ context.Context, ids []string, _ int, emit func(Result)) error {
-	for _, id := range ids {
+func (stream) WriteStream(_ context.Context, ids iter.Seq[string], _ int, emit func(Result)) error {
+	for id := range ids {
 		r := Result{WriteResult: topology.WriteResult{ID: id}}
 		if id[len(id)-1] == '!' {
 			r.Err = Indefinite(errors.New("timeout"))
@@ -73,5 +76,81 @@ func TestCollectAndWriteOne(t *testing.T) {
 	}
 	if Indefinite(nil) != nil {
 		t.Error("Indefinite(nil) != nil")
+	}
+}
+
+// slowStream acknowledges every id after delay, concurrently, and records the most writes it had in
+// flight at once.
+type slowStream struct {
+	delay       time.Duration
+	mu          sync.Mutex
+	now, most   int
+	cancelAfter int
+	cancel      func()
+}
+
+func (s *slowStream) WriteStream(ctx context.Context, ids iter.Seq[string], _ int, emit func(Result)) error {
+	var wg sync.WaitGroup
+	n := 0
+	for id := range ids {
+		n++
+		if s.cancel != nil && n == s.cancelAfter {
+			s.cancel()
+		}
+		s.mu.Lock()
+		s.now++
+		s.most = max(s.most, s.now)
+		s.mu.Unlock()
+		wg.Go(func() {
+			time.Sleep(s.delay)
+			s.mu.Lock()
+			s.now--
+			s.mu.Unlock()
+			emit(Result{WriteResult: topology.WriteResult{ID: id}})
+		})
+	}
+	wg.Wait()
+	return nil
+}
+
+func TestWriteForKeepsTheWindowAndStops(t *testing.T) {
+	s := &slowStream{delay: 2 * time.Millisecond}
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	issued, err := WriteFor(context.Background(), s, "p/", 50*time.Millisecond, 8, 1, func(r Result) {
+		mu.Lock()
+		seen[r.ID] = true
+		mu.Unlock()
+	})
+	if err != nil || issued == 0 {
+		t.Fatalf("WriteFor = %d, %v", issued, err)
+	}
+	if len(seen) != issued || !seen[TimedID("p/", 0)] || !seen[TimedID("p/", issued-1)] {
+		t.Errorf("%d outcomes for %d issued writes", len(seen), issued)
+	}
+	if s.most > 8 {
+		t.Errorf("%d writes in flight, want at most 8", s.most)
+	}
+}
+
+func TestWriteIDsFailsWhatWasNeverSent(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := &slowStream{cancelAfter: 3, cancel: cancel}
+	res, err := Collect(ctx, s, []string{"a", "b", "c", "d", "e"}, 1)
+	if err != nil || len(res) != 5 {
+		t.Fatalf("Collect = %d outcomes, %v; want 5", len(res), err)
+	}
+	failed := 0
+	for _, r := range res {
+		if r.Err != nil {
+			failed++
+			if errors.Is(r.Err, topology.ErrIndefinite) {
+				t.Errorf("%s: %v: an id never sent is a definite failure", r.ID, r.Err)
+			}
+		}
+	}
+	if failed != 2 {
+		t.Errorf("%d failed, want the 2 ids never sent", failed)
 	}
 }

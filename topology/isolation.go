@@ -1,5 +1,7 @@
 package topology
 
+import "context"
+
 // The vocabulary of the tenant-isolation truth table (DP-NET-3), shared by the providers that discover
 // probe targets, the agent that probes them and the checker that judges the table. It lives here
 // rather than in the checker because providers and the agent must name it and the checker already
@@ -76,4 +78,43 @@ func (o Outcome) Reached() bool { return o == OutcomeAllowed }
 // name that did not resolve from the source); an error is neither reached nor blocked.
 func (o Outcome) Blocked() bool {
 	return o == OutcomeRefused || o == OutcomeTimeout || o == OutcomeDNSFailure
+}
+
+// ProbeResult is what one probe of a target saw.
+type ProbeResult struct {
+	Outcome   Outcome `json:"outcome"`
+	LatencyMs float64 `json:"latencyMs"`
+	Detail    string  `json:"detail,omitempty"`
+}
+
+// IsolationProber is a provider that can take the tenant-isolation truth table: it lists every
+// listening port of every tenant component (each way it can be reached) and every place a probe can
+// run from, and probes a batch of targets from one source.
+type IsolationProber interface {
+	IsolationTargets(ctx context.Context) ([]Target, error)
+	IsolationSources(ctx context.Context) ([]Source, error)
+	// ProbeFrom probes targets from src; the results are in the targets' order.
+	ProbeFrom(ctx context.Context, src Source, targets []Target) ([]ProbeResult, error)
+}
+
+// PolicyEngineRestarter is a provider whose NetworkPolicy engine runs as a pod per node that can be
+// restarted; it returns once the new pod is ready and names what it restarted.
+type PolicyEngineRestarter interface {
+	RestartPolicyEngine(ctx context.Context, node string) (string, error)
+}
+
+// PolicyEnforcement is how a new deny policy took effect.
+type PolicyEnforcement struct {
+	// Seconds from the policy's creation to the first new connection refused or dropped; -1 when it
+	// was never enforced within the measurement's limit.
+	Seconds float64 `json:"seconds"`
+	// PreexistingCut tells whether a connection opened before the policy stopped working once it
+	// was enforced.
+	PreexistingCut bool   `json:"preexistingCut"`
+	Detail         string `json:"detail,omitempty"`
+}
+
+// PolicyTimer is a provider that can measure how long a new NetworkPolicy takes to be enforced.
+type PolicyTimer interface {
+	MeasurePolicyEnforcement(ctx context.Context) (PolicyEnforcement, error)
 }

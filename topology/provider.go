@@ -40,7 +40,7 @@ const (
 	CapIngress     Capability = "ingress-tls" // Ingress
 	CapBackup      Capability = "backup"      // (later issues)
 	CapOffboarding Capability = "offboarding" // (later issues)
-	CapIsolation   Capability = "isolation"   // (later issues)
+	CapIsolation   Capability = "isolation"   // IsolationProber
 	CapExposure    Capability = "exposure"    // (later issues)
 	CapOIDC        Capability = "oidc"        // (later issues)
 	CapPasswords   Capability = "password-storage"
@@ -61,6 +61,8 @@ func Has(p Provider, c Capability) bool {
 		_, ok = p.(DriveDropper)
 	case CapPartition:
 		_, ok = p.(Partitioner)
+	case CapIsolation:
+		_, ok = p.(IsolationProber)
 	case CapIngress:
 		_, ok = p.(Ingress)
 	}
@@ -127,6 +129,13 @@ type Store interface {
 // and close to the data (the in-cluster agent does), and reports every write's outcome.
 type BatchWriter interface {
 	WriteBatch(ctx context.Context, ids []string, valueBytes int) ([]WriteResult, error)
+}
+
+// TimedWriter is an optional Store capability: the store writes for d as fast as it takes writes,
+// with at most inFlight of them without an outcome, naming them prefix followed by a sequence
+// number, and reports every write's outcome (the workload while a fault is in force).
+type TimedWriter interface {
+	WriteFor(ctx context.Context, prefix string, d time.Duration, inFlight, valueBytes int) ([]WriteResult, error)
 }
 
 // WriteResult is the outcome of one write of a batch.

@@ -139,11 +139,17 @@ func TestRecovery(t *testing.T) {
 	}
 }
 
-func TestRecoveryRate(t *testing.T) {
-	// Writes 1 s apart; the fault lasts from t0+2s to t0+5s: three writes acknowledged in it.
-	res, _ := Recovery(ops("oooooooo"), t0.Add(2*time.Second), t0.Add(5*time.Second), 0)
-	if res.AckedPerSecond != 1 {
-		t.Fatalf("%.2f acknowledged/s during the fault, want 1", res.AckedPerSecond)
+func TestAckRate(t *testing.T) {
+	// Writes 1 s apart; the span from t0+2s to t0+5s holds three acknowledged writes, the one
+	// refused at t0+3s does not count.
+	if got := AckRate(ops("oooooooo"), t0.Add(2*time.Second), t0.Add(5*time.Second)); got != 1 {
+		t.Errorf("%.2f acknowledged/s, want 1", got)
+	}
+	if got := AckRate(ops("ooofoooo"), t0.Add(2*time.Second), t0.Add(5*time.Second)); got != 2.0/3 {
+		t.Errorf("%.2f acknowledged/s with one refused, want 0.67", got)
+	}
+	if got := AckRate(ops("oooo"), t0, t0); got != 0 {
+		t.Errorf("%.2f acknowledged/s over an empty span, want 0", got)
 	}
 }
 

@@ -17,18 +17,8 @@ const (
 	ExpectAny     = "any"     // the claim promises nothing about this cell; it is not judged
 )
 
-// Cell is one cell of the isolation truth table: one probe from one source to one target in one
-// phase of a scenario ("before", "during", "after", "engine-restart", ...), with what the claims
-// expect and what the probe saw.
-type Cell struct {
-	Source    topology.Source  `json:"source"`
-	Target    topology.Target  `json:"target"`
-	Expected  string           `json:"expected"` // ExpectAllowed, ExpectBlocked or ExpectAny
-	Observed  topology.Outcome `json:"observed"`
-	LatencyMs float64          `json:"latencyMs"`
-	Detail    string           `json:"detail,omitempty"`
-	Phase     string           `json:"phase"`
-}
+// Cell is one cell of the isolation truth table (see reports.IsolationCell).
+type Cell = reports.IsolationCell
 
 // ExpectedIsolation derives a cell's expectation from the tenantIsolation claim, never from the spec:
 //
@@ -57,6 +47,14 @@ func ExpectedIsolation(isolation string, src topology.Source, dst topology.Targe
 		return ExpectAny
 	}
 	return ""
+}
+
+// Differs reports whether a judged cell's observation contradicts its expectation: a cell
+// expected blocked that connected, or one expected allowed that was refused, timed out or did not
+// resolve.
+func Differs(c Cell) bool {
+	judged := (c.Expected == ExpectAllowed || c.Expected == ExpectBlocked) && (c.Observed.Reached() || c.Observed.Blocked())
+	return judged && (c.Expected == ExpectAllowed) != c.Observed.Reached()
 }
 
 // Isolation judges a truth table taken in any number of phases. It fails when any cell expected

@@ -110,6 +110,22 @@ func (r *Recorder) WriteBatch(ctx context.Context, ids []string, valueBytes int)
 	return err
 }
 
+// Timed reports whether the store writes for a time by itself (topology.TimedWriter).
+func (r *Recorder) Timed() bool {
+	_, ok := r.Store.(topology.TimedWriter)
+	return ok
+}
+
+// WriteFor has a timed store write for d and records every outcome it reports (the store reports
+// writes whose outcome it could not learn as unknown).
+func (r *Recorder) WriteFor(ctx context.Context, prefix string, d time.Duration, inFlight, valueBytes int) error {
+	results, err := r.Store.(topology.TimedWriter).WriteFor(ctx, prefix, d, inFlight, valueBytes)
+	for _, res := range results {
+		r.record(res)
+	}
+	return err
+}
+
 // record classifies one write's outcome and appends it to the history.
 func (r *Recorder) record(res topology.WriteResult) {
 	op := Op{ID: res.ID, Tenant: r.Tenant, Store: r.Store.Name(), Invoked: res.Invoked, Finished: res.Finished}

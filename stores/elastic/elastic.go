@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
 	"net"
 	"net/http"
@@ -274,7 +275,7 @@ func (s *Store) Write(ctx context.Context, id string, value []byte) (topology.Ac
 	var ack topology.Ack
 	var werr error
 	var got bool
-	err := s.bulk(ctx, []string{id}, func(string) []byte { return value }, func(r stores.Result) {
+	err := s.bulk(ctx, slices.Values([]string{id}), func(string) []byte { return value }, func(r stores.Result) {
 		ack, werr, got = r.Ack, r.Err, true
 	})
 	if err != nil && !got {
@@ -289,13 +290,17 @@ func (s *Store) WriteBatch(ctx context.Context, ids []string, valueBytes int) ([
 }
 
 // WriteStream creates one document per id ({"id": id, "value": stores.Value(id, valueBytes)}) through
-// Workers concurrent _bulk requests of BulkSize documents and emits each outcome when its request
-// ends. Ids whose request was never sent because ctx ended are failed.
-func (s *Store) WriteStream(ctx context.Context, ids []string, valueBytes int, emit func(stores.Result)) error {
+// Workers concurrent _bulk requests of up to BulkSize documents and emits each outcome when its
+// request ends. A chunk goes out when it is full or when no id has come for bulkLinger. Ids taken
+// but never sent because ctx ended are failed.
+func (s *Store) WriteStream(ctx context.Context, ids iter.Seq[string], valueBytes int, emit func(stores.Result)) error {
 	return s.bulk(ctx, ids, func(id string) []byte { return stores.Value(id, valueBytes) }, emit)
 }
 
-func (s *Store) bulk(ctx context.Context, ids []string, value func(string) []byte, emit func(stores.Result)) error {
+// bulkLinger is how long a partial chunk waits for more ids before it is sent.
+const bulkLinger = 5 * time.Millisecond
+
+func (s *Store) bulk(ctx context.Context, ids iter.Seq[string], value func(string) []byte, emit func(stores.Result)) error {
 	var mu sync.Mutex
 	safeEmit := func(r stores.Result) {
 		mu.Lock()
@@ -311,33 +316,71 @@ func (s *Store) bulk(ctx context.Context, ids []string, value func(string) []byt
 			}
 		})
 	}
-	size := s.c.cfg.BulkSize
-	next := 0
-send:
-	for next < len(ids) {
-		chunk := ids[next:min(next+size, len(ids))]
+	incoming := make(chan string)
+	stopFeed := make(chan struct{})
+	go func() {
+		defer close(incoming)
+		for id := range ids {
+			select {
+			case incoming <- id:
+			case <-stopFeed:
+				return
+			}
+		}
+	}()
+	var chunk, unsent []string
+	linger := time.NewTimer(time.Hour)
+	defer linger.Stop()
+	send := func() bool {
 		select {
 		case chunks <- chunk:
-			next += len(chunk)
+			chunk = nil
+			return true
 		case <-ctx.Done():
-			break send
+			return false
 		}
+	}
+feed:
+	for {
+		select {
+		case id, ok := <-incoming:
+			if !ok {
+				if len(chunk) > 0 && !send() {
+					unsent = chunk
+				}
+				break feed
+			}
+			chunk = append(chunk, id)
+			if len(chunk) >= s.c.cfg.BulkSize {
+				if !send() {
+					unsent = chunk
+					break feed
+				}
+			} else if len(chunk) == 1 {
+				linger.Reset(bulkLinger)
+			}
+		case <-linger.C:
+			if len(chunk) > 0 && !send() {
+				unsent = chunk
+				break feed
+			}
+		case <-ctx.Done():
+			unsent = chunk
+			break feed
+		}
+	}
+	close(stopFeed)
+	for id := range incoming { // the feeder has stopped: what it had in hand was never sent
+		unsent = append(unsent, id)
 	}
 	close(chunks)
 	wg.Wait()
-	if next < len(ids) {
-		err := ctx.Err()
-		now := time.Now()
-		for _, id := range ids[next:] {
-			safeEmit(stores.Result{WriteResult: topology.WriteResult{ID: id, Invoked: now, Finished: now,
-				Err: fmt.Errorf("index %s: not sent: %v", id, err)}})
-		}
-		return err
+	now := time.Now()
+	for _, id := range unsent {
+		safeEmit(stores.Result{WriteResult: topology.WriteResult{ID: id, Invoked: now, Finished: now,
+			Err: fmt.Errorf("index %s: not sent: %v", id, ctx.Err())}})
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return nil
+	return ctx.Err()
 }
 
 // bulkItem is one item of a _bulk answer.

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -308,10 +309,41 @@ type pending struct {
 type batch struct {
 	mu     sync.Mutex
 	closed bool
-	left   int
+	fed    bool // every id has been handed to the producer
+	sent   []string
+	left   int // ids handed to the producer without an outcome yet
 	emit   func(stores.Result)
 	done   chan struct{}
 	seen   map[string]bool
+}
+
+func newBatch(emit func(stores.Result)) *batch {
+	return &batch{emit: emit, done: make(chan struct{}), seen: map[string]bool{}}
+}
+
+// add records that id is about to be handed to the producer; it is false for an id already sent in
+// this batch (a duplicate has one outcome).
+func (b *batch) add(id string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, dup := b.seen[id]; dup {
+		return false
+	}
+	b.seen[id] = false
+	b.sent = append(b.sent, id)
+	b.left++
+	return true
+}
+
+// allSent marks the end of the ids; the batch is done once the last outcome is in.
+func (b *batch) allSent() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.fed = true
+	if b.left == 0 && !b.closed {
+		close(b.done)
+		b.closed = true
+	}
 }
 
 func (b *batch) deliver(r stores.Result) {
@@ -323,20 +355,21 @@ func (b *batch) deliver(r stores.Result) {
 	b.seen[r.ID] = true
 	b.emit(r)
 	b.left--
-	if b.left == 0 {
+	if b.left == 0 && b.fed {
 		close(b.done)
+		b.closed = true
 	}
 }
 
-// abandon reports every id without an outcome yet as unknown and stops delivering.
-func (b *batch) abandon(ids []string, why error) {
+// abandon reports every sent id without an outcome yet as unknown and stops delivering.
+func (b *batch) abandon(why error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
 		return
 	}
 	now := time.Now()
-	for _, id := range ids {
+	for _, id := range b.sent {
 		if !b.seen[id] {
 			b.emit(stores.Result{WriteResult: topology.WriteResult{ID: id, Invoked: now, Finished: now,
 				Err: fmt.Errorf("produce %s: no outcome before %v: %w", id, why, topology.ErrIndefinite)}})
@@ -455,7 +488,7 @@ type valueWriter struct {
 	value []byte
 }
 
-func (w valueWriter) WriteStream(ctx context.Context, ids []string, _ int, emit func(stores.Result)) error {
+func (w valueWriter) WriteStream(ctx context.Context, ids iter.Seq[string], _ int, emit func(stores.Result)) error {
 	return w.s.produce(ctx, ids, func(string) []byte { return w.value }, emit)
 }
 
@@ -467,41 +500,35 @@ func (s *Store) WriteBatch(ctx context.Context, ids []string, valueBytes int) ([
 // WriteStream produces one record per id (key = id, value = stores.Value(id, valueBytes)) and emits
 // each outcome as the producer reports it. If ctx ends first, the records not yet handed to the
 // producer are failed (never sent) and those in flight are reported unknown.
-func (s *Store) WriteStream(ctx context.Context, ids []string, valueBytes int, emit func(stores.Result)) error {
+func (s *Store) WriteStream(ctx context.Context, ids iter.Seq[string], valueBytes int, emit func(stores.Result)) error {
 	return s.produce(ctx, ids, func(id string) []byte { return stores.Value(id, valueBytes) }, emit)
 }
 
-func (s *Store) produce(ctx context.Context, ids []string, value func(string) []byte, emit func(stores.Result)) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	distinct := map[string]bool{}
-	for _, id := range ids {
-		distinct[id] = true
-	}
-	b := &batch{left: len(distinct), emit: emit, done: make(chan struct{}), seen: make(map[string]bool, len(ids))}
+func (s *Store) produce(ctx context.Context, ids iter.Seq[string], value func(string) []byte, emit func(stores.Result)) error {
+	b := newBatch(emit)
 	defer b.close()
-	for i, id := range ids {
+	for id := range ids {
+		if !b.add(id) {
+			continue
+		}
 		msg := &sarama.ProducerMessage{Topic: s.topic, Key: sarama.StringEncoder(id), Value: sarama.ByteEncoder(value(id))}
-		p := &pending{batch: b, id: id, invoked: time.Now()}
-		msg.Metadata = p
+		msg.Metadata = &pending{batch: b, id: id, invoked: time.Now()}
 		select {
 		case s.c.producer.Input() <- msg:
 		case <-ctx.Done():
 			now := time.Now()
-			for _, rest := range ids[i:] {
-				b.deliver(stores.Result{WriteResult: topology.WriteResult{ID: rest, Invoked: now, Finished: now,
-					Err: fmt.Errorf("produce %s: not sent: %v", rest, ctx.Err())}})
-			}
-			b.abandon(ids, ctx.Err())
+			b.deliver(stores.Result{WriteResult: topology.WriteResult{ID: id, Invoked: now, Finished: now,
+				Err: fmt.Errorf("produce %s: not sent: %v", id, ctx.Err())}})
+			b.abandon(ctx.Err())
 			return ctx.Err()
 		}
 	}
+	b.allSent()
 	select {
 	case <-b.done:
 		return nil
 	case <-ctx.Done():
-		b.abandon(ids, ctx.Err())
+		b.abandon(ctx.Err())
 		return ctx.Err()
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"net"
 	"net/http"
@@ -178,8 +179,8 @@ func (s *Store) WriteBatch(ctx context.Context, ids []string, valueBytes int) ([
 }
 
 // WriteStream puts one object per id (value stores.Value(id, valueBytes)) with Workers concurrent
-// puts and emits each outcome as it ends; ids not started because ctx ended are failed.
-func (s *Store) WriteStream(ctx context.Context, ids []string, valueBytes int, emit func(stores.Result)) error {
+// puts and emits each outcome as it ends; an id taken but not started because ctx ended is failed.
+func (s *Store) WriteStream(ctx context.Context, ids iter.Seq[string], valueBytes int, emit func(stores.Result)) error {
 	var mu sync.Mutex
 	safeEmit := func(r stores.Result) {
 		mu.Lock()
@@ -195,25 +196,19 @@ func (s *Store) WriteStream(ctx context.Context, ids []string, valueBytes int, e
 			}
 		})
 	}
-	next := 0
-send:
-	for next < len(ids) {
+	for id := range ids {
 		select {
-		case work <- ids[next]:
-			next++
+		case work <- id:
+			continue
 		case <-ctx.Done():
-			break send
-		}
-	}
-	close(work)
-	wg.Wait()
-	if next < len(ids) {
-		now := time.Now()
-		for _, id := range ids[next:] {
+			now := time.Now()
 			safeEmit(stores.Result{WriteResult: topology.WriteResult{ID: id, Invoked: now, Finished: now,
 				Err: fmt.Errorf("put %s: not sent: %v", id, ctx.Err())}})
 		}
+		break
 	}
+	close(work)
+	wg.Wait()
 	return ctx.Err()
 }
 
