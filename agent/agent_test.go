@@ -392,7 +392,7 @@ func TestAgentMain(t *testing.T) {
 func TestTimedWrite(t *testing.T) {
 	fake := &fakeStore{name: StoreKafka}
 	_, _, c := newAgent(t, fake)
-	got, err := c.Store("tenant-a", StoreKafka, "ds").WriteFor(context.Background(), "ds/during-", 50*time.Millisecond, 4, 10)
+	got, err := c.Store("tenant-a", StoreKafka, "ds").WriteFor(context.Background(), topology.TimedLoad{Prefix: "ds/during-", Duration: 50 * time.Millisecond, InFlight: 4, ValueBytes: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -417,7 +417,7 @@ func TestTimedWriteBrokenStream(t *testing.T) {
 	}
 	done := make(chan answer, 1)
 	go func() {
-		res, err := c.Store("tenant-a", StoreKafka, "ds").WriteFor(context.Background(), "p/", time.Minute, 5, 10)
+		res, err := c.Store("tenant-a", StoreKafka, "ds").WriteFor(context.Background(), topology.TimedLoad{Prefix: "p/", Duration: time.Minute, InFlight: 5, ValueBytes: 10})
 		done <- answer{res, err}
 	}()
 	<-fake.emitted

@@ -208,8 +208,9 @@ func (s *RemoteStore) WriteBatch(ctx context.Context, ids []string, valueBytes i
 // streamed back. If the stream breaks, the writes the agent may have issued without their outcome
 // reaching us are returned as unknown: every sequence number below the highest one received plus
 // inFlight that has no outcome (the agent never has more than inFlight writes without one).
-func (s *RemoteStore) WriteFor(ctx context.Context, prefix string, d time.Duration, inFlight, valueBytes int) ([]topology.WriteResult, error) {
-	req := WriteRequest{StoreRequest: s.req, Prefix: prefix, Seconds: d.Seconds(), InFlight: inFlight, ValueBytes: valueBytes}
+func (s *RemoteStore) WriteFor(ctx context.Context, load topology.TimedLoad) ([]topology.WriteResult, error) {
+	prefix := load.Prefix
+	req := WriteRequest{StoreRequest: s.req, Prefix: prefix, Seconds: load.Duration.Seconds(), Rate: load.Rate, InFlight: load.InFlight, ValueBytes: load.ValueBytes}
 	results, end, err := s.write(ctx, req)
 	issued := end.Issued
 	if err != nil && !end.complete {

@@ -232,9 +232,16 @@ func ProbeHandler() http.Handler {
 func ProbeMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	serve := fs.String("serve", "", "instead: serve /healthz and POST /v1/probe on this address until interrupted")
+	hold := fs.String("hold", "", "instead: hold a connection to this host:port's /healthz and write one JSON line per round")
+	every := fs.Duration("every", 100*time.Millisecond, "with --hold: time between rounds")
+	holdFor := fs.Duration("for", time.Minute, "with --hold: stop after this long")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: dpsim probe < request.json
-reads {"targets": [{"address", "port", "protocol", "timeoutMs"}, ...]} and writes {"results": [...]}`)
+reads {"targets": [{"address", "port", "protocol", "timeoutMs"}, ...]} and writes {"results": [...]}
+   or: dpsim probe --serve :8080
+   or: dpsim probe --hold HOST:PORT [--every 100ms] [--for 1m]`)
+		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -242,9 +249,25 @@ reads {"targets": [{"address", "port", "protocol", "timeoutMs"}, ...]} and write
 		}
 		return 2
 	}
-	if fs.NArg() > 0 {
+	if fs.NArg() > 0 || (*serve != "" && *hold != "") {
 		fs.Usage()
 		return 2
+	}
+	switch {
+	case *serve != "":
+		if err := ServeProber(ctx, *serve); err != nil {
+			fmt.Fprintf(stderr, "dpsim probe --serve: %v\n", err)
+			return 1
+		}
+		return 0
+	case *hold != "":
+		hctx, cancel := context.WithTimeout(ctx, *holdFor)
+		defer cancel()
+		if err := Hold(hctx, *hold, *every, stdout); err != nil {
+			fmt.Fprintf(stderr, "dpsim probe --hold: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	req, err := decodeProbeRequest(stdin)
 	if err != nil {

@@ -247,8 +247,8 @@ func (s *Server) handleWrite(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest("valueBytes %d: want 0 .. 1 MiB", req.ValueBytes))
 		return
 	}
-	if req.Seconds < 0 || req.Seconds > MaxTimedSeconds || req.InFlight < 0 || (req.timed() && len(req.IDs) > 0) {
-		writeError(w, badRequest("a write names ids, or seconds (0 .. %d) with a prefix and an optional inFlight >= 0, not both", MaxTimedSeconds))
+	if req.Seconds < 0 || req.Seconds > MaxTimedSeconds || req.InFlight < 0 || req.Rate < 0 || (req.timed() && len(req.IDs) > 0) {
+		writeError(w, badRequest("a write names ids, or seconds (0 .. %d) with a prefix and optional rate and inFlight >= 0, not both", MaxTimedSeconds))
 		return
 	}
 	st, err := s.store(r.Context(), req.StoreRequest)
@@ -330,8 +330,7 @@ loop:
 func runBatch(ctx context.Context, st topology.Store, req WriteRequest, emit func(stores.Result)) (int, error) {
 	w := stores.Sequential(st)
 	if req.timed() {
-		d := time.Duration(req.Seconds * float64(time.Second))
-		return stores.WriteFor(ctx, w, req.Prefix, d, req.inFlight(), req.ValueBytes, emit)
+		return stores.WriteFor(ctx, w, req.load(), emit)
 	}
 	return len(req.IDs), stores.WriteIDs(ctx, w, req.IDs, req.ValueBytes, emit)
 }

@@ -48,15 +48,23 @@ type StoreRequest struct {
 }
 
 // WriteRequest asks for one write per id, each of valueBytes bytes; or, when Seconds is positive,
-// for writes named Prefix followed by a sequence number (stores.TimedID) for that long, with at most
-// InFlight of them (DefaultInFlight when 0) awaiting an outcome.
+// for writes named Prefix followed by a sequence number (stores.TimedID) for that long, at most Rate
+// per second (0: no limit) with at most InFlight of them (DefaultInFlight when 0) awaiting an
+// outcome.
 type WriteRequest struct {
 	StoreRequest
 	IDs        []string `json:"ids,omitempty"`
 	ValueBytes int      `json:"valueBytes"`
 	Prefix     string   `json:"prefix,omitempty"`
 	Seconds    float64  `json:"seconds,omitempty"`
+	Rate       int      `json:"rate,omitempty"`
 	InFlight   int      `json:"inFlight,omitempty"`
+}
+
+// load is the timed workload the request asks for.
+func (r WriteRequest) load() topology.TimedLoad {
+	return topology.TimedLoad{Prefix: r.Prefix, Duration: time.Duration(r.Seconds * float64(time.Second)), Rate: r.Rate,
+		InFlight: r.inFlight(), ValueBytes: r.ValueBytes}
 }
 
 // DefaultInFlight bounds the writes of a timed request awaiting their outcome when it names no bound.

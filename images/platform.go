@@ -39,8 +39,8 @@ var debianJavaPackages = []string{"openjdk-17-jre-headless", "ca-certificates", 
 // image; by default it is the running executable (tests that run from a test binary set it).
 const AgentBinaryEnv = "DPSIM_AGENT_BINARY"
 
-// agentBinary is the dpsim binary the agent image carries.
-func agentBinary() string {
+// AgentBinary is the dpsim binary the agent image carries.
+func AgentBinary() string {
 	if p := os.Getenv(AgentBinaryEnv); p != "" {
 		return p
 	}
@@ -135,12 +135,12 @@ func platformDefinitions() []*image {
 		{
 			Info: Info{Name: Agent, Description: "the dpsim agent: this dpsim binary on " + DebianNet, Deps: []string{DebianNet}},
 			key: func() string {
-				return "binary " + fileDigest(agentBinary()) + "\n" + recipe("recipes/debian-binary.Dockerfile")
+				return "binary " + fileDigest(AgentBinary()) + "\n" + recipe("recipes/debian-binary.Dockerfile")
 			},
 			build: func(ctx context.Context, b *builder, tag string) error {
 				return b.dockerBuild(ctx, Agent, tag, recipe("recipes/debian-binary.Dockerfile"),
 					binaryImage{Base: MustTag(DebianNet), Binary: "dpsim", Dir: "/usr/local/bin", Entrypoint: true},
-					map[string]string{"dpsim": agentBinary()})
+					map[string]string{"dpsim": AgentBinary()})
 			},
 		},
 	}

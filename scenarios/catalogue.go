@@ -9,7 +9,7 @@ import (
 )
 
 // DefaultTraffic is the workload of the durability scenarios.
-var DefaultTraffic = Traffic{WritesPerPhase: 400, FaultWrites: 2000, FaultSeconds: 30, FaultInFlight: 2000, ValueBytes: 64}
+var DefaultTraffic = Traffic{WritesPerPhase: 400, FaultWrites: 2000, FaultSeconds: 30, FaultRate: 3000, FaultInFlight: 2000, ValueBytes: 64}
 
 // Catalogue returns every scenario in run order.
 func Catalogue() []Scenario {

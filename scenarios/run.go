@@ -310,7 +310,8 @@ func (r *runner) traffic(ctx context.Context, recs []*history.Recorder, phase st
 		wg.Go(func() {
 			var err error
 			if timed && rec.Timed() {
-				err = rec.WriteFor(ctx, r.idPrefix(rec)+phase+"-", t.faultDuration(), t.FaultInFlight, t.ValueBytes)
+				err = rec.WriteFor(ctx, topology.TimedLoad{Prefix: r.idPrefix(rec) + phase + "-", Duration: t.faultDuration(),
+					Rate: t.FaultRate, InFlight: t.FaultInFlight, ValueBytes: t.ValueBytes})
 			} else {
 				err = rec.WriteBatch(ctx, ids(rec), t.ValueBytes)
 			}
@@ -341,7 +342,7 @@ func (r *runner) traffic(ctx context.Context, recs []*history.Recorder, phase st
 		return err
 	}
 	if timed && len(own) > 0 {
-		r.event("%s the fault: %d writes to %d stores in %gs", phase, len(r.hist.Ops())-before, len(recs), t.FaultSeconds)
+		r.event("%s the fault: %d writes to %d stores in %gs (at most %d/s per store)", phase, len(r.hist.Ops())-before, len(recs), t.FaultSeconds, t.FaultRate)
 	} else {
 		r.event("%s the fault: %d writes per store", phase, t.writes(phase))
 	}

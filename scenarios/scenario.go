@@ -44,13 +44,14 @@ type Scenario struct {
 
 // Traffic is the workload: every tenant's every store receives WritesPerPhase writes before and
 // after the fault. While the fault is in force, a store that writes for a time by itself
-// (topology.TimedWriter: the real platform's agent) writes as fast as it can for FaultSeconds with
-// at most FaultInFlight writes awaiting an outcome, which measures the write rate it keeps up
-// through the fault; other stores (the fake) receive FaultWrites writes.
+// (topology.TimedWriter: the real platform's agent) writes for FaultSeconds, at most FaultRate
+// writes per second with at most FaultInFlight awaiting an outcome, which measures the write rate
+// it keeps up through the fault; other stores (the fake) receive FaultWrites writes.
 type Traffic struct {
 	WritesPerPhase int
 	FaultWrites    int
 	FaultSeconds   float64
+	FaultRate      int
 	FaultInFlight  int
 	ValueBytes     int
 }

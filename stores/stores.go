@@ -62,16 +62,30 @@ func WriteIDs(ctx context.Context, w StreamWriter, ids []string, valueBytes int,
 // TimedID is the id of the i-th write of a timed workload under prefix.
 func TimedID(prefix string, i int) string { return fmt.Sprintf("%s%07d", prefix, i) }
 
-// WriteFor writes ids TimedID(prefix, 0), TimedID(prefix, 1), ... through w for d, keeping at most
-// inFlight writes without an outcome, and returns how many it issued. Once d has passed no new write
+// WriteFor writes ids TimedID(load.Prefix, 0), TimedID(load.Prefix, 1), ... through w for
+// load.Duration, at most load.Rate per second (when positive) and with at most load.InFlight writes
+// without an outcome, and returns how many it issued. Once the duration has passed no new write
 // starts; the call returns when every issued write has its outcome.
-func WriteFor(ctx context.Context, w StreamWriter, prefix string, d time.Duration, inFlight, valueBytes int, emit func(Result)) (int, error) {
-	slots := make(chan struct{}, max(inFlight, 1))
-	stop := time.NewTimer(d)
+func WriteFor(ctx context.Context, w StreamWriter, load topology.TimedLoad, emit func(Result)) (int, error) {
+	slots := make(chan struct{}, max(load.InFlight, 1))
+	start := time.Now()
+	stop := time.NewTimer(load.Duration)
 	defer stop.Stop()
 	issued := 0
 	err := w.WriteStream(ctx, func(yield func(string) bool) {
 		for {
+			if load.Rate > 0 {
+				due := start.Add(time.Duration(issued) * time.Second / time.Duration(load.Rate))
+				if wait := time.Until(due); wait > 0 {
+					select {
+					case <-time.After(wait):
+					case <-stop.C:
+						return
+					case <-ctx.Done():
+						return
+					}
+				}
+			}
 			select {
 			case slots <- struct{}{}:
 			case <-stop.C:
@@ -84,12 +98,12 @@ func WriteFor(ctx context.Context, w StreamWriter, prefix string, d time.Duratio
 				return
 			default:
 			}
-			if !yield(TimedID(prefix, issued)) {
+			if !yield(TimedID(load.Prefix, issued)) {
 				return
 			}
 			issued++
 		}
-	}, valueBytes, func(r Result) {
+	}, load.ValueBytes, func(r Result) {
 		<-slots
 		emit(r)
 	})

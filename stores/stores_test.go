@@ -117,7 +117,7 @@ func TestWriteForKeepsTheWindowAndStops(t *testing.T) {
 	s := &slowStream{delay: 2 * time.Millisecond}
 	var mu sync.Mutex
 	seen := map[string]bool{}
-	issued, err := WriteFor(context.Background(), s, "p/", 50*time.Millisecond, 8, 1, func(r Result) {
+	issued, err := WriteFor(context.Background(), s, topology.TimedLoad{Prefix: "p/", Duration: 50 * time.Millisecond, InFlight: 8, ValueBytes: 1}, func(r Result) {
 		mu.Lock()
 		seen[r.ID] = true
 		mu.Unlock()

@@ -131,11 +131,21 @@ type BatchWriter interface {
 	WriteBatch(ctx context.Context, ids []string, valueBytes int) ([]WriteResult, error)
 }
 
-// TimedWriter is an optional Store capability: the store writes for d as fast as it takes writes,
-// with at most inFlight of them without an outcome, naming them prefix followed by a sequence
-// number, and reports every write's outcome (the workload while a fault is in force).
+// TimedWriter is an optional Store capability: the store writes the load (the workload while a
+// fault is in force) and reports every write's outcome.
 type TimedWriter interface {
-	WriteFor(ctx context.Context, prefix string, d time.Duration, inFlight, valueBytes int) ([]WriteResult, error)
+	WriteFor(ctx context.Context, load TimedLoad) ([]WriteResult, error)
+}
+
+// TimedLoad is a timed workload: writes named Prefix followed by a sequence number, for Duration,
+// at most Rate per second (0: as fast as the store takes them) and at most InFlight of them
+// awaiting an outcome, each of ValueBytes bytes.
+type TimedLoad struct {
+	Prefix     string
+	Duration   time.Duration
+	Rate       int
+	InFlight   int
+	ValueBytes int
 }
 
 // WriteResult is the outcome of one write of a batch.

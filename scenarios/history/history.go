@@ -118,8 +118,8 @@ func (r *Recorder) Timed() bool {
 
 // WriteFor has a timed store write for d and records every outcome it reports (the store reports
 // writes whose outcome it could not learn as unknown).
-func (r *Recorder) WriteFor(ctx context.Context, prefix string, d time.Duration, inFlight, valueBytes int) error {
-	results, err := r.Store.(topology.TimedWriter).WriteFor(ctx, prefix, d, inFlight, valueBytes)
+func (r *Recorder) WriteFor(ctx context.Context, load topology.TimedLoad) error {
+	results, err := r.Store.(topology.TimedWriter).WriteFor(ctx, load)
 	for _, res := range results {
 		r.record(res)
 	}

@@ -80,7 +80,6 @@ func saramaConfig(cfg Config) (*sarama.Config, error) {
 	c.Producer.Timeout = ackTimeout
 	c.Producer.Retry.Max = produceRetries
 	c.Producer.Retry.Backoff = retryBackoff
-	c.Producer.Partitioner = sarama.NewHashPartitioner
 	c.Consumer.Return.Errors = true
 	c.Consumer.Offsets.Initial = sarama.OffsetOldest
 	switch cfg.Acks {
@@ -116,6 +115,7 @@ type Cluster struct {
 	client   sarama.Client
 	admin    sarama.ClusterAdmin
 	producer sarama.AsyncProducer
+	balance  *balancer
 	drained  sync.WaitGroup
 
 	mu     sync.Mutex
@@ -131,6 +131,8 @@ func Connect(ctx context.Context, cfg Config) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	bal := newBalancer()
+	sc.Producer.Partitioner = bal.partitioner
 	type opened struct {
 		client sarama.Client
 		err    error
@@ -165,7 +167,7 @@ func Connect(ctx context.Context, cfg Config) (*Cluster, error) {
 		client.Close()
 		return nil, fmt.Errorf("kafka producer: %w", err)
 	}
-	c := &Cluster{cfg: cfg, log: cfg.Log, client: client, admin: admin, producer: producer, topics: map[string]bool{}}
+	c := &Cluster{cfg: cfg, log: cfg.Log, client: client, admin: admin, producer: producer, balance: bal, topics: map[string]bool{}}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -302,6 +304,7 @@ type pending struct {
 	batch   *batch
 	id      string
 	invoked time.Time
+	counted bool // the balancer placed it and counts it in flight
 }
 
 // batch collects the outcomes of one WriteStream call. Once the call has returned, late outcomes
@@ -393,7 +396,11 @@ func (c *Cluster) finish(msg *sarama.ProducerMessage, err error) {
 	res := stores.Result{WriteResult: topology.WriteResult{ID: p.id, Invoked: p.invoked, Finished: time.Now()}}
 	if err != nil {
 		res.Err = ClassifyAfter(fmt.Errorf("produce %s: %w", p.id, err), res.Finished.Sub(p.invoked))
-	} else {
+	}
+	if p.counted {
+		c.balance.done(msg.Topic, msg.Partition, res.Err, res.Finished)
+	}
+	if err == nil {
 		if leader, lerr := c.client.Leader(msg.Topic, msg.Partition); lerr == nil {
 			res.Ack.Node = MemberName(leader.ID())
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -133,5 +134,38 @@ func TestClassifyAfter(t *testing.T) {
 				t.Errorf("ClassifyAfter(%v, %s) = %v, want indefinite %v", tt.err, tt.elapsed, got, tt.indefinite)
 			}
 		})
+	}
+}
+
+// The balancer sends new records to the least loaded partition and passes over one that refused a
+// write, unless every partition did.
+func TestBalancer(t *testing.T) {
+	b := newBalancer()
+	now := time.Unix(0, 0)
+	var got []int
+	for range 3 {
+		got = append(got, b.pick("t", 3, now))
+	}
+	if !slices.Equal(got, []int{0, 1, 2}) {
+		t.Fatalf("first picks %v, want one per partition", got)
+	}
+	b.done("t", 1, nil, now)
+	if p := b.pick("t", 3, now); p != 1 {
+		t.Errorf("picked %d, want 1, the partition with nothing in flight", p)
+	}
+	b.done("t", 0, fmt.Errorf("produce: %w", sarama.ErrNotEnoughReplicas), now)
+	for range 5 {
+		if p := b.pick("t", 3, now); p == 0 {
+			t.Fatal("picked partition 0 right after it refused a write")
+		}
+	}
+	if p := b.pick("t", 3, now.Add(availabilityPause)); p != 0 {
+		t.Errorf("picked %d after the pause, want 0 (nothing in flight)", p)
+	}
+	for i := range int32(3) {
+		b.done("t", i, fmt.Errorf("produce: %w", sarama.ErrNotEnoughReplicas), now)
+	}
+	if p := b.pick("t", 3, now); p < 0 || p > 2 {
+		t.Errorf("picked %d with every partition paused", p)
 	}
 }

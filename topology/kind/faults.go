@@ -148,6 +148,9 @@ func (p *Platform) Settle(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := waitFor(ctx, p.opts.ReadyTimeout, func() error { return p.networkConverged(ctx) }); err != nil {
+		return fmt.Errorf("pod network: %w", err)
+	}
 	for _, t := range p.spec.Tenants {
 		ns := platform.Namespace(t)
 		for _, w := range []string{"statefulset/kafka", "statefulset/es"} {
@@ -207,4 +210,39 @@ func sorted(v []int32) []int32 {
 	c := slices.Clone(v)
 	slices.Sort(c)
 	return c
+}
+
+// networkConverged reports whether the pod network has recovered: the policy engine's daemonset
+// has every pod ready and, with kube-router, every node routes to every node's pod subnet. Until a
+// restarted node has learned those routes, its host-network traffic to pods elsewhere bypasses the
+// NetworkPolicy (measured: about 19 s after a node restart), so the platform is not settled before.
+func (p *Platform) networkConverged(ctx context.Context) error {
+	step := p.cluster.engineRollout()
+	if _, err := p.cluster.Kubectl(ctx, nil, append(step.args, "--timeout=1s")...); err != nil {
+		return fmt.Errorf("%s not rolled out: %w", step.what, err)
+	}
+	if p.cluster.cfg.PolicyEngine == EngineCalico {
+		return nil
+	}
+	nodes, err := p.cluster.Nodes(ctx)
+	if err != nil {
+		return err
+	}
+	prefix := strings.Join(strings.Split(podSubnet, ".")[:2], ".") + "." // "10.244."
+	for _, n := range nodes {
+		out, err := p.cluster.run(ctx, nil, p.cluster.docker, "exec", n.Name, "ip", "-4", "route", "show")
+		if err != nil {
+			return err
+		}
+		routes := 0
+		for _, line := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(line, prefix) {
+				routes++
+			}
+		}
+		if routes < len(nodes) {
+			return fmt.Errorf("node %s routes to %d of %d pod subnets", n.Name, routes, len(nodes))
+		}
+	}
+	return nil
 }

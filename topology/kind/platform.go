@@ -48,6 +48,9 @@ type Platform struct {
 	objects *minio.Store
 	agents  map[string]*agentLink // by tenant
 
+	probersMu sync.Mutex
+	probers   map[string]bool // nodes the prober binary was copied into
+
 	mu       sync.Mutex
 	isolated []string // nodes cut off by Isolate
 }
@@ -152,6 +155,16 @@ func (p *Platform) deployTenants(ctx context.Context) error {
 		if _, err := p.cluster.Kubectl(ctx, strings.NewReader(manifest), "apply", "-f", "-"); err != nil {
 			return fmt.Errorf("deploy tenant %s: %w", t, err)
 		}
+	}
+	outside, err := platform.Outside(opts)
+	if err != nil {
+		return err
+	}
+	if _, err := p.cluster.Kubectl(ctx, strings.NewReader(outside), "apply", "-f", "-"); err != nil {
+		return fmt.Errorf("deploy the outside prober: %w", err)
+	}
+	if err := p.rollout(ctx, platform.OutsideNamespace, "deployment/prober"); err != nil {
+		return err
 	}
 	for _, t := range p.spec.Tenants {
 		ns := platform.Namespace(t)

@@ -100,6 +100,22 @@ func Tenant(spec topology.Spec, tenant string, opts Options) (string, error) {
 	return out.String(), nil
 }
 
+// OutsideNamespace is the namespace of the prober that belongs to no tenant.
+const OutsideNamespace = "dpsim-outside"
+
+// Outside renders the prober outside every tenant (namespace and deployment "prober").
+func Outside(opts Options) (string, error) {
+	var out bytes.Buffer
+	out.WriteString("---\n")
+	if err := templates.ExecuteTemplate(&out, "outside.yaml", struct {
+		Options
+		Namespace string
+	}{opts, OutsideNamespace}); err != nil {
+		return "", fmt.Errorf("render the outside prober: %w", err)
+	}
+	return out.String(), nil
+}
+
 // kafkaClusterID derives the KRaft cluster id (a base64url UUID) from the platform and tenant, so a
 // broker that lost its drive is formatted back into the same cluster.
 func kafkaClusterID(platform, tenant string) string {
