@@ -57,10 +57,12 @@ func ledgerTotals(r reports.Report, store string) (acked, lost int) {
 	return acked, lost
 }
 
-// TestIntegrationKindDriveLoss runs the drive-loss scenario on kind against real Kafka,
-// Elasticsearch and MinIO twice: as promised (replication factor 2) no acknowledged write is lost
-// and DP-DUR-4 passes; with replication factor 1 real Kafka loses acknowledged records and DP-DUR-4
-// fails. Each run tears down everything it made.
+// TestIntegrationKindDriveLoss runs the drive-loss and isolation scenarios on kind against real
+// Kafka, Elasticsearch and MinIO, and real NetworkPolicies, twice: as promised (replication factor 2,
+// namespace isolation) no acknowledged write is lost, DP-DUR-4 passes and so does DP-NET-3 with the
+// full truth table; with replication factor 1 real Kafka loses acknowledged records and DP-DUR-4
+// fails, and without NetworkPolicies DP-NET-3 fails naming the tenant pairs that connected. Each run
+// tears down everything it made.
 func TestIntegrationKindDriveLoss(t *testing.T) {
 	testenv.RequireDocker(t)
 	agentBinary(t)
@@ -72,8 +74,9 @@ func TestIntegrationKindDriveLoss(t *testing.T) {
 		want     reports.Status
 	}{
 		{"as promised", "dpsim-it-rf2", func(s string) string { return s }, exitOK, reports.Pass},
-		{"replication factor 1", "dpsim-it-rf1", func(s string) string {
+		{"replication factor 1, no isolation", "dpsim-it-rf1", func(s string) string {
 			s = replace("replicationFactor: 2", "replicationFactor: 1")(s)
+			s = replace("isolation: namespace", "isolation: none")(s)
 			return replace("minInsyncReplicas: 2", "minInsyncReplicas: 1")(s)
 		}, exitFailed, reports.Fail},
 	}
@@ -81,7 +84,7 @@ func TestIntegrationKindDriveLoss(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			spec := writeSpec(t, func(s string) string { return replace("name: dpsim", "name: "+tt.platform)(tt.edit(s)) })
 			out := t.TempDir()
-			code := Run(context.Background(), []string{"simulate", "--provider", "kind", "--spec", spec, "--scenario", "drive-loss", "--out", out},
+			code := Run(context.Background(), []string{"simulate", "--provider", "kind", "--spec", spec, "--scenario", "drive-loss", "--scenario", "isolation", "--out", out},
 				testenv.Writer(t), testenv.Writer(t))
 			r := readReport(t, out)
 			acked, lost := ledgerTotals(r, "kafka")
@@ -95,9 +98,43 @@ func TestIntegrationKindDriveLoss(t *testing.T) {
 			if acked == 0 || (tt.want == reports.Pass) != (lost == 0) {
 				t.Errorf("kafka acknowledged %d, lost %d", acked, lost)
 			}
+			if s := statusOf(r, "DP-NET-3"); s != tt.want {
+				t.Errorf("DP-NET-3 is %s, want %s", s, tt.want)
+			}
+			checkIsolationTable(t, r, tt.want)
 			if left := leftovers(t, tt.platform); len(left) > 0 {
 				t.Errorf("containers left after the run: %v", left)
 			}
 		})
 	}
+}
+
+// checkIsolationTable checks the isolation scenario's table: every phase, every source to every
+// target, and connected tenant pairs named exactly when the control fails.
+func checkIsolationTable(t *testing.T, r reports.Report, want reports.Status) {
+	t.Helper()
+	for _, s := range r.Scenarios {
+		if s.Name != "isolation" {
+			continue
+		}
+		iso := s.Isolation
+		if iso == nil || len(iso.Phases) < 4 {
+			t.Fatalf("isolation table: %+v, want the phases before, during, after and engine-restart", iso)
+		}
+		for _, p := range iso.Phases {
+			t.Logf("isolation table %s: %d cells in %.1fs %s", p.Name, p.Cells, p.Seconds, p.Note)
+			if p.Cells == 0 {
+				t.Errorf("phase %s has no cells", p.Name)
+			}
+		}
+		if pe := iso.PolicyEnforcement; pe != nil {
+			t.Logf("new policy enforced after %.3fs; connection opened before it cut: %v", pe.Seconds, pe.PreexistingCut)
+		}
+		pairs := strings.Join(iso.ConnectedPairs, "; ")
+		if named := strings.Contains(pairs, "tenant-a -> tenant-b") && strings.Contains(pairs, "tenant-b -> tenant-a"); named != (want == reports.Fail) {
+			t.Errorf("connected pairs %q (control %s)", pairs, want)
+		}
+		return
+	}
+	t.Error("no isolation scenario in the report")
 }

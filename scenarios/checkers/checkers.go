@@ -191,25 +191,37 @@ func AckRate(ops []history.Op, from, to time.Time) float64 {
 
 // Recovery measures availability around a fault and fails when no write was acknowledged after the
 // fault ended (the store never came back) or when recovery took longer than maxRecovery (0: not
-// judged).
+// judged). The longest gap counts only time in which some write was being tried: the pause while
+// the platform settles, with no write outstanding, is not unavailability.
 func Recovery(ops []history.Op, faultStart, faultEnd time.Time, maxRecovery time.Duration) (RecoveryResult, Verdict) {
 	res := RecoveryResult{Seconds: -1}
-	last := faultStart
+	var acks []time.Time
+	var tried []span
 	ackedAfterEnd := false
 	for _, op := range ops {
-		if op.Invoked.Before(faultStart) || op.Outcome != history.OK {
+		if op.Invoked.Before(faultStart) {
 			continue
 		}
-		if res.Seconds < 0 {
-			res.Seconds = op.Finished.Sub(faultStart).Seconds()
+		tried = append(tried, span{op.Invoked, op.Finished})
+		if op.Outcome != history.OK {
+			continue
 		}
-		if gap := op.Finished.Sub(last).Seconds(); gap > res.LongestGapSeconds {
-			res.LongestGapSeconds = gap
-		}
-		last = op.Finished
+		acks = append(acks, op.Finished)
 		if !op.Invoked.Before(faultEnd) {
 			ackedAfterEnd = true
 		}
+	}
+	sort.Slice(acks, func(i, j int) bool { return acks[i].Before(acks[j]) })
+	busy := merge(tried)
+	last := faultStart
+	for _, at := range acks {
+		if res.Seconds < 0 {
+			res.Seconds = at.Sub(faultStart).Seconds()
+		}
+		if gap := busyWithin(busy, last, at).Seconds(); gap > res.LongestGapSeconds {
+			res.LongestGapSeconds = gap
+		}
+		last = at
 	}
 	switch {
 	case !ackedAfterEnd:
@@ -219,4 +231,45 @@ func Recovery(ops []history.Op, faultStart, faultEnd time.Time, maxRecovery time
 	}
 	return res, verdict(true, "first acknowledged write %.3fs after the fault; longest gap %.3fs",
 		res.Seconds, res.LongestGapSeconds)
+}
+
+// span is a stretch of time.
+type span struct{ from, to time.Time }
+
+// merge sorts spans and joins the overlapping ones.
+func merge(spans []span) []span {
+	sort.Slice(spans, func(i, j int) bool { return spans[i].from.Before(spans[j].from) })
+	var out []span
+	for _, s := range spans {
+		if n := len(out); n > 0 && !s.from.After(out[n-1].to) {
+			if s.to.After(out[n-1].to) {
+				out[n-1].to = s.to
+			}
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// busyWithin is how much of (from, to) the merged spans cover.
+func busyWithin(merged []span, from, to time.Time) time.Duration {
+	var d time.Duration
+	for _, s := range merged {
+		if !s.to.After(from) {
+			continue
+		}
+		if !s.from.Before(to) {
+			break
+		}
+		start, end := s.from, s.to
+		if start.Before(from) {
+			start = from
+		}
+		if end.After(to) {
+			end = to
+		}
+		d += end.Sub(start)
+	}
+	return d
 }

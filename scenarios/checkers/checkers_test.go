@@ -180,3 +180,20 @@ func TestTLSPosture(t *testing.T) {
 		})
 	}
 }
+
+// The longest gap counts the time writes were being tried and refused, not a pause with no write
+// outstanding (the platform settling between traffic phases).
+func TestRecoveryGapIgnoresIdleTime(t *testing.T) {
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	op := func(from, to float64, o history.Outcome) history.Op {
+		return history.Op{ID: fmt.Sprint(from), Outcome: o, Invoked: at(from), Finished: at(to)}
+	}
+	ops := []history.Op{
+		op(2, 3, history.Failed), op(3, 4.5, history.Failed), op(4.5, 6, history.Unknown), op(6, 6.5, history.OK),
+		op(20, 20.1, history.OK),
+	}
+	res, v := Recovery(ops, at(2), at(7), 0)
+	if v.Status != reports.Pass || res.LongestGapSeconds < 4.49 || res.LongestGapSeconds > 4.51 {
+		t.Fatalf("longest gap %.3fs (%s), want 4.5s: the 13.5s pause without writes is not a gap", res.LongestGapSeconds, v.Summary)
+	}
+}

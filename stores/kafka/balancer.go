@@ -15,7 +15,8 @@ import (
 // fewest records awaiting an outcome, so a partition that stalls (its leader gone, its in-sync
 // replicas waited for) stops taking new records while the others go on; a partition that refused a
 // record or left it without an outcome is passed over for availabilityPause unless every partition
-// is. Keys stay the records' ids (reads find records by key, not partition).
+// is. Keys stay the records' ids (reads find records by key, not partition). The store places
+// every record itself (one producer per partition, see Cluster).
 type balancer struct {
 	mu     sync.Mutex
 	topics map[string]*partitionLoad
@@ -32,27 +33,6 @@ type partitionLoad struct {
 }
 
 func newBalancer() *balancer { return &balancer{topics: map[string]*partitionLoad{}} }
-
-// partitioner is the sarama.Partitioner of one topic.
-func (b *balancer) partitioner(topic string) sarama.Partitioner { return topicBalancer{b, topic} }
-
-type topicBalancer struct {
-	b     *balancer
-	topic string
-}
-
-// Partition implements sarama.Partitioner.
-func (t topicBalancer) Partition(msg *sarama.ProducerMessage, numPartitions int32) (int32, error) {
-	part := t.b.pick(t.topic, int(numPartitions), time.Now())
-	if p, ok := msg.Metadata.(*pending); ok {
-		p.counted = true
-	}
-	return int32(part), nil
-}
-
-// RequiresConsistency implements sarama.Partitioner: sarama partitions every record once, over all
-// the topic's partitions.
-func (topicBalancer) RequiresConsistency() bool { return true }
 
 // pick chooses the partition for a new record and counts it in flight.
 func (b *balancer) pick(topic string, n int, now time.Time) int {

@@ -107,19 +107,30 @@ func cmpOr(s, def string) string {
 	return s
 }
 
-// Cluster is a connection to one Kafka cluster: one sarama client, admin and idempotent async
-// producer shared by every dataset. It is safe for concurrent use.
+// Cluster is a connection to one Kafka cluster: a sarama client and admin for metadata, and one
+// lane (its own client and idempotent async producer) per partition index, shared by every
+// dataset. sarama's idempotent producer keeps one request in flight per connection, and a broker
+// answers a produce request only when every partition in it is done, so a partition waiting for a
+// lost replica would hold up every other partition led by the same broker; a lane per partition
+// keeps them apart, as the Java producer's several requests in flight do. It is safe for
+// concurrent use.
 type Cluster struct {
-	cfg      Config
-	log      *slog.Logger
-	client   sarama.Client
-	admin    sarama.ClusterAdmin
-	producer sarama.AsyncProducer
-	balance  *balancer
-	drained  sync.WaitGroup
+	cfg     Config
+	log     *slog.Logger
+	client  sarama.Client
+	admin   sarama.ClusterAdmin
+	lanes   []lane
+	balance *balancer
+	drained sync.WaitGroup
 
 	mu     sync.Mutex
-	topics map[string]bool // topics known to exist with leaders
+	topics map[string]int // partitions of the topics known to exist with leaders
+}
+
+// lane is one producer with its own connections.
+type lane struct {
+	client   sarama.Client
+	producer sarama.AsyncProducer
 }
 
 // Connect opens a Cluster. It fails when no bootstrap broker answers within the timeouts.
@@ -131,24 +142,45 @@ func Connect(ctx context.Context, cfg Config) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	bal := newBalancer()
-	sc.Producer.Partitioner = bal.partitioner
+	client, err := newClient(ctx, cfg.Brokers, sc)
+	if err != nil {
+		return nil, err
+	}
+	admin, err := sarama.NewClusterAdminFromClient(client)
+	if err != nil {
+		client.Close()
+		return nil, fmt.Errorf("kafka admin: %w", err)
+	}
+	c := &Cluster{cfg: cfg, log: cfg.Log, client: client, admin: admin, balance: newBalancer(), topics: map[string]int{}}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	for range max(cfg.Partitions, 1) {
+		if err := c.openLane(ctx, sc); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// newClient connects a sarama client, giving up when ctx ends.
+func newClient(ctx context.Context, brokers []string, sc *sarama.Config) (sarama.Client, error) {
 	type opened struct {
 		client sarama.Client
 		err    error
 	}
 	ch := make(chan opened, 1)
 	go func() {
-		cl, err := sarama.NewClient(cfg.Brokers, sc)
+		cl, err := sarama.NewClient(brokers, sc)
 		ch <- opened{cl, err}
 	}()
-	var client sarama.Client
 	select {
 	case o := <-ch:
 		if o.err != nil {
-			return nil, fmt.Errorf("connect to kafka %s: %w", strings.Join(cfg.Brokers, ","), o.err)
+			return nil, fmt.Errorf("connect to kafka %s: %w", strings.Join(brokers, ","), o.err)
 		}
-		client = o.client
+		return o.client, nil
 	case <-ctx.Done():
 		go func() {
 			if o := <-ch; o.client != nil {
@@ -157,20 +189,22 @@ func Connect(ctx context.Context, cfg Config) (*Cluster, error) {
 		}()
 		return nil, fmt.Errorf("connect to kafka: %w", ctx.Err())
 	}
-	admin, err := sarama.NewClusterAdminFromClient(client)
+}
+
+// openLane adds a producer with its own client; records are placed on partitions by the caller.
+func (c *Cluster) openLane(ctx context.Context, sc *sarama.Config) error {
+	lc := *sc
+	lc.Producer.Partitioner = sarama.NewManualPartitioner
+	client, err := newClient(ctx, c.cfg.Brokers, &lc)
 	if err != nil {
-		client.Close()
-		return nil, fmt.Errorf("kafka admin: %w", err)
+		return err
 	}
 	producer, err := sarama.NewAsyncProducerFromClient(client)
 	if err != nil {
 		client.Close()
-		return nil, fmt.Errorf("kafka producer: %w", err)
+		return fmt.Errorf("kafka producer: %w", err)
 	}
-	c := &Cluster{cfg: cfg, log: cfg.Log, client: client, admin: admin, producer: producer, balance: bal, topics: map[string]bool{}}
-	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
-	}
+	c.lanes = append(c.lanes, lane{client: client, producer: producer})
 	c.drained.Add(2)
 	go func() {
 		defer c.drained.Done()
@@ -184,14 +218,21 @@ func Connect(ctx context.Context, cfg Config) (*Cluster, error) {
 			c.finish(perr.Msg, perr.Err)
 		}
 	}()
-	return c, nil
+	return nil
 }
 
-// Close stops the producer (outcomes still in flight are delivered first) and closes the client.
+// Close stops the producers (outcomes still in flight are delivered first) and closes the clients.
 func (c *Cluster) Close() error {
-	perr := c.producer.Close()
+	var errs []error
+	for _, l := range c.lanes {
+		errs = append(errs, l.producer.Close())
+	}
 	c.drained.Wait()
-	return errors.Join(perr, c.admin.Close()) // closing the admin closes the shared client
+	for _, l := range c.lanes {
+		errs = append(errs, l.client.Close())
+	}
+	errs = append(errs, c.admin.Close()) // closing the admin closes the metadata client
+	return errors.Join(errs...)
 }
 
 // Store opens the dataset's topic, creating it on first use, and waits until every partition has a
@@ -201,10 +242,11 @@ func (c *Cluster) Store(ctx context.Context, dataset string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.ensureTopic(ctx, topic); err != nil {
+	parts, err := c.ensureTopic(ctx, topic)
+	if err != nil {
 		return nil, err
 	}
-	return &Store{c: c, topic: topic}, nil
+	return &Store{c: c, topic: topic, partitions: parts}, nil
 }
 
 // TopicName turns a dataset name into a valid Kafka topic name: characters outside [a-zA-Z0-9._-]
@@ -239,12 +281,14 @@ func (c *Cluster) TopicConfig() map[string]*string {
 	return map[string]*string{"min.insync.replicas": &minISR, "unclean.leader.election.enable": &unclean}
 }
 
-func (c *Cluster) ensureTopic(ctx context.Context, topic string) error {
+// ensureTopic creates topic unless it exists, waits until every partition has a leader and returns
+// how many partitions it has.
+func (c *Cluster) ensureTopic(ctx context.Context, topic string) (int, error) {
 	c.mu.Lock()
 	known := c.topics[topic]
 	c.mu.Unlock()
-	if known {
-		return nil
+	if known > 0 {
+		return known, nil
 	}
 	detail := &sarama.TopicDetail{
 		NumPartitions:     int32(max(c.cfg.Partitions, 1)),
@@ -253,7 +297,7 @@ func (c *Cluster) ensureTopic(ctx context.Context, topic string) error {
 	}
 	err := c.admin.CreateTopic(topic, detail, false)
 	if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
-		return fmt.Errorf("create kafka topic %s: %w", topic, err)
+		return 0, fmt.Errorf("create kafka topic %s: %w", topic, err)
 	}
 	deadline := time.Now().Add(topicReady)
 	for {
@@ -262,18 +306,22 @@ func (c *Cluster) ensureTopic(ctx context.Context, topic string) error {
 			break
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("kafka topic %s not ready after %s: %s", topic, topicReady, why)
+			return 0, fmt.Errorf("kafka topic %s not ready after %s: %s", topic, topicReady, why)
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("wait for kafka topic %s: %w", topic, ctx.Err())
+			return 0, fmt.Errorf("wait for kafka topic %s: %w", topic, ctx.Err())
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+	parts, err := c.client.Partitions(topic)
+	if err != nil {
+		return 0, fmt.Errorf("partitions of kafka topic %s: %w", topic, err)
+	}
 	c.mu.Lock()
-	c.topics[topic] = true
+	c.topics[topic] = len(parts)
 	c.mu.Unlock()
-	return nil
+	return len(parts), nil
 }
 
 // topicReady reports whether every partition of topic has a leader.
@@ -304,7 +352,6 @@ type pending struct {
 	batch   *batch
 	id      string
 	invoked time.Time
-	counted bool // the balancer placed it and counts it in flight
 }
 
 // batch collects the outcomes of one WriteStream call. Once the call has returned, late outcomes
@@ -397,9 +444,7 @@ func (c *Cluster) finish(msg *sarama.ProducerMessage, err error) {
 	if err != nil {
 		res.Err = ClassifyAfter(fmt.Errorf("produce %s: %w", p.id, err), res.Finished.Sub(p.invoked))
 	}
-	if p.counted {
-		c.balance.done(msg.Topic, msg.Partition, res.Err, res.Finished)
-	}
+	c.balance.done(msg.Topic, msg.Partition, res.Err, res.Finished)
 	if err == nil {
 		if leader, lerr := c.client.Leader(msg.Topic, msg.Partition); lerr == nil {
 			res.Ack.Node = MemberName(leader.ID())
@@ -465,8 +510,9 @@ func ClassifyAfter(err error, elapsed time.Duration) error {
 // Store is one dataset (topic) of a Cluster. It implements topology.Store, topology.BatchWriter and
 // stores.StreamWriter.
 type Store struct {
-	c     *Cluster
-	topic string
+	c          *Cluster
+	topic      string
+	partitions int
 }
 
 var (
@@ -518,11 +564,13 @@ func (s *Store) produce(ctx context.Context, ids iter.Seq[string], value func(st
 		if !b.add(id) {
 			continue
 		}
-		msg := &sarama.ProducerMessage{Topic: s.topic, Key: sarama.StringEncoder(id), Value: sarama.ByteEncoder(value(id))}
+		part := s.c.balance.pick(s.topic, s.partitions, time.Now())
+		msg := &sarama.ProducerMessage{Topic: s.topic, Partition: int32(part), Key: sarama.StringEncoder(id), Value: sarama.ByteEncoder(value(id))}
 		msg.Metadata = &pending{batch: b, id: id, invoked: time.Now()}
 		select {
-		case s.c.producer.Input() <- msg:
+		case s.c.lanes[part%len(s.c.lanes)].producer.Input() <- msg:
 		case <-ctx.Done():
+			s.c.balance.done(s.topic, int32(part), nil, time.Now())
 			now := time.Now()
 			b.deliver(stores.Result{WriteResult: topology.WriteResult{ID: id, Invoked: now, Finished: now,
 				Err: fmt.Errorf("produce %s: not sent: %v", id, ctx.Err())}})

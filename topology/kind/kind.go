@@ -587,9 +587,32 @@ func firstArgs(args []string, n int) []string {
 	return append(slices.Clone(args[:n]), "…")
 }
 
-// LoadImages copies locally built images into every node's containerd, for
-// images the node image does not already carry.
+// LoadImages copies locally built images into every node's containerd, for images the node does
+// not already hold (a reused cluster keeps what was loaded before).
 func (p *Provider) LoadImages(ctx context.Context, tags ...string) error {
+	all, err := p.kind.ListNodes(p.cfg.ClusterName)
+	if err != nil {
+		return err
+	}
+	var targets []nodes.Node
+	var missing []string
+	for _, n := range all {
+		lack, err := p.missingImages(ctx, n.String(), tags)
+		if err != nil {
+			return err
+		}
+		if len(lack) > 0 {
+			targets = append(targets, n)
+		}
+		for _, t := range lack {
+			if !slices.Contains(missing, t) {
+				missing = append(missing, t)
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
 	dir, err := os.MkdirTemp("", "dpsim-images-")
 	if err != nil {
 		return err
@@ -597,17 +620,13 @@ func (p *Provider) LoadImages(ctx context.Context, tags ...string) error {
 	defer os.RemoveAll(dir)
 	archive := filepath.Join(dir, "images.tar")
 	// docker save writes a new file at the path: open it only afterwards.
-	if _, err := p.run(ctx, nil, p.docker, append([]string{"save", "-o", archive}, tags...)...); err != nil {
+	if _, err := p.run(ctx, nil, p.docker, append([]string{"save", "-o", archive}, missing...)...); err != nil {
 		return fmt.Errorf("save images: %w", err)
 	}
-	all, err := p.kind.ListNodes(p.cfg.ClusterName)
-	if err != nil {
-		return err
-	}
 	// One node at a time takes as long per node as all of them at once: the import is I/O bound.
-	errs := make([]error, len(all))
+	errs := make([]error, len(targets))
 	var wg sync.WaitGroup
-	for i, n := range all {
+	for i, n := range targets {
 		wg.Go(func() {
 			if err := loadArchive(n, archive); err != nil {
 				errs[i] = fmt.Errorf("load images into %s: %w", n, err)
@@ -616,6 +635,25 @@ func (p *Provider) LoadImages(ctx context.Context, tags ...string) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// missingImages lists the tags node's containerd does not hold.
+func (p *Provider) missingImages(ctx context.Context, node string, tags []string) ([]string, error) {
+	out, err := p.run(ctx, nil, p.docker, "exec", node, "ctr", "-n", "k8s.io", "images", "ls", "-q")
+	if err != nil {
+		return nil, fmt.Errorf("list the images of node %s: %w", node, err)
+	}
+	have := map[string]bool{}
+	for _, ref := range strings.Fields(string(out)) {
+		have[ref] = true
+	}
+	var missing []string
+	for _, t := range tags {
+		if !have[t] && !have["docker.io/"+t] && !have["docker.io/library/"+t] {
+			missing = append(missing, t)
+		}
+	}
+	return missing, nil
 }
 
 func loadArchive(n nodes.Node, archive string) error {
