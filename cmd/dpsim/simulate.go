@@ -116,7 +116,11 @@ func simulate(ctx context.Context, log *slog.Logger, p topology.Provider, spec t
 		maps.Copy(rep.Run.Versions, v.Versions())
 	}
 	if retain && upErr == nil {
-		log.Info("keeping the topology up (--retain); tear it down with: dpsim down --provider " + p.Name())
+		hint := "dpsim down"
+		if spec.Name != topology.Default().Name {
+			hint += " --spec <the spec file>"
+		}
+		log.Info("keeping the topology up (--retain); tear it down with: " + hint)
 		return code
 	}
 	// Tear down even after an interrupt: the run's context may be done, so give teardown its own.
