@@ -3,6 +3,7 @@ package scenarios
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"dpsim/claims"
 	"dpsim/reports"
@@ -83,16 +84,22 @@ func recoveryInvariant(control string) Invariant {
 		var out []reports.Check
 		for _, f := range o.Faults {
 			for _, s := range o.Stores {
-				ops := s.ops(o)
-				res, v := checkers.Recovery(ops, f.Start, f.End, claims.Duration(c.MaxRecovery))
-				o.Recovery = append(o.Recovery, reports.Recovery{Tenant: s.Tenant, Store: s.Name, Fault: f.Kind,
-					Seconds: res.Seconds, UnavailableSeconds: res.LongestGapSeconds,
-					AckedPerSecond: checkers.AckRate(ops, f.Start, f.workloadEnd())})
-				out = append(out, check("recovery", control, s, v))
+				out = append(out, check("recovery", control, s, recovery(o, f, s, claims.Duration(c.MaxRecovery))))
 			}
 		}
 		return out
 	}}
+}
+
+// recovery measures how store s fared across fault f (see checkers.Recovery), adds the figures
+// and the write rate while the fault was in force to the report, and returns the verdict.
+func recovery(o *Observation, f FaultWindow, s StoreState, maxRecovery time.Duration) checkers.Verdict {
+	ops := s.ops(o)
+	res, v := checkers.Recovery(ops, f.Start, f.End, maxRecovery)
+	from, to := f.rateWindow()
+	o.Recovery = append(o.Recovery, reports.Recovery{Tenant: s.Tenant, Store: s.Name, Fault: f.Kind,
+		Seconds: res.Seconds, UnavailableSeconds: res.LongestGapSeconds, AckedPerSecond: checkers.AckRate(ops, from, to)})
+	return v
 }
 
 // zoneOutageInvariant reports what a zone outage did: writes acknowledged and refused while the zone
@@ -116,7 +123,7 @@ func zoneOutageInvariant() Invariant {
 						inZone++
 					}
 				}
-				_, rv := checkers.Recovery(s.ops(o), f.Start, f.End, 0)
+				rv := recovery(o, f, s, 0)
 				v := checkers.Verdict{Status: rv.Status, Summary: fmt.Sprintf(
 					"while %s was down: %d writes acknowledged, %d refused, %d unknown; %d records had every copy in the zone; after: %s",
 					f.Target, during[0], during[1], during[2], inZone, rv.Summary)}

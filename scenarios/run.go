@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -189,8 +190,15 @@ func (r *runner) fault(ctx context.Context, recs []*history.Recorder) error {
 		r.obs.Faults = append(r.obs.Faults, FaultWindow{Kind: f.Kind(), Target: inj.Target, Nodes: inj.Nodes, Start: start, End: r.clock.Now()})
 		return errors.Join(err, inj.Recover(context.WithoutCancel(ctx)))
 	}
+	workloadStart := r.clock.Now()
 	trafficErr := r.traffic(ctx, recs, "during")
-	window := FaultWindow{Kind: f.Kind(), Target: inj.Target, Nodes: inj.Nodes, Start: start, WorkloadEnd: r.clock.Now()}
+	window := FaultWindow{Kind: f.Kind(), Target: inj.Target, Nodes: inj.Nodes, Start: start,
+		WorkloadStart: workloadStart, WorkloadEnd: r.clock.Now()}
+	if t := r.sc.Traffic; t != nil && t.FaultSeconds > 0 && slices.ContainsFunc(recs, (*history.Recorder).Timed) {
+		if stop := workloadStart.Add(t.faultDuration()); stop.Before(window.WorkloadEnd) {
+			window.WorkloadEnd = stop // a timed workload starts no write after its duration
+		}
+	}
 	if ctx.Err() != nil { // interrupted: teardown follows, recovering would only delay it
 		window.End = window.WorkloadEnd
 		r.obs.Faults = append(r.obs.Faults, window)

@@ -83,16 +83,17 @@ type FaultWindow struct {
 	Nodes  []string // the nodes the fault took down or cut off
 	Start  time.Time
 	End    time.Time
-	// WorkloadEnd is when the writes made while the fault was in force had all ended (before the
-	// recovery started); zero when there were none.
-	WorkloadEnd time.Time
+	// WorkloadStart and WorkloadEnd bound the writes made while the fault was in force: from the
+	// first write after the fault took effect to the last one started (a timed workload's duration)
+	// or, for a workload of so many writes, the last outcome. Zero when there were none.
+	WorkloadStart, WorkloadEnd time.Time
 }
 
-// workloadEnd is the end of the span the fault's write rate is measured over: the end of its
-// workload, or of the fault when it had none.
-func (f FaultWindow) workloadEnd() time.Time {
+// rateWindow is the span the fault's write rate is measured over: its workload, or the whole
+// fault when it had none.
+func (f FaultWindow) rateWindow() (time.Time, time.Time) {
 	if f.WorkloadEnd.IsZero() {
-		return f.End
+		return f.Start, f.End
 	}
-	return f.WorkloadEnd
+	return f.WorkloadStart, f.WorkloadEnd
 }
