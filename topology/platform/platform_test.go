@@ -44,7 +44,7 @@ func kinds(docs []map[string]any) map[string]int {
 func TestTenantObjects(t *testing.T) {
 	docs := render(t, topology.Default())
 	k := kinds(docs)
-	if k["Namespace"] != 1 || k["StatefulSet"] != 2 || k["NetworkPolicy"] != 3 || k["Service"] != 5 || k["Deployment"] != 1 || k["ConfigMap"] != 2 {
+	if k["Namespace"] != 1 || k["StatefulSet"] != 2 || k["NetworkPolicy"] != 3 || k["Service"] != 4 || k["Deployment"] != 1 || k["ConfigMap"] != 2 {
 		t.Fatalf("objects: %v", k)
 	}
 	for _, d := range docs {
