@@ -312,7 +312,7 @@ func (r *runner) traffic(ctx context.Context, recs []*history.Recorder, phase st
 			single = append(single, rec)
 		}
 	}
-	before := len(r.hist.Ops())
+	before := r.hist.Len()
 	var wg sync.WaitGroup
 	for _, rec := range own {
 		wg.Go(func() {
@@ -350,7 +350,7 @@ func (r *runner) traffic(ctx context.Context, recs []*history.Recorder, phase st
 		return err
 	}
 	if timed && len(own) > 0 {
-		r.event("%s the fault: %d writes to %d stores in %gs (at most %d/s per store)", phase, len(r.hist.Ops())-before, len(recs), t.FaultSeconds, t.FaultRate)
+		r.event("%s the fault: %d writes to %d stores in %gs (at most %d/s per store)", phase, r.hist.Len()-before, len(recs), t.FaultSeconds, t.FaultRate)
 	} else {
 		r.event("%s the fault: %d writes per store", phase, t.writes(phase))
 	}

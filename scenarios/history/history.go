@@ -48,6 +48,13 @@ func (h *History) Append(op Op) {
 	h.ops = append(h.ops, op)
 }
 
+// Len is how many operations have been recorded.
+func (h *History) Len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.ops)
+}
+
 // Ops returns a copy of the operations, ordered by invocation time (stable for equal times).
 func (h *History) Ops() []Op {
 	h.mu.Lock()
