@@ -69,8 +69,10 @@ func TimedID(prefix string, i int) string { return fmt.Sprintf("%s%07d", prefix,
 func WriteFor(ctx context.Context, w StreamWriter, load topology.TimedLoad, emit func(Result)) (int, error) {
 	slots := make(chan struct{}, max(load.InFlight, 1))
 	start := time.Now()
-	stop := time.NewTimer(load.Duration)
-	defer stop.Stop()
+	// stopped closes when the duration has passed (or ctx ended): no write starts after it.
+	feedCtx, cancel := context.WithTimeout(ctx, load.Duration)
+	defer cancel()
+	stopped := feedCtx.Done()
 	issued := 0
 	err := w.WriteStream(ctx, func(yield func(string) bool) {
 		for {
@@ -79,26 +81,17 @@ func WriteFor(ctx context.Context, w StreamWriter, load topology.TimedLoad, emit
 				if wait := time.Until(due); wait > 0 {
 					select {
 					case <-time.After(wait):
-					case <-stop.C:
-						return
-					case <-ctx.Done():
+					case <-stopped:
 						return
 					}
 				}
 			}
 			select {
 			case slots <- struct{}{}:
-			case <-stop.C:
-				return
-			case <-ctx.Done():
+			case <-stopped:
 				return
 			}
-			select {
-			case <-stop.C:
-				return
-			default:
-			}
-			if !yield(TimedID(load.Prefix, issued)) {
+			if feedCtx.Err() != nil || !yield(TimedID(load.Prefix, issued)) {
 				return
 			}
 			issued++
