@@ -360,11 +360,10 @@ type batch struct {
 	mu     sync.Mutex
 	closed bool
 	fed    bool // every id has been handed to the producer
-	sent   []string
-	left   int // ids handed to the producer without an outcome yet
+	left   int  // ids handed to the producer without an outcome yet
 	emit   func(stores.Result)
 	done   chan struct{}
-	seen   map[string]bool
+	seen   map[string]bool // every id handed to the producer: true once its outcome is delivered
 }
 
 func newBatch(emit func(stores.Result)) *batch {
@@ -380,7 +379,6 @@ func (b *batch) add(id string) bool {
 		return false
 	}
 	b.seen[id] = false
-	b.sent = append(b.sent, id)
 	b.left++
 	return true
 }
@@ -419,8 +417,8 @@ func (b *batch) abandon(why error) {
 		return
 	}
 	now := time.Now()
-	for _, id := range b.sent {
-		if !b.seen[id] {
+	for id, delivered := range b.seen {
+		if !delivered {
 			b.emit(stores.Result{WriteResult: topology.WriteResult{ID: id, Invoked: now, Finished: now,
 				Err: fmt.Errorf("produce %s: no outcome before %v: %w", id, why, topology.ErrIndefinite)}})
 		}
