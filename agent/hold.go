@@ -91,10 +91,7 @@ func healthz(conn net.Conn, r *bufio.Reader, host string) error {
 // ServeProber serves /healthz and the prober (POST /v1/probe) on addr until ctx ends: the process of
 // the pod outside every tenant, which is both a probe source and a target for Hold.
 func ServeProber(ctx context.Context, addr string) error {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	mux.Handle("POST /v1/probe", ProbeHandler())
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Addr: addr, Handler: proberMux(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	select {

@@ -225,6 +225,18 @@ func ProbeHandler() http.Handler {
 	})
 }
 
+// proberMux serves what every dpsim pod answers: GET /healthz and POST /v1/probe. The agent adds
+// its store endpoints to it; the prober outside every tenant serves it as it is.
+func proberMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.Handle("POST /v1/probe", ProbeHandler())
+	return mux
+}
+
 // ProbeMain runs the prober standalone: `dpsim probe < request.json > response.json`. It reads one
 // ProbeRequest (JSON) from stdin and writes the ProbeResponse (JSON) to stdout. Exit codes: 0 when
 // the response was written (whatever the outcomes), 1 when it could not be written, 2 on a usage

@@ -86,18 +86,13 @@ func (s *Server) Close() error {
 
 // Handler is the agent's HTTP handler.
 func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		_, _ = w.Write([]byte("ok\n"))
-	})
+	mux := proberMux()
 	mux.HandleFunc("GET /v1/stores", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, StoresResponse{Tenant: s.tenant, Stores: s.names})
 	})
 	mux.HandleFunc("POST /v1/write", s.handleWrite)
 	mux.HandleFunc("POST /v1/read", storeQuery(s, "read", readAll))
 	mux.HandleFunc("POST /v1/placement", storeQuery(s, "placement", placement))
-	mux.Handle("POST /v1/probe", ProbeHandler())
 	mux.HandleFunc("GET /v1/describe", s.handleDescribe)
 	return mux
 }
