@@ -53,8 +53,13 @@ func ExpectedIsolation(isolation string, src topology.Source, dst topology.Targe
 // expected blocked that connected, or one expected allowed that was refused, timed out or did not
 // resolve.
 func Differs(c Cell) bool {
-	judged := (c.Expected == ExpectAllowed || c.Expected == ExpectBlocked) && (c.Observed.Reached() || c.Observed.Blocked())
-	return judged && (c.Expected == ExpectAllowed) != c.Observed.Reached()
+	return judged(c) && (c.Expected == ExpectAllowed) != c.Observed.Reached()
+}
+
+// judged reports whether a cell can be judged: it expects allowed or blocked, and its probe either
+// connected or was blocked (not an error).
+func judged(c Cell) bool {
+	return (c.Expected == ExpectAllowed || c.Expected == ExpectBlocked) && (c.Observed.Reached() || c.Observed.Blocked())
 }
 
 // Isolation judges a truth table taken in any number of phases. It fails when any cell expected
@@ -77,14 +82,13 @@ func Isolation(cells []Cell) (Verdict, []Cell, []string) {
 		switch {
 		case c.Expected == ExpectAny:
 			ignored++
-		case c.Expected != ExpectAllowed && c.Expected != ExpectBlocked, c.Observed == topology.OutcomeError,
-			!c.Observed.Reached() && !c.Observed.Blocked():
+		case !judged(c):
 			unjudged = append(unjudged, c)
-		case c.Expected == ExpectBlocked && c.Observed.Reached():
+		case Differs(c):
 			differing = append(differing, c)
-		case c.Expected == ExpectAllowed && !c.Observed.Reached():
-			differing = append(differing, c)
-			broken = append(broken, c)
+			if c.Expected == ExpectAllowed {
+				broken = append(broken, c)
+			}
 		case c.Observed == topology.OutcomeAllowed:
 			allowed++
 		case c.Observed == topology.OutcomeRefused:
