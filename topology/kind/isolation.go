@@ -238,8 +238,8 @@ func (p *Platform) MeasurePolicyEnforcement(ctx context.Context) (topology.Polic
 	target := fmt.Sprintf("%s:%d", strings.TrimSpace(string(ipOut)), proberPort)
 	hctx, stop := context.WithCancel(ctx)
 	defer stop()
-	cmd := exec.CommandContext(hctx, p.cluster.docker, "exec", p.cluster.ControlPlaneName(), "kubectl", "--kubeconfig=/etc/kubernetes/admin.conf",
-		"-n", platform.Namespace(p.spec.Tenants[0]), "exec", "deployment/dpsim-agent", "--", podProber, "probe", "--hold", target, "--every", "50ms", "--for", (3 * enforcementLimit).String())
+	cmd := exec.CommandContext(hctx, p.cluster.docker, p.cluster.kubectlArgs(false,
+		"-n", platform.Namespace(p.spec.Tenants[0]), "exec", "deployment/dpsim-agent", "--", podProber, "probe", "--hold", target, "--every", "50ms", "--for", (3*enforcementLimit).String())...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()

@@ -550,15 +550,18 @@ func (p *Provider) Status(ctx context.Context) (Status, error) {
 // control-plane node (the node image carries the kubectl built with the
 // Kubernetes binaries, so the host needs none) and returns its output.
 func (p *Provider) Kubectl(ctx context.Context, stdin io.Reader, args ...string) ([]byte, error) {
-	full := append([]string{"exec"}, func() []string {
-		if stdin != nil {
-			return []string{"-i"}
-		}
-		return nil
-	}()...)
+	return p.run(ctx, stdin, p.docker, p.kubectlArgs(stdin != nil, args...)...)
+}
+
+// kubectlArgs are the docker arguments that run kubectl with args in the control-plane node
+// (interactive: with standard input attached).
+func (p *Provider) kubectlArgs(interactive bool, args ...string) []string {
+	full := []string{"exec"}
+	if interactive {
+		full = append(full, "-i")
+	}
 	full = append(full, p.ControlPlaneName(), "kubectl", "--kubeconfig=/etc/kubernetes/admin.conf")
-	full = append(full, args...)
-	return p.run(ctx, stdin, p.docker, full...)
+	return append(full, args...)
 }
 
 // run runs a command and returns its standard output; its error carries the
