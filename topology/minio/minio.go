@@ -18,7 +18,6 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
 	tcnetwork "github.com/testcontainers/testcontainers-go/network"
-	"github.com/testcontainers/testcontainers-go/wait"
 )
 
 // Labels on every container this package starts.
@@ -26,7 +25,6 @@ const (
 	LabelOwner    = "dpsim.io/owner" // the platform's name
 	LabelRole     = "dpsim.io/role"  // "objectstore"
 	roleValue     = "objectstore"
-	apiPort       = "9000/tcp"
 	dataDir       = "/data"
 	readyDeadline = 3 * time.Minute
 )
@@ -67,7 +65,8 @@ type Server struct {
 type Store struct {
 	cfg     Config
 	Servers []Server
-	// HostEndpoint is the first server's S3 endpoint as seen from this host (127.0.0.1:port).
+	// HostEndpoint is the first server's S3 endpoint as seen from this host: its address on the kind
+	// network (a bridge of this host), never a published port.
 	HostEndpoint string
 }
 
@@ -81,6 +80,13 @@ func Run(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("object store: %d drives with parity %d is not an erasure set", cfg.Drives, cfg.Parity)
 	}
 	os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true") // the reaper image cannot be pulled
+	// dpsim runs on the Docker host itself. testcontainers-go takes a host with /.dockerenv for a
+	// container and would dial the default gateway for published ports; nothing here publishes a
+	// port (servers are reached at their addresses on the kind network), and the override keeps
+	// anything it still resolves on this host.
+	if os.Getenv("TESTCONTAINERS_HOST_OVERRIDE") == "" {
+		os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
+	}
 	tclog.SetDefault(debugLogger{cfg.Logger})
 	s := &Store{cfg: cfg}
 	names := make([]string, cfg.Drives)
@@ -106,9 +112,7 @@ func Run(ctx context.Context, cfg Config) (*Store, error) {
 			testcontainers.WithEnv(env),
 			testcontainers.WithCmd("server", "--address", ":9000", volumes),
 			testcontainers.WithLabels(map[string]string{LabelOwner: cfg.Owner, LabelRole: roleValue}),
-			testcontainers.WithExposedPorts(apiPort),
 			tcnetwork.WithNetworkName([]string{name}, cfg.Network),
-			testcontainers.WithWaitStrategy(wait.ForListeningPort(apiPort).WithStartupTimeout(readyDeadline)),
 		)
 		if c != nil {
 			s.Servers = append(s.Servers, Server{Name: name, URL: "http://" + name + ":9000", ID: c.GetContainerID(), c: c})
@@ -124,11 +128,7 @@ func Run(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		s.Servers[i].URL = "http://" + ip + ":9000"
 	}
-	port, err := s.Servers[0].c.MappedPort(ctx, apiPort)
-	if err != nil {
-		return s, fmt.Errorf("published port of %s: %w", s.Servers[0].Name, err)
-	}
-	s.HostEndpoint = "127.0.0.1:" + port.Port()
+	s.HostEndpoint = strings.TrimPrefix(s.Servers[0].URL, "http://")
 	if err := s.waitQuorum(ctx); err != nil {
 		return s, err
 	}
