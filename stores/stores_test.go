@@ -37,24 +37,12 @@ func TestTransportError(t *testing.T) {
 	}
 }
 
-func TestValue(t *testing.T) {
-	a, b := Value("x/1", 64), Value("x/2", 64)
-	if len(a) != 64 || string(a) == string(b) || string(a) != string(Value("x/1", 64)) {
-		t.Errorf("values %q %q: want 64 bytes, stable per id, distinct across ids", a, b)
-	}
-	for _, c := range a {
-		if c < 'a' || c > 'z' {
-			t.Fatalf("value byte %q is not a lower-case letter", c)
-		}
-	}
-}
-
 // stream emits one outcome per id; ids ending in "!" fail.
 type stream struct{}
 
-func (stream) WriteStream(_ context.Context, ids iter.Seq[string], _ int, emit func(Result)) error {
+func (stream) WriteStream(_ context.Context, ids iter.Seq[string], _ int, emit func(topology.WriteResult)) error {
 	for id := range ids {
-		r := Result{WriteResult: topology.WriteResult{ID: id}}
+		r := topology.WriteResult{ID: id}
 		if id[len(id)-1] == '!' {
 			r.Err = Indefinite(errors.New("timeout"))
 		}
@@ -63,16 +51,10 @@ func (stream) WriteStream(_ context.Context, ids iter.Seq[string], _ int, emit f
 	return nil
 }
 
-func TestCollectAndWriteOne(t *testing.T) {
+func TestCollect(t *testing.T) {
 	res, err := Collect(context.Background(), stream{}, []string{"a", "b!", "c"}, 1)
 	if err != nil || len(res) != 3 || res[1].Err == nil || !errors.Is(res[1].Err, topology.ErrIndefinite) {
 		t.Errorf("Collect = %+v, %v", res, err)
-	}
-	if _, err := WriteOne(context.Background(), stream{}, "x", 1); err != nil {
-		t.Errorf("WriteOne(x) = %v", err)
-	}
-	if _, err := WriteOne(context.Background(), stream{}, "x!", 1); !errors.Is(err, topology.ErrIndefinite) {
-		t.Errorf("WriteOne(x!) = %v, want indefinite", err)
 	}
 	if Indefinite(nil) != nil {
 		t.Error("Indefinite(nil) != nil")
@@ -89,7 +71,7 @@ type slowStream struct {
 	cancel      func()
 }
 
-func (s *slowStream) WriteStream(ctx context.Context, ids iter.Seq[string], _ int, emit func(Result)) error {
+func (s *slowStream) WriteStream(ctx context.Context, ids iter.Seq[string], _ int, emit func(topology.WriteResult)) error {
 	var wg sync.WaitGroup
 	n := 0
 	for id := range ids {
@@ -106,7 +88,7 @@ func (s *slowStream) WriteStream(ctx context.Context, ids iter.Seq[string], _ in
 			s.mu.Lock()
 			s.now--
 			s.mu.Unlock()
-			emit(Result{WriteResult: topology.WriteResult{ID: id}})
+			emit(topology.WriteResult{ID: id})
 		})
 	}
 	wg.Wait()
@@ -117,7 +99,7 @@ func TestWriteForKeepsTheWindowAndStops(t *testing.T) {
 	s := &slowStream{delay: 2 * time.Millisecond}
 	var mu sync.Mutex
 	seen := map[string]bool{}
-	issued, err := WriteFor(context.Background(), s, topology.TimedLoad{Prefix: "p/", Duration: 50 * time.Millisecond, InFlight: 8, ValueBytes: 1}, func(r Result) {
+	issued, err := WriteFor(context.Background(), s, TimedLoad{Prefix: "p/", Duration: 50 * time.Millisecond, InFlight: 8, ValueBytes: 1}, func(r topology.WriteResult) {
 		mu.Lock()
 		seen[r.ID] = true
 		mu.Unlock()

@@ -2,7 +2,6 @@ package topology
 
 import (
 	"context"
-	"errors"
 	"time"
 )
 
@@ -97,80 +96,6 @@ const (
 // Inventory reports the data components and their placement (topology inspection).
 type Inventory interface {
 	Components(ctx context.Context) ([]Component, error)
-}
-
-// StoreAccess hands workloads the data stores of one tenant. Each scenario writes into its own
-// dataset (a Kafka topic, an Elasticsearch index, a bucket prefix), created on first use, and every
-// id it writes starts with the dataset's name followed by "/".
-type StoreAccess interface {
-	Stores(ctx context.Context, tenant, dataset string) ([]Store, error)
-}
-
-// ErrIndefinite marks a write whose outcome is unknown (a timeout, a lost connection): it may or may
-// not have been applied. Errors that do not wrap it are definite failures.
-var ErrIndefinite = errors.New("outcome unknown")
-
-// Store is one tenant's data store as a workload sees it.
-type Store interface {
-	// Name is the component's name (kafka, elasticsearch, objectstore).
-	Name() string
-	// Kind is the store family.
-	Kind() Kind
-	// Write stores value under the unique id. A nil error is an acknowledgement.
-	Write(ctx context.Context, id string, value []byte) (Ack, error)
-	// ReadAll reads back every record the store holds, once per stored copy of the log (so a
-	// duplicated record appears twice). Call it after faults have healed.
-	ReadAll(ctx context.Context) ([]string, error)
-	// Placement tells, for every record, the distinct nodes holding a copy (or a shard) of it.
-	Placement(ctx context.Context) ([]Placement, error)
-}
-
-// BatchWriter is an optional Store capability: the store writes a whole batch itself, concurrently
-// and close to the data (the in-cluster agent does), and reports every write's outcome.
-type BatchWriter interface {
-	WriteBatch(ctx context.Context, ids []string, valueBytes int) ([]WriteResult, error)
-}
-
-// TimedWriter is an optional Store capability: the store writes the load (the workload while a
-// fault is in force) and reports every write's outcome.
-type TimedWriter interface {
-	WriteFor(ctx context.Context, load TimedLoad) ([]WriteResult, error)
-}
-
-// TimedLoad is a timed workload: writes named Prefix followed by a sequence number, for Duration,
-// at most Rate per second (0: as fast as the store takes them) and at most InFlight of them
-// awaiting an outcome, each of ValueBytes bytes.
-type TimedLoad struct {
-	Prefix     string
-	Duration   time.Duration
-	Rate       int
-	InFlight   int
-	ValueBytes int
-}
-
-// WriteResult is the outcome of one write of a batch.
-type WriteResult struct {
-	ID       string
-	Invoked  time.Time
-	Finished time.Time
-	Ack      Ack
-	// Err is nil for an acknowledged write; it wraps ErrIndefinite when the outcome is unknown.
-	Err error
-}
-
-// Ack is what a store said when it acknowledged a write.
-type Ack struct {
-	Node   string `json:"node,omitempty"`   // the node that acknowledged (leader, primary)
-	Copies int    `json:"copies,omitempty"` // copies written before the ack (ISR size, _shards.successful, drives)
-}
-
-// Placement is where one record lives.
-type Placement struct {
-	ID    string   `json:"id"`
-	Nodes []string `json:"nodes"`
-	// Tolerates is how many node losses the record survives (copies-1 for a replicated record; for an
-	// erasure-coded object, how many nodes can go with enough shards left).
-	Tolerates int `json:"tolerates"`
 }
 
 // Drive is one data volume on one node.
