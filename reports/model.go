@@ -33,6 +33,8 @@ type Report struct {
 // Run describes the run itself. Started, Finished and DurationSeconds are wall-clock time fields:
 // they differ between two runs with the same seed.
 type Run struct {
+	// ID is unique per run; every dataset the run writes (topic, index, bucket prefix) carries it.
+	ID              string            `json:"id"`
 	Tool            string            `json:"tool"`
 	Provider        string            `json:"provider"`
 	Seed            int64             `json:"seed"`
@@ -80,11 +82,13 @@ type Evidence struct {
 // start of the scenario on the provider's clock: simulated and repeatable on the fake provider,
 // wall-clock on real ones.
 type Scenario struct {
-	Name            string     `json:"name"`
-	Description     string     `json:"description"`
-	Controls        []string   `json:"controls"`
-	Status          Status     `json:"status"`
-	Reason          string     `json:"reason,omitempty"`
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Controls    []string `json:"controls"`
+	Status      Status   `json:"status"`
+	Reason      string   `json:"reason,omitempty"`
+	// Dataset is the keyspace the scenario wrote: the topic, index and bucket prefix name.
+	Dataset         string     `json:"dataset,omitempty"`
 	DurationSeconds float64    `json:"durationSeconds"`
 	Faults          []Fault    `json:"faults"`
 	Ledgers         []Ledger   `json:"ledgers"`
@@ -92,6 +96,10 @@ type Scenario struct {
 	Recovery        []Recovery `json:"recovery"`
 	Timeline        []Bucket   `json:"timeline"`
 	Events          []Event    `json:"events"`
+	// Placements are sampled records with the members and nodes the stores reported holding them.
+	Placements []PlacementSample `json:"placements,omitempty"`
+	// Unhealed names what recovery from the fault could not undo; empty when everything healed.
+	Unhealed []string `json:"unhealed,omitempty"`
 	// Isolation is the tenant-isolation truth table of the scenarios that take one.
 	Isolation *Isolation `json:"isolation,omitempty"`
 }
@@ -137,6 +145,17 @@ type Fault struct {
 	Target       string  `json:"target"`
 	StartSeconds float64 `json:"startSeconds"`
 	EndSeconds   float64 `json:"endSeconds"`
+	// Effect is the evidence that the fault took effect (node NotReady, a new volume, packets
+	// dropped); a fault without it makes the scenario an error.
+	Effect []string `json:"effect,omitempty"`
+}
+
+// PlacementSample is where one acknowledged record lives, as the store's replicas reported it.
+type PlacementSample struct {
+	Tenant string   `json:"tenant"`
+	Store  string   `json:"store"`
+	ID     string   `json:"id"`
+	Nodes  []string `json:"nodes"`
 }
 
 // Ledger is the acknowledged-write account of one store of one tenant, in the vocabulary of
@@ -154,11 +173,21 @@ type Ledger struct {
 	Unexpected int `json:"unexpected"`
 	// Duplicated: read back more than once.
 	Duplicated int `json:"duplicated"`
-	// Recovered: outcome unknown (or failed) but present in the final read.
+	// Recovered: outcome unknown but present in the final read.
 	Recovered int `json:"recovered"`
-	// LostIDs, UnexpectedIDs: the first identities of each, for debugging.
-	LostIDs       []string `json:"lostIds,omitempty"`
-	UnexpectedIDs []string `json:"unexpectedIds,omitempty"`
+	// FailedPresent: a definite failure that is present in the final read (the client misclassified
+	// the answer, or the store lied).
+	FailedPresent int `json:"failedPresent"`
+	// Corrupt: present, but with a value other than the one written.
+	Corrupt int `json:"corrupt"`
+	// Unreadable names the parts (partitions, shards, objects) the final read could not read; the
+	// acknowledged records on them count as lost.
+	Unreadable []string `json:"unreadable,omitempty"`
+	// LostIDs, UnexpectedIDs, FailedPresentIDs, CorruptIDs: the first identities of each.
+	LostIDs          []string `json:"lostIds,omitempty"`
+	UnexpectedIDs    []string `json:"unexpectedIds,omitempty"`
+	FailedPresentIDs []string `json:"failedPresentIds,omitempty"`
+	CorruptIDs       []string `json:"corruptIds,omitempty"`
 }
 
 // Check is one checker's verdict within a scenario.
@@ -182,6 +211,8 @@ type Recovery struct {
 	UnavailableSeconds float64 `json:"unavailableSeconds"`
 	// AckedPerSecond is the rate of acknowledged writes while the fault was in force.
 	AckedPerSecond float64 `json:"ackedPerSecond"`
+	// AckedPerSecondByPart is that rate per partition or shard (the part each write went to).
+	AckedPerSecondByPart map[string]float64 `json:"ackedPerSecondByPart,omitempty"`
 }
 
 // Bucket counts operation outcomes in one slice of the scenario's time, for the timeline.

@@ -29,10 +29,13 @@ func WriteIDs(ctx context.Context, w StreamWriter, ids []string, valueBytes int,
 	taken := 0
 	err := w.WriteStream(ctx, func(yield func(string) bool) {
 		for _, id := range ids {
-			if ctx.Err() != nil || !yield(id) {
+			if ctx.Err() != nil {
 				return
 			}
-			taken++
+			taken++ // taken even when the store stops after it: its outcome is the store's to emit
+			if !yield(id) {
+				return
+			}
 		}
 	}, valueBytes, emit)
 	if taken < len(ids) {
@@ -88,10 +91,13 @@ func WriteFor(ctx context.Context, w StreamWriter, load TimedLoad, emit func(top
 			case <-stopped:
 				return
 			}
-			if feedCtx.Err() != nil || !yield(TimedID(load.Prefix, issued)) {
+			if feedCtx.Err() != nil {
 				return
 			}
 			issued++
+			if !yield(TimedID(load.Prefix, issued-1)) {
+				return
+			}
 		}
 	}, load.ValueBytes, func(r topology.WriteResult) {
 		<-slots

@@ -5,11 +5,11 @@ package history
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sort"
 	"sync"
 	"time"
 
+	"dpsim/stores"
 	"dpsim/topology"
 )
 
@@ -33,6 +33,10 @@ type Op struct {
 	Outcome  Outcome
 	Ack      topology.Ack
 	Err      string
+	// Hash is the hash of the value written (topology.ValueHash), to compare with the one read back.
+	Hash string
+	// Part is the partition or shard the store put the record in, when it said.
+	Part string
 }
 
 // History is the append-only log of every operation of a run; safe for concurrent use.
@@ -75,67 +79,30 @@ func Filter(ops []Op, tenant, store string) []Op {
 	return out
 }
 
-// Recorder is a recording client: it wraps a store and logs every write it makes into a History.
+// Recorder is a recording client: it writes through a store's one streaming contract and logs
+// every outcome into a History, with the hash of the value it asked the store to write.
 type Recorder struct {
 	Store   topology.Store
 	Tenant  string
-	Clock   topology.Clock
 	History *History
 }
 
-// Write writes through the store and records the outcome. The error is the store's.
-func (r *Recorder) Write(ctx context.Context, id string, value []byte) error {
-	invoked := r.Clock.Now()
-	ack, err := r.Store.Write(ctx, id, value)
-	r.record(topology.WriteResult{ID: id, Invoked: invoked, Finished: r.Clock.Now(), Ack: ack, Err: err})
-	return err
+// WriteIDs writes ids, each with valueBytes bytes, and records every outcome. The error is the
+// store's; the outcomes are in the history either way.
+func (r *Recorder) WriteIDs(ctx context.Context, ids []string, valueBytes int) error {
+	return stores.WriteIDs(ctx, r.Store, ids, valueBytes, func(res topology.WriteResult) { r.record(res, valueBytes) })
 }
 
-// Batched reports whether the store writes batches itself (topology.BatchWriter).
-func (r *Recorder) Batched() bool {
-	_, ok := r.Store.(topology.BatchWriter)
-	return ok
-}
-
-// WriteBatch has a batch-writing store write ids and records every outcome. A batch the store could
-// not run at all is recorded as unknown outcomes: some writes may have been applied.
-func (r *Recorder) WriteBatch(ctx context.Context, ids []string, valueBytes int) error {
-	invoked := r.Clock.Now()
-	results, err := r.Store.(topology.BatchWriter).WriteBatch(ctx, ids, valueBytes)
-	done := map[string]bool{}
-	for _, res := range results {
-		r.record(res)
-		done[res.ID] = true
-	}
-	if err != nil {
-		for _, id := range ids {
-			if !done[id] {
-				r.record(topology.WriteResult{ID: id, Invoked: invoked, Finished: r.Clock.Now(), Err: fmt.Errorf("batch: %w: %w", topology.ErrIndefinite, err)})
-			}
-		}
-	}
-	return err
-}
-
-// Timed reports whether the store writes for a time by itself (topology.TimedWriter).
-func (r *Recorder) Timed() bool {
-	_, ok := r.Store.(topology.TimedWriter)
-	return ok
-}
-
-// WriteFor has a timed store write for d and records every outcome it reports (the store reports
-// writes whose outcome it could not learn as unknown).
-func (r *Recorder) WriteFor(ctx context.Context, load topology.TimedLoad) error {
-	results, err := r.Store.(topology.TimedWriter).WriteFor(ctx, load)
-	for _, res := range results {
-		r.record(res)
-	}
+// WriteFor writes the timed load and records every outcome.
+func (r *Recorder) WriteFor(ctx context.Context, load stores.TimedLoad) error {
+	_, err := stores.WriteFor(ctx, r.Store, load, func(res topology.WriteResult) { r.record(res, load.ValueBytes) })
 	return err
 }
 
 // record classifies one write's outcome and appends it to the history.
-func (r *Recorder) record(res topology.WriteResult) {
-	op := Op{ID: res.ID, Tenant: r.Tenant, Store: r.Store.Name(), Invoked: res.Invoked, Finished: res.Finished}
+func (r *Recorder) record(res topology.WriteResult, valueBytes int) {
+	op := Op{ID: res.ID, Tenant: r.Tenant, Store: r.Store.Name(), Invoked: res.Invoked, Finished: res.Finished,
+		Hash: topology.ValueHash(topology.Value(res.ID, valueBytes)), Part: res.Ack.Part}
 	switch err := res.Err; {
 	case err == nil:
 		op.Outcome, op.Ack = OK, res.Ack

@@ -3,39 +3,39 @@ package history
 import (
 	"context"
 	"errors"
+	"iter"
 	"testing"
 	"time"
 
+	"dpsim/stores"
 	"dpsim/topology"
 )
 
-type stepClock struct{ t time.Time }
-
-func (c *stepClock) Now() time.Time { c.t = c.t.Add(time.Millisecond); return c.t }
-
-// scripted is a store whose writes end as its script says: nil, a definite error, or indefinite.
+// scripted is a store whose writes end as its script says: nil, a definite error, or indefinite;
+// after breakAfter writes (when positive) it stops taking ids and returns broke.
 type scripted struct {
-	outcomes map[string]error
-	batchErr error
+	outcomes   map[string]error
+	breakAfter int
+	broke      error
 }
 
 func (s *scripted) Name() string        { return "s" }
 func (s *scripted) Kind() topology.Kind { return topology.KindLog }
-func (s *scripted) Write(_ context.Context, id string, _ []byte) (topology.Ack, error) {
-	return topology.Ack{Copies: 2}, s.outcomes[id]
-}
-func (s *scripted) ReadAll(context.Context) ([]string, error)               { return nil, nil }
-func (s *scripted) Placement(context.Context) ([]topology.Placement, error) { return nil, nil }
-
-type batched struct{ scripted }
-
-func (b *batched) WriteBatch(_ context.Context, ids []string, _ int) ([]topology.WriteResult, error) {
-	var out []topology.WriteResult
-	for _, id := range ids[:1] { // the batch breaks after its first write
-		out = append(out, topology.WriteResult{ID: id, Err: b.outcomes[id]})
+func (s *scripted) WriteStream(_ context.Context, ids iter.Seq[string], _ int, emit func(topology.WriteResult)) error {
+	at := time.Unix(0, 0)
+	n := 0
+	for id := range ids {
+		emit(topology.WriteResult{ID: id, Invoked: at, Finished: at.Add(time.Millisecond), Ack: topology.Ack{Copies: 2, Part: "1"}, Err: s.outcomes[id]})
+		n++
+		if s.breakAfter > 0 && n == s.breakAfter {
+			return s.broke
+		}
 	}
-	return out, b.batchErr
+	return nil
 }
+func (s *scripted) Read(context.Context) (topology.ReadBack, error)          { return topology.ReadBack{}, nil }
+func (s *scripted) Placement(context.Context) ([]topology.Placement, error) { return nil, nil }
+func (s *scripted) Drop(context.Context) error                              { return nil }
 
 func TestRecorderClassifiesOutcomes(t *testing.T) {
 	store := &scripted{outcomes: map[string]error{
@@ -44,31 +44,47 @@ func TestRecorderClassifiesOutcomes(t *testing.T) {
 		"ctx":     context.DeadlineExceeded,
 	}}
 	var h History
-	rec := &Recorder{Store: store, Tenant: "t", Clock: &stepClock{}, History: &h}
-	for _, id := range []string{"ok", "fail", "timeout", "ctx"} {
-		rec.Write(context.Background(), id, nil)
+	rec := &Recorder{Store: store, Tenant: "t", History: &h}
+	if err := rec.WriteIDs(context.Background(), []string{"ok", "fail", "timeout", "ctx"}, 8); err != nil {
+		t.Fatal(err)
 	}
 	want := map[string]Outcome{"ok": OK, "fail": Failed, "timeout": Unknown, "ctx": Unknown}
 	for _, op := range h.Ops() {
 		if op.Outcome != want[op.ID] || !op.Finished.After(op.Invoked) {
 			t.Errorf("%s: %s, want %s", op.ID, op.Outcome, want[op.ID])
 		}
+		if op.Hash != topology.ValueHash(topology.Value(op.ID, 8)) {
+			t.Errorf("%s: hash %q is not the hash of the value written", op.ID, op.Hash)
+		}
+	}
+	if ops := h.Ops(); ops[0].Part != "1" {
+		t.Errorf("part %q, want the store's", ops[0].Part)
 	}
 }
 
-func TestBrokenBatchIsUnknown(t *testing.T) {
-	store := &batched{scripted{outcomes: map[string]error{}, batchErr: errors.New("agent went away")}}
+func TestIdsNeverTakenAreFailed(t *testing.T) {
+	store := &scripted{outcomes: map[string]error{}, breakAfter: 1, broke: errors.New("agent went away")}
 	var h History
-	rec := &Recorder{Store: store, Tenant: "t", Clock: &stepClock{}, History: &h}
-	if !rec.Batched() {
-		t.Fatal("batch store not seen as batched")
+	rec := &Recorder{Store: store, Tenant: "t", History: &h}
+	if err := rec.WriteIDs(context.Background(), []string{"a", "b", "c"}, 8); err == nil {
+		t.Fatal("the store's error was not returned")
 	}
-	rec.WriteBatch(context.Background(), []string{"a", "b", "c"}, 8)
 	got := map[string]Outcome{}
 	for _, op := range h.Ops() {
 		got[op.ID] = op.Outcome
 	}
-	if got["a"] != OK || got["b"] != Unknown || got["c"] != Unknown {
-		t.Fatalf("outcomes %v: the written one ok, the rest unknown", got)
+	if len(got) != 3 || got["a"] != OK || got["b"] != Failed || got["c"] != Failed {
+		t.Fatalf("outcomes %v: the written one ok, those never taken failed", got)
+	}
+}
+
+func TestRecorderTimedLoad(t *testing.T) {
+	var h History
+	rec := &Recorder{Store: &scripted{outcomes: map[string]error{}}, Tenant: "t", History: &h}
+	if err := rec.WriteFor(context.Background(), stores.TimedLoad{Prefix: "p-", Duration: 20 * time.Millisecond, Rate: 500, InFlight: 4, ValueBytes: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if h.Len() == 0 {
+		t.Fatal("a timed load recorded nothing")
 	}
 }
