@@ -103,10 +103,18 @@ func Judge(c claims.Claims, scenarios []reports.Scenario) []reports.Control {
 			case reports.Error:
 				ctl.Evidence = append(ctl.Evidence, reports.Evidence{Scenario: s.Name, Check: "run", Status: reports.Error, Summary: s.Reason})
 			}
+			judged := false
 			for _, chk := range s.Checks {
 				if chk.Control == d.ID {
+					judged = true
 					ctl.Evidence = append(ctl.Evidence, reports.Evidence{Scenario: s.Name, Check: checkName(chk), Status: chk.Status, Summary: chk.Summary})
 				}
+			}
+			if !judged && (s.Status == reports.Pass || s.Status == reports.Fail) {
+				// The scenario ran but none of its checks spoke to this control: no evidence is an
+				// error, never a pass and never a silent skip.
+				ctl.Evidence = append(ctl.Evidence, reports.Evidence{Scenario: s.Name, Check: "run", Status: reports.Error,
+					Summary: "the scenario ran but gave no evidence for this control"})
 			}
 		}
 		var statuses []reports.Status
@@ -122,6 +130,9 @@ func Judge(c claims.Claims, scenarios []reports.Scenario) []reports.Control {
 			ctl.Reason = strings.Join(skipReasons, "; ")
 		case ctl.Status != reports.Pass:
 			ctl.Reason = firstSummary(ctl.Evidence, ctl.Status)
+		}
+		if ctl.Reason == "" && ctl.Status != reports.Pass {
+			ctl.Reason = "no evidence: its scenarios gave no reason" // never an empty reason
 		}
 		out = append(out, ctl)
 	}

@@ -74,6 +74,24 @@ type simStore interface {
 	settle()
 }
 
+// simData is the record side of a store: keys are the ids the engine writes (prefixed with the
+// tenant in the shared object store). Every method runs under the platform lock.
+type simData interface {
+	name() string
+	kind() topology.Kind
+	misbehaves() *misbehaviour
+	// put writes key by the store's rules; applied reports whether any copy took it (a dropped
+	// write and a refused one did not).
+	put(key string) (ack topology.Ack, applied bool, err error)
+	// readable lists the keys under prefix a read can reach now, once per copy read, and the parts
+	// it cannot read with the reason.
+	readable(prefix string) (keys, unreadable []string)
+	// placements tells where every key under prefix lives.
+	placements(prefix string) []topology.Placement
+	// remove deletes every key under prefix.
+	remove(prefix string)
+}
+
 // site is what one Up stood up. Stores keep a pointer to it; Down closes it, so a store handed out
 // before Down refuses work afterwards.
 type site struct {
@@ -86,6 +104,16 @@ type site struct {
 	tenants []tenantStores // in spec order
 	object  *objectStore
 	ingress *ingress
+	// hashes are the hashes of the values each store holds, by key.
+	hashes map[simData]map[string]string
+}
+
+// dataset opens one dataset of store data, its keys prefixed with keyPrefix.
+func (s *site) dataset(data simData, keyPrefix, name string) *dataset {
+	if s.hashes[data] == nil {
+		s.hashes[data] = map[string]string{}
+	}
+	return &dataset{site: s, data: data, keyPrefix: keyPrefix, prefix: name + "/", hashes: s.hashes[data]}
 }
 
 // tenantStores are one tenant's own stores.

@@ -17,8 +17,8 @@ func newDocumentStore(st *site, spec topology.Spec, tenant string, ti int, hosts
 	e := spec.Elasticsearch
 	s := &replicatedStore{
 		site:         st,
-		name:         "elasticsearch",
-		kind:         topology.KindDocument,
+		component:    "elasticsearch",
+		family:       topology.KindDocument,
 		rules:        documentRules(spec),
 		mis:          mis,
 		mems:         placeMembers("es", "elasticsearch", tenant, e.Nodes, hosts),

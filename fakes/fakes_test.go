@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"dpsim/stores"
 	"dpsim/topology"
 )
 
@@ -23,7 +25,10 @@ type nemesis struct {
 
 func killNode(name string) nemesis {
 	return nemesis{
-		inject:  func(ctx context.Context, p *Provider) error { return p.KillNode(ctx, name) },
+		inject: func(ctx context.Context, p *Provider) error {
+			_, err := p.KillNode(ctx, name)
+			return err
+		},
 		recover: func(ctx context.Context, p *Provider) error { return p.RestartNode(ctx, name) },
 	}
 }
@@ -31,15 +36,24 @@ func killNode(name string) nemesis {
 func dropDrive(tenant, name string) nemesis {
 	d := topology.Drive{Tenant: tenant, Name: name}
 	return nemesis{
-		inject:  func(ctx context.Context, p *Provider) error { return p.DropDrive(ctx, d) },
-		recover: func(ctx context.Context, p *Provider) error { return p.RestoreDrive(ctx, d) },
+		inject: func(ctx context.Context, p *Provider) error {
+			_, err := p.DropDrive(ctx, d)
+			return err
+		},
+		recover: func(ctx context.Context, p *Provider) error {
+			_, err := p.RestoreDrive(ctx, d)
+			return err
+		},
 	}
 }
 
 func isolate(name string) nemesis {
 	return nemesis{
 		inject:  func(ctx context.Context, p *Provider) error { return p.Isolate(ctx, name) },
-		recover: func(ctx context.Context, p *Provider) error { return p.Heal(ctx) },
+		recover: func(ctx context.Context, p *Provider) error {
+			_, err := p.Heal(ctx)
+			return err
+		},
 	}
 }
 
@@ -61,22 +75,26 @@ func scenario(t *testing.T, spec topology.Spec, f *nemesis, opts ...Option) (map
 	if err := p.Up(ctx, spec); err != nil {
 		t.Fatalf("up: %v", err)
 	}
-	stores, err := p.Stores(ctx, "tenant-a", "test")
+	sts, err := p.Stores(ctx, "tenant-a", "test")
 	if err != nil {
 		t.Fatalf("stores: %v", err)
 	}
 	results := map[string]*storeResult{}
 	acked := map[string][]string{}
 	write := func(from int) {
-		for _, st := range stores {
+		for _, st := range sts {
 			r := results[st.Name()]
 			if r == nil {
 				r = &storeResult{}
 				results[st.Name()] = r
 			}
 			for i := from; i < from+300; i++ {
-				id := fmt.Sprintf("%s-%04d", st.Name(), i)
-				ack, err := st.Write(ctx, id, []byte(id))
+				id := fmt.Sprintf("test/%s-%04d", st.Name(), i)
+				res, err := stores.Collect(ctx, st, []string{id}, 8)
+				if err != nil || len(res) != 1 {
+					t.Fatalf("write %s: %v (%d outcomes)", id, err, len(res))
+				}
+				ack, err := res[0].Ack, res[0].Err
 				r.trace = append(r.trace, fmt.Sprintf("%s %+v %v", id, ack, err))
 				switch {
 				case err == nil:
@@ -104,9 +122,13 @@ func scenario(t *testing.T, spec topology.Spec, f *nemesis, opts ...Option) (map
 		must("recover", f.recover(ctx, p))
 	}
 	must("settle", p.Settle(ctx))
-	for _, st := range stores {
-		read, err := st.ReadAll(ctx)
+	for _, st := range sts {
+		rb, err := st.Read(ctx)
 		must("read "+st.Name(), err)
+		var read []string
+		for _, rec := range rb.Records {
+			read = append(read, rec.ID)
+		}
 		places, err := st.Placement(ctx)
 		must("placement "+st.Name(), err)
 		judge(results[st.Name()], acked[st.Name()], read, places)
@@ -222,10 +244,10 @@ func TestSimulatedTime(t *testing.T) {
 		do   func() error
 		want time.Duration
 	}{
-		{"ok write", func() error { _, err := stores[0].Write(ctx, "a", nil); return err }, time.Millisecond},
-		{"kill", func() error { return p.KillNode(ctx, "node-1") }, 4 * time.Millisecond},
-		{"kill", func() error { return p.KillNode(ctx, "node-2") }, 4 * time.Millisecond},
-		{"failed write", func() error { _, _ = stores[2].Write(ctx, "b", nil); return nil }, 2 * time.Millisecond},
+		{"ok write", func() error { _, err := write1(ctx, stores[0], "a"); return err }, time.Millisecond},
+		{"kill", func() error { _, err := p.KillNode(ctx, "node-1"); return err }, 4 * time.Millisecond},
+		{"kill", func() error { _, err := p.KillNode(ctx, "node-2"); return err }, 4 * time.Millisecond},
+		{"failed write", func() error { _, _ = write1(ctx, stores[2], "b"); return nil }, 2 * time.Millisecond},
 		{"settle", func() error { return p.Settle(ctx) }, time.Minute},
 	}
 	for _, s := range steps {
@@ -311,9 +333,9 @@ func TestNodesReady(t *testing.T) {
 		want []bool
 	}{
 		{func() error { return nil }, []bool{true, true, true}},
-		{func() error { return p.KillNode(ctx, "node-2") }, []bool{true, false, true}},
+		{func() error { _, err := p.KillNode(ctx, "node-2"); return err }, []bool{true, false, true}},
 		{func() error { return p.Isolate(ctx, "node-3") }, []bool{true, false, false}},
-		{func() error { return p.Heal(ctx) }, []bool{true, false, true}},
+		{func() error { _, err := p.Heal(ctx); return err }, []bool{true, false, true}},
 		{func() error { return p.RestartNode(ctx, "node-2") }, []bool{true, true, true}},
 	}
 	for i, s := range steps {
@@ -366,9 +388,9 @@ func TestErrors(t *testing.T) {
 	stores, _ := p.Stores(ctx, "tenant-a", "test")
 	checks := map[string]error{
 		"unknown tenant": second(p.Stores(ctx, "nobody", "test")),
-		"unknown node":   p.KillNode(ctx, "node-9"),
-		"unknown drive":  p.DropDrive(ctx, topology.Drive{Tenant: "tenant-a", Name: "kafka-9"}),
-		"wrong node":     p.DropDrive(ctx, topology.Drive{Tenant: "tenant-a", Name: "kafka-0", Node: "node-2"}),
+		"unknown node":   second(p.KillNode(ctx, "node-9")),
+		"unknown drive":  second(p.DropDrive(ctx, topology.Drive{Tenant: "tenant-a", Name: "kafka-9"})),
+		"wrong node":     second(p.DropDrive(ctx, topology.Drive{Tenant: "tenant-a", Name: "kafka-0", Node: "node-2"})),
 	}
 	for what, err := range checks {
 		if err == nil {
@@ -377,8 +399,8 @@ func TestErrors(t *testing.T) {
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := stores[0].Write(cancelled, "x", nil); !errors.Is(err, context.Canceled) {
-		t.Errorf("write with a cancelled context: %v", err)
+	if _, err := write1(cancelled, stores[0], "x"); err == nil || !strings.Contains(err.Error(), "not sent") || errors.Is(err, topology.ErrIndefinite) {
+		t.Errorf("write with a cancelled context: %v, want a definite failure: not sent", err)
 	}
 	if err := p.Down(ctx); err != nil {
 		t.Fatal(err)
@@ -386,7 +408,7 @@ func TestErrors(t *testing.T) {
 	if err := p.Down(ctx); err != nil {
 		t.Errorf("second down: %v", err)
 	}
-	if _, err := stores[0].Write(ctx, "x", nil); err == nil {
+	if _, err := write1(ctx, stores[0], "x"); err == nil {
 		t.Error("write after down: no error")
 	}
 	if err := p.Up(ctx, topology.Default()); err != nil {
@@ -410,12 +432,12 @@ func TestConcurrentUse(t *testing.T) {
 		for _, st := range stores {
 			wg.Go(func() {
 				for i := range 50 {
-					_, _ = st.Write(ctx, fmt.Sprint(i), nil)
+					_, _ = write1(ctx, st, fmt.Sprint(i))
 				}
 			})
 		}
 	}
-	wg.Go(func() { _ = p.KillNode(ctx, "node-3"); _ = p.RestartNode(ctx, "node-3"); _ = p.Settle(ctx) })
+	wg.Go(func() { _, _ = p.KillNode(ctx, "node-3"); _ = p.RestartNode(ctx, "node-3"); _ = p.Settle(ctx) })
 	wg.Wait()
 }
 
@@ -496,4 +518,13 @@ func TestTolerates(t *testing.T) {
 			t.Errorf("tolerates(%v, %d) = %d, want %d", tt.units, tt.need, got, tt.want)
 		}
 	}
+}
+
+// write1 writes one id through st and returns its outcome.
+func write1(ctx context.Context, st topology.Store, id string) (topology.Ack, error) {
+	res, err := stores.Collect(ctx, st, []string{id}, 8)
+	if len(res) != 1 {
+		return topology.Ack{}, fmt.Errorf("write %s: %d outcomes: %v", id, len(res), err)
+	}
+	return res[0].Ack, res[0].Err
 }

@@ -29,10 +29,10 @@ func (p *Provider) IsolationTargets(ctx context.Context) ([]topology.Target, err
 		for ti, t := range s.tenants {
 			for _, store := range []*replicatedStore{t.log, t.doc} {
 				for mi, m := range store.members() {
-					for _, port := range componentPorts[store.name] {
-						out = append(out, topology.Target{Tenant: t.name, Component: store.name, Pod: m.name, Node: m.node.name,
+					for _, port := range componentPorts[store.component] {
+						out = append(out, topology.Target{Tenant: t.name, Component: store.component, Pod: m.name, Node: m.node.name,
 							Port: port, Protocol: topology.ProtocolTCP, AddressKind: topology.AddressPodIP,
-							Address: fmt.Sprintf("10.244.%d.%d", ti+1, 10*len(store.name)+mi)})
+							Address: fmt.Sprintf("10.244.%d.%d", ti+1, 10*len(store.component)+mi)})
 					}
 				}
 			}

@@ -16,8 +16,8 @@ func newLogStore(st *site, spec topology.Spec, tenant string, ti int, hosts []*n
 	k := spec.Kafka
 	s := &replicatedStore{
 		site:         st,
-		name:         "kafka",
-		kind:         topology.KindLog,
+		component:    "kafka",
+		family:       topology.KindLog,
 		rules:        logRules(spec),
 		mis:          mis,
 		mems:         placeMembers("kafka", "kafka", tenant, k.Brokers, hosts),

@@ -1,7 +1,6 @@
 package fakes
 
 import (
-	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -57,8 +56,8 @@ func (s *objectStore) online() []*objectDrive {
 	return out
 }
 
-// readable counts key's shards on reachable drives.
-func (s *objectStore) readable(key string) int {
+// readable1 counts key's shards on reachable drives.
+func (s *objectStore) readable1(key string) int {
 	n := 0
 	for _, d := range s.online() {
 		n += d.shards[key]
@@ -66,30 +65,71 @@ func (s *objectStore) readable(key string) int {
 	return n
 }
 
-func (s *objectStore) write(key string) (topology.Ack, error) {
+func (s *objectStore) name() string              { return "objectstore" }
+func (s *objectStore) kind() topology.Kind        { return topology.KindObject }
+func (s *objectStore) misbehaves() *misbehaviour { return s.mis }
+
+// put writes key's shards to every online drive, if a write quorum is online.
+func (s *objectStore) put(key string) (topology.Ack, bool, error) {
 	if s.mis.refuses() {
-		return topology.Ack{}, fmt.Errorf("objectstore put %s: service unavailable", key)
+		return topology.Ack{}, false, fmt.Errorf("objectstore put %s: service unavailable", key)
 	}
 	online := s.online()
 	if len(online) == 0 || (len(online) < s.quorum && !s.mis.ignoreQuorum) {
-		return topology.Ack{}, fmt.Errorf("objectstore put %s: insufficient online drives: %d of %d, write quorum %d", key, len(online), len(s.drives), s.quorum)
+		return topology.Ack{}, false, fmt.Errorf("objectstore put %s: insufficient online drives: %d of %d, write quorum %d", key, len(online), len(s.drives), s.quorum)
 	}
 	for _, d := range s.drives { // an overwrite replaces every old shard
 		delete(d.shards, key)
 	}
 	ack := topology.Ack{Node: online[0].m.node.name, Copies: len(online)}
 	if s.mis.drop() {
-		return ack, nil
+		return ack, false, nil
 	}
 	if s.mis.noReplicate {
 		online[0].shards[key] = s.data
 		s.unreplicated[key] = true
-		return ack, nil
+		return ack, true, nil
 	}
 	for _, d := range online {
 		d.shards[key] = 1
 	}
-	return ack, nil
+	return ack, true, nil
+}
+
+// readable lists the objects under prefix with enough reachable shards to read; the others are
+// unreadable.
+func (s *objectStore) readable(prefix string) (keys, unreadable []string) {
+	for _, k := range s.keys(prefix) {
+		if n := s.readable1(k); n >= s.data {
+			keys = append(keys, k)
+		} else {
+			unreadable = append(unreadable, fmt.Sprintf("object %s: %d of %d shards reachable", k, n, s.data))
+		}
+	}
+	return keys, unreadable
+}
+
+// placements tells, per object under prefix, the distinct nodes holding shards and how many node
+// losses it survives (-1: too few shards left to read it even with every node up).
+func (s *objectStore) placements(prefix string) []topology.Placement {
+	h := holdings{}
+	for _, d := range s.drives {
+		for k, n := range d.shards {
+			if strings.HasPrefix(k, prefix) {
+				h.add(k, d.m.node.name, n)
+			}
+		}
+	}
+	return h.placements(s.data)
+}
+
+// remove deletes every object under prefix.
+func (s *objectStore) remove(prefix string) {
+	for _, k := range s.keys(prefix) {
+		for _, d := range s.drives {
+			delete(d.shards, k)
+		}
+	}
 }
 
 // keys lists every key with a prefix, sorted (S3 lists lexicographically).
@@ -131,7 +171,7 @@ func (s *objectStore) wipe(m *member) {
 // gets it rebuilt.
 func (s *objectStore) settle() {
 	for _, key := range s.keys("") {
-		if s.unreplicated[key] || s.readable(key) < s.data {
+		if s.unreplicated[key] || s.readable1(key) < s.data {
 			continue
 		}
 		for _, d := range s.online() {
@@ -140,61 +180,4 @@ func (s *objectStore) settle() {
 			}
 		}
 	}
-}
-
-// objectView is one tenant's view of the object store: its ids, without the tenant prefix.
-type objectView struct {
-	s      *objectStore
-	prefix string
-}
-
-// Name is the component's name.
-func (v objectView) Name() string { return "objectstore" }
-
-// Kind is the store family.
-func (v objectView) Kind() topology.Kind { return topology.KindObject }
-
-// Write puts the object id of the view's tenant.
-func (v objectView) Write(ctx context.Context, id string, _ []byte) (topology.Ack, error) {
-	var ack topology.Ack
-	err := v.s.site.do(ctx, func() error {
-		var err error
-		ack, err = v.s.write(v.prefix + id)
-		v.s.site.charge(err)
-		return err
-	})
-	return ack, err
-}
-
-// ReadAll lists the tenant's objects that can be read (enough shards reachable), sorted.
-func (v objectView) ReadAll(ctx context.Context) ([]string, error) {
-	var ids []string
-	err := v.s.site.do(ctx, func() error {
-		for _, k := range v.s.keys(v.prefix) {
-			if v.s.readable(k) >= v.s.data {
-				ids = append(ids, strings.TrimPrefix(k, v.prefix))
-			}
-		}
-		return nil
-	})
-	return ids, err
-}
-
-// Placement tells, per object of the tenant, the distinct nodes holding shards and how many node
-// losses it survives (-1: too few shards left to read it even with every node up).
-func (v objectView) Placement(ctx context.Context) ([]topology.Placement, error) {
-	var out []topology.Placement
-	err := v.s.site.do(ctx, func() error {
-		h := holdings{}
-		for _, d := range v.s.drives {
-			for k, n := range d.shards {
-				if strings.HasPrefix(k, v.prefix) {
-					h.add(strings.TrimPrefix(k, v.prefix), d.m.node.name, n)
-				}
-			}
-		}
-		out = h.placements(v.s.data)
-		return nil
-	})
-	return out, err
 }

@@ -28,6 +28,17 @@ const (
 	// NeverRecover refuses every write from the first fault on, even after the fault heals: a store
 	// that does not come back.
 	NeverRecover Misbehaviour = "never-recover"
+	// FailAfterApply applies every Nth write but answers it with a definite failure (a client that
+	// misclassifies an answer, or a store that lies).
+	FailAfterApply Misbehaviour = "fail-after-apply"
+	// CorruptValues keeps a value other than the one written for every Nth acknowledged write.
+	CorruptValues Misbehaviour = "corrupt-values"
+	// HideLocation leaves every Nth record out of Placement: a store that cannot say where a record
+	// lives.
+	HideLocation Misbehaviour = "hide-location"
+	// ReturnNothing makes the store take no write (every id is refused before it is sent), read back
+	// nothing and report no placement: a provider whose stores return nothing.
+	ReturnNothing Misbehaviour = "return-nothing"
 )
 
 // DefaultDropEvery is how often DropAcknowledged discards a write unless WithDropEvery says otherwise.
@@ -117,7 +128,7 @@ func WithSettleTime(d time.Duration) Option {
 func (c config) validate() error {
 	for _, f := range c.faults {
 		switch f.m {
-		case DropAcknowledged, AckWithoutReplicating, IgnoreMinInsync, NeverRecover:
+		case DropAcknowledged, AckWithoutReplicating, IgnoreMinInsync, NeverRecover, FailAfterApply, CorruptValues, HideLocation, ReturnNothing:
 		default:
 			return fmt.Errorf("unknown misbehaviour %q", f.m)
 		}
@@ -141,6 +152,14 @@ func (c config) misbehaviourFor(k topology.Kind) *misbehaviour {
 			b.ignoreQuorum = true
 		case NeverRecover:
 			b.neverRecover = true
+		case FailAfterApply:
+			b.failEvery = c.dropEvery
+		case CorruptValues:
+			b.corruptEvery = c.dropEvery
+		case HideLocation:
+			b.hideEvery = c.dropEvery
+		case ReturnNothing:
+			b.nothing = true
 		}
 	}
 	return b
@@ -149,21 +168,34 @@ func (c config) misbehaviourFor(k topology.Kind) *misbehaviour {
 // misbehaviour is what one store has been told to do wrong.
 type misbehaviour struct {
 	dropEvery    int  // discard every dropEvery-th acknowledged write; 0: never
+	failEvery    int  // FailAfterApply: answer every failEvery-th applied write with a failure
+	corruptEvery int  // CorruptValues: keep a wrong value for every corruptEvery-th write
+	hideEvery    int  // HideLocation: leave every hideEvery-th record out of Placement
 	noReplicate  bool // AckWithoutReplicating
 	ignoreQuorum bool // IgnoreMinInsync
 	neverRecover bool // NeverRecover
+	nothing      bool // ReturnNothing
 	faulted      bool // a fault has hit the platform since Up
-	acked        int  // acknowledged writes so far, for dropEvery
+	acked        int  // acknowledged writes so far, for the every-Nth misbehaviours
 }
 
 // drop counts one acknowledged write and reports whether it is to be discarded.
 func (b *misbehaviour) drop() bool {
-	if b.dropEvery <= 0 {
-		return false
-	}
 	b.acked++
-	return b.acked%b.dropEvery == 0
+	return hits(b.acked, b.dropEvery)
 }
+
+// failsAfterApply reports whether the write just counted is to be answered with a failure.
+func (b *misbehaviour) failsAfterApply() bool { return hits(b.acked, b.failEvery) }
+
+// corrupts reports whether the write just counted keeps a wrong value.
+func (b *misbehaviour) corrupts() bool { return hits(b.acked, b.corruptEvery) }
+
+// hides reports whether the i-th record (from 1) is left out of Placement.
+func (b *misbehaviour) hides(i int) bool { return hits(i, b.hideEvery) }
+
+// hits reports whether the n-th event is one of every `every` (never when every < 1).
+func hits(n, every int) bool { return every >= 1 && n%every == 0 }
 
 // noteFault records that a fault hit the platform.
 func (b *misbehaviour) noteFault() { b.faulted = true }

@@ -84,7 +84,7 @@ func (p *Provider) Up(ctx context.Context, spec topology.Spec) error {
 
 // build lays out nodes and stores for spec.
 func (p *Provider) build(spec topology.Spec, in *ingress) *site {
-	s := &site{mu: &p.mu, clock: p.clock, lat: p.cfg.lat, spec: spec, ingress: in}
+	s := &site{mu: &p.mu, clock: p.clock, lat: p.cfg.lat, spec: spec, ingress: in, hashes: map[simData]map[string]string{}}
 	for i := range spec.Nodes {
 		s.nodes = append(s.nodes, &node{name: fmt.Sprintf("node-%d", i+1), zone: spec.ZoneOf(i)})
 	}
@@ -147,8 +147,8 @@ func (p *Provider) Components(ctx context.Context) ([]topology.Component, error)
 	var out []topology.Component
 	err := p.do(ctx, func(s *site) error {
 		for _, t := range s.tenants {
-			out = append(out, component(t.name, t.log.name, t.log.kind, t.log.members()),
-				component(t.name, t.doc.name, t.doc.kind, t.doc.members()))
+			out = append(out, component(t.name, t.log.component, t.log.family, t.log.members()),
+				component(t.name, t.doc.component, t.doc.family, t.doc.members()))
 		}
 		out = append(out, component("", "objectstore", topology.KindObject, s.object.members()))
 		return nil
@@ -164,14 +164,14 @@ func component(tenant, name string, kind topology.Kind, ms []*member) topology.C
 	return c
 }
 
-// Stores returns tenant's kafka, elasticsearch and its view of the shared objectstore. The fake
-// keeps one topic, index and bucket per tenant for every dataset: the dataset is the ids' prefix.
-func (p *Provider) Stores(ctx context.Context, tenant, _ string) ([]topology.Store, error) {
+// Stores returns tenant's kafka, elasticsearch and its view of the shared objectstore, seen through
+// one dataset (see dataset for how the fake keeps datasets apart).
+func (p *Provider) Stores(ctx context.Context, tenant, name string) ([]topology.Store, error) {
 	var out []topology.Store
 	err := p.do(ctx, func(s *site) error {
 		for _, t := range s.tenants {
 			if t.name == tenant {
-				out = []topology.Store{t.log, t.doc, objectView{s: s.object, prefix: tenant + "/"}}
+				out = []topology.Store{s.dataset(t.log, "", name), s.dataset(t.doc, "", name), s.dataset(s.object, tenant+"/", name)}
 				return nil
 			}
 		}
@@ -181,40 +181,66 @@ func (p *Provider) Stores(ctx context.Context, tenant, _ string) ([]topology.Sto
 }
 
 // KillNode stops every member on node name; their drives keep their data. Leaders move at once.
-func (p *Provider) KillNode(ctx context.Context, name string) error {
-	return p.setNode(ctx, name, func(n *node) { n.killed = true })
+func (p *Provider) KillNode(ctx context.Context, name string) (string, error) {
+	var down []string
+	err := p.setNode(ctx, name, func(s *site, n *node) {
+		n.killed = true
+		down = membersOn(s, n)
+	})
+	return fmt.Sprintf("node %s stopped, members down: %s", name, strings.Join(down, ", ")), err
+}
+
+// membersOn names the members running on n, for evidence.
+func membersOn(s *site, n *node) []string {
+	var out []string
+	for _, st := range s.stores() {
+		for _, m := range st.members() {
+			if m.node == n {
+				out = append(out, m.name)
+			}
+		}
+	}
+	return out
 }
 
 // RestartNode starts the members of node name again with their data; they re-sync in Settle.
 func (p *Provider) RestartNode(ctx context.Context, name string) error {
-	return p.setNode(ctx, name, func(n *node) { n.killed = false })
+	return p.setNode(ctx, name, func(_ *site, n *node) { n.killed = false })
 }
 
 // Isolate cuts node name off from every other node: its members keep their data but leave the in-sync
 // sets; a leader there keeps leading until a write routed to it times out (ErrIndefinite) or
 // Settle runs, and then fails over.
 func (p *Provider) Isolate(ctx context.Context, name string) error {
-	return p.setNode(ctx, name, func(n *node) { n.isolated = true })
+	return p.setNode(ctx, name, func(_ *site, n *node) { n.isolated = true })
 }
 
 // Heal reconnects every isolated node; its members re-sync in Settle.
-func (p *Provider) Heal(ctx context.Context) error {
-	return p.do(ctx, func(s *site) error {
+func (p *Provider) Heal(ctx context.Context) (string, error) {
+	var healed []string
+	err := p.do(ctx, func(s *site) error {
 		for _, n := range s.nodes {
+			if n.isolated {
+				healed = append(healed, n.name)
+			}
 			n.isolated = false
 		}
 		s.react()
 		return nil
 	})
+	if len(healed) == 0 {
+		return "", err
+	}
+	return "cut off until healed: " + strings.Join(healed, ", "), err
 }
 
-func (p *Provider) setNode(ctx context.Context, name string, change func(*node)) error {
+func (p *Provider) setNode(ctx context.Context, name string, change func(*site, *node)) error {
 	return p.do(ctx, func(s *site) error {
 		n, err := s.node(name)
 		if err != nil {
 			return err
 		}
-		change(n)
+		change(s, n)
 		s.react()
 		return nil
 	})
@@ -238,13 +264,13 @@ func (p *Provider) Drives(ctx context.Context) ([]topology.Drive, error) {
 }
 
 // DropDrive wipes drive d (found by tenant and name) and stops its member until RestoreDrive.
-func (p *Provider) DropDrive(ctx context.Context, d topology.Drive) error {
-	return p.setDrive(ctx, d, true)
+func (p *Provider) DropDrive(ctx context.Context, d topology.Drive) (string, error) {
+	return fmt.Sprintf("drive %s on %s wiped", d.Name, d.Node), p.setDrive(ctx, d, true)
 }
 
 // RestoreDrive brings drive d back empty; its member re-syncs (or heals) in Settle.
-func (p *Provider) RestoreDrive(ctx context.Context, d topology.Drive) error {
-	return p.setDrive(ctx, d, false)
+func (p *Provider) RestoreDrive(ctx context.Context, d topology.Drive) (string, error) {
+	return fmt.Sprintf("drive %s on %s back, empty", d.Name, d.Node), p.setDrive(ctx, d, false)
 }
 
 func (p *Provider) setDrive(ctx context.Context, d topology.Drive, lost bool) error {

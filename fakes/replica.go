@@ -1,9 +1,10 @@
 package fakes
 
 import (
-	"context"
 	"fmt"
 	"hash/fnv"
+	"slices"
+	"strings"
 
 	"dpsim/topology"
 )
@@ -153,8 +154,8 @@ type rules struct {
 // Elasticsearch index.
 type replicatedStore struct {
 	site         *site
-	name         string
-	kind         topology.Kind
+	component    string
+	family       topology.Kind
 	rules        rules
 	mis          *misbehaviour
 	mems         []*member
@@ -162,41 +163,35 @@ type replicatedStore struct {
 	unreplicated map[string]bool // ids written under AckWithoutReplicating: never copied
 }
 
-// Name is the component's name.
-func (s *replicatedStore) Name() string { return s.name }
+func (s *replicatedStore) name() string              { return s.component }
+func (s *replicatedStore) kind() topology.Kind        { return s.family }
+func (s *replicatedStore) misbehaves() *misbehaviour { return s.mis }
 
-// Kind is the store family.
-func (s *replicatedStore) Kind() topology.Kind { return s.kind }
-
-// Write routes id to its group by a stable hash and writes it there by the store's rules.
-func (s *replicatedStore) Write(ctx context.Context, id string, _ []byte) (topology.Ack, error) {
-	var ack topology.Ack
-	err := s.site.do(ctx, func() error {
-		var err error
-		ack, err = s.write(s.groups[hashOf(id)%uint32(len(s.groups))], id)
-		s.site.charge(err)
-		return err
-	})
-	return ack, err
+// put routes key to its group by a stable hash and writes it there by the store's rules.
+func (s *replicatedStore) put(key string) (topology.Ack, bool, error) {
+	g := s.groups[hashOf(key)%uint32(len(s.groups))]
+	ack, applied, err := s.write(g, key)
+	ack.Part = fmt.Sprint(g.index)
+	return ack, applied, err
 }
 
-func (s *replicatedStore) write(g *group, id string) (topology.Ack, error) {
+func (s *replicatedStore) write(g *group, id string) (topology.Ack, bool, error) {
 	l := g.leader
 	switch {
 	case s.mis.refuses():
-		return topology.Ack{}, fmt.Errorf("%s: service unavailable", s.where(g))
+		return topology.Ack{}, false, fmt.Errorf("%s: service unavailable", s.where(g))
 	case l == nil:
-		return topology.Ack{}, fmt.Errorf("%s: no in-sync replica left to lead", s.where(g))
+		return topology.Ack{}, false, fmt.Errorf("%s: no in-sync replica left to lead", s.where(g))
 	case !l.m.running():
-		return topology.Ack{}, fmt.Errorf("%s: %s %s on %s: connection refused", s.where(g), s.rules.leader, l.m.name, l.m.node.name)
+		return topology.Ack{}, false, fmt.Errorf("%s: %s %s on %s: connection refused", s.where(g), s.rules.leader, l.m.name, l.m.node.name)
 	case l.m.node.isolated:
 		l.add(id, s.rules.keyed)
 		g.failover()
-		return topology.Ack{}, fmt.Errorf("%s: %s %s on %s: request timed out: %w", s.where(g), s.rules.leader, l.m.name, l.m.node.name, topology.ErrIndefinite)
+		return topology.Ack{}, true, fmt.Errorf("%s: %s %s on %s: request timed out: %w", s.where(g), s.rules.leader, l.m.name, l.m.node.name, topology.ErrIndefinite)
 	}
 	active := g.active()
 	if len(active) < s.rules.need && !s.mis.ignoreQuorum {
-		return topology.Ack{}, fmt.Errorf("%s: %s: %d in-sync copies, %d required", s.where(g), s.rules.tooFew, len(active), s.rules.need)
+		return topology.Ack{}, false, fmt.Errorf("%s: %s: %d in-sync copies, %d required", s.where(g), s.rules.tooFew, len(active), s.rules.need)
 	}
 	ack := topology.Ack{Node: l.m.node.name, Copies: len(active)}
 	targets := active
@@ -204,7 +199,7 @@ func (s *replicatedStore) write(g *group, id string) (topology.Ack, error) {
 		ack.Copies, targets = 1, []*replica{l}
 	}
 	if s.mis.drop() {
-		return ack, nil
+		return ack, false, nil
 	}
 	if s.mis.noReplicate {
 		targets = []*replica{l}
@@ -213,43 +208,52 @@ func (s *replicatedStore) write(g *group, id string) (topology.Ack, error) {
 	for _, r := range targets {
 		r.add(id, s.rules.keyed)
 	}
-	return ack, nil
+	return ack, true, nil
 }
 
 func (s *replicatedStore) where(g *group) string {
-	return fmt.Sprintf("%s %s %d", s.name, s.rules.group, g.index)
+	return fmt.Sprintf("%s %s %d", s.component, s.rules.group, g.index)
 }
 
-// ReadAll returns the leader's records of every group that has a reachable leader.
-func (s *replicatedStore) ReadAll(ctx context.Context) ([]string, error) {
-	var ids []string
-	err := s.site.do(ctx, func() error {
-		for _, g := range s.groups {
-			if g.leader != nil && g.leader.m.available() {
-				ids = append(ids, g.leader.ids...)
+// readable returns the leader's records under prefix of every group that has a reachable leader;
+// the others are unreadable.
+func (s *replicatedStore) readable(prefix string) (keys, unreadable []string) {
+	for _, g := range s.groups {
+		if g.leader == nil || !g.leader.m.available() {
+			unreadable = append(unreadable, fmt.Sprintf("%s %d: no reachable %s", s.rules.group, g.index, s.rules.leader))
+			continue
+		}
+		for _, id := range g.leader.ids {
+			if strings.HasPrefix(id, prefix) {
+				keys = append(keys, id)
 			}
 		}
-		return nil
-	})
-	return ids, err
+	}
+	return keys, unreadable
 }
 
-// Placement tells, per distinct record id, the distinct nodes holding a copy.
-func (s *replicatedStore) Placement(ctx context.Context) ([]topology.Placement, error) {
-	var out []topology.Placement
-	err := s.site.do(ctx, func() error {
-		h := holdings{}
-		for _, g := range s.groups {
-			for _, r := range g.replicas {
-				for _, id := range r.ids {
+// placements tells, per distinct record under prefix, the distinct nodes holding a copy.
+func (s *replicatedStore) placements(prefix string) []topology.Placement {
+	h := holdings{}
+	for _, g := range s.groups {
+		for _, r := range g.replicas {
+			for _, id := range r.ids {
+				if strings.HasPrefix(id, prefix) {
 					h.add(id, r.m.node.name, 1)
 				}
 			}
 		}
-		out = h.placements(1)
-		return nil
-	})
-	return out, err
+	}
+	return h.placements(1)
+}
+
+// remove deletes every record under prefix from every copy.
+func (s *replicatedStore) remove(prefix string) {
+	for _, g := range s.groups {
+		for _, r := range g.replicas {
+			r.reset(slices.DeleteFunc(slices.Clone(r.ids), func(id string) bool { return strings.HasPrefix(id, prefix) }))
+		}
+	}
 }
 
 func (s *replicatedStore) members() []*member { return s.mems }

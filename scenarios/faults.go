@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -22,9 +23,21 @@ type Fault interface {
 
 // Injected is a fault in force.
 type Injected struct {
-	Target  string
-	Nodes   []string // the nodes taken down or cut off
-	Recover func(ctx context.Context) error
+	Target string
+	Nodes  []string // the nodes taken down or cut off
+	// Effect is the evidence, observed on the substrate, that the fault took effect.
+	Effect []string
+	// Recover undoes the fault. It tries every step even when one fails, joins the errors, and
+	// returns what it observed while healing (a new volume, packets a cut dropped) as more evidence.
+	Recover func(ctx context.Context) ([]string, error)
+}
+
+// evidence appends e to list unless it is empty.
+func evidence(list []string, e string) []string {
+	if e == "" {
+		return list
+	}
+	return append(list, e)
 }
 
 // NodeKill stops one node and starts it again on recovery.
@@ -66,6 +79,9 @@ func (ZoneLoss) Inject(ctx context.Context, env Env, rng *rand.Rand) (Injected, 
 			zones = append(zones, n.Zone)
 		}
 	}
+	if len(zones) == 0 {
+		return Injected{}, fmt.Errorf("provider %s has no nodes, so no zone to take down", env.Provider.Name())
+	}
 	slices.Sort(zones)
 	zone := zones[rng.IntN(len(zones))]
 	var inZone []string
@@ -77,20 +93,32 @@ func (ZoneLoss) Inject(ctx context.Context, env Env, rng *rand.Rand) (Injected, 
 	return killNodes(ctx, env.Provider.(topology.NodeKiller), inZone, fmt.Sprintf("%s (%s)", zone, strings.Join(inZone, ", ")))
 }
 
+// killNodes stops every node in nodes; if one cannot be stopped, those already stopped are started
+// again before the error is returned (a fault is never left half-injected).
 func killNodes(ctx context.Context, k topology.NodeKiller, nodes []string, target string) (Injected, error) {
+	inj := Injected{Target: target, Nodes: nodes, Recover: func(ctx context.Context) ([]string, error) {
+		return nil, restartNodes(ctx, k, nodes)
+	}}
+	for i, n := range nodes {
+		e, err := k.KillNode(ctx, n)
+		if err != nil {
+			return Injected{Target: target}, errors.Join(fmt.Errorf("kill node %s: %w", n, err),
+				restartNodes(context.WithoutCancel(ctx), k, nodes[:i+1]))
+		}
+		inj.Effect = evidence(inj.Effect, e)
+	}
+	return inj, nil
+}
+
+// restartNodes starts every node of nodes again, trying each even when one fails.
+func restartNodes(ctx context.Context, k topology.NodeKiller, nodes []string) error {
+	var errs []error
 	for _, n := range nodes {
-		if err := k.KillNode(ctx, n); err != nil {
-			return Injected{Target: target}, fmt.Errorf("kill node %s: %w", n, err)
+		if err := k.RestartNode(ctx, n); err != nil {
+			errs = append(errs, fmt.Errorf("restart node %s: %w", n, err))
 		}
 	}
-	return Injected{Target: target, Nodes: nodes, Recover: func(ctx context.Context) error {
-		for _, n := range nodes {
-			if err := k.RestartNode(ctx, n); err != nil {
-				return fmt.Errorf("restart node %s: %w", n, err)
-			}
-		}
-		return nil
-	}}, nil
+	return errors.Join(errs...)
 }
 
 // DriveLoss wipes one drive of every data component: for the components running on the platform's
@@ -124,19 +152,32 @@ func (DriveLoss) Inject(ctx context.Context, env Env, rng *rand.Rand) (Injected,
 		names = append(names, strings.Join(slices.DeleteFunc([]string{d.Node, d.Tenant, d.Name}, func(s string) bool { return s == "" }), "/"))
 	}
 	target := strings.Join(names, ", ")
-	for _, d := range drop {
-		if err := dd.DropDrive(ctx, d); err != nil {
-			return Injected{Target: target}, fmt.Errorf("drop drive %s on %s: %w", d.Name, d.Node, err)
+	inj := Injected{Target: target, Nodes: []string{node}}
+	for i, d := range drop {
+		e, err := dd.DropDrive(ctx, d)
+		if err != nil {
+			_, rerr := restoreDrives(context.WithoutCancel(ctx), dd, drop[:i+1])
+			return Injected{Target: target}, errors.Join(fmt.Errorf("drop drive %s on %s: %w", d.Name, d.Node, err), rerr)
 		}
+		inj.Effect = evidence(inj.Effect, e)
 	}
-	return Injected{Target: target, Nodes: []string{node}, Recover: func(ctx context.Context) error {
-		for _, d := range drop {
-			if err := dd.RestoreDrive(ctx, d); err != nil {
-				return fmt.Errorf("restore drive %s on %s: %w", d.Name, d.Node, err)
-			}
+	inj.Recover = func(ctx context.Context) ([]string, error) { return restoreDrives(ctx, dd, drop) }
+	return inj, nil
+}
+
+// restoreDrives brings every drive of drops back, trying each even when one fails, and returns the
+// evidence that each is a new one.
+func restoreDrives(ctx context.Context, dd topology.DriveDropper, drops []topology.Drive) ([]string, error) {
+	var effect []string
+	var errs []error
+	for _, d := range drops {
+		e, err := dd.RestoreDrive(ctx, d)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("restore drive %s on %s: %w", d.Name, d.Node, err))
 		}
-		return nil
-	}}, nil
+		effect = evidence(effect, e)
+	}
+	return effect, errors.Join(errs...)
 }
 
 // chooseDrives picks one drive per (tenant, component): on node for components on the platform's
@@ -193,10 +234,15 @@ func (Partition) Inject(ctx context.Context, env Env, rng *rand.Rand) (Injected,
 	if err != nil {
 		return Injected{}, err
 	}
-	if err := p.Isolate(ctx, node); err != nil {
-		return Injected{Target: node}, fmt.Errorf("isolate node %s: %w", node, err)
+	heal := func(ctx context.Context) ([]string, error) {
+		e, err := p.Heal(ctx)
+		return evidence(nil, e), err
 	}
-	return Injected{Target: node, Nodes: []string{node}, Recover: p.Heal}, nil
+	if err := p.Isolate(ctx, node); err != nil {
+		_, herr := heal(context.WithoutCancel(ctx))
+		return Injected{Target: node}, errors.Join(fmt.Errorf("isolate node %s: %w", node, err), herr)
+	}
+	return Injected{Target: node, Nodes: []string{node}, Recover: heal}, nil
 }
 
 // pickNode chooses one node with rng, from the nodes in name order.

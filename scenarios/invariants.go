@@ -27,12 +27,14 @@ type Observation struct {
 	Recovery []reports.Recovery
 }
 
-// StoreState is one tenant's store after the faults healed.
+// StoreState is one tenant's store after the faults healed (or the wait for them gave up).
 type StoreState struct {
 	Tenant    string
 	Name      string
-	FinalRead []string
+	Read      topology.ReadBack
 	Placement []topology.Placement
+	// PlacementErr is why the store's placement could not be observed.
+	PlacementErr error
 }
 
 func (s StoreState) ops(o *Observation) []history.Op { return history.Filter(o.Ops, s.Tenant, s.Name) }
@@ -45,12 +47,21 @@ func maxLostOnNode(c claims.Claims) int  { return c.MaxLostOnNodeLoss }
 func maxLostOnDrive(c claims.Claims) int { return c.MaxLostOnDriveLoss }
 func maxLostOnZone(c claims.Claims) int  { return c.MaxLostOnZoneLoss }
 
+// noStores is the check of an invariant over stores when no store was read back: an error, since
+// there is nothing to judge.
+func noStores(name, control string) []reports.Check {
+	return []reports.Check{{Name: name, Control: control, Status: reports.Error, Summary: "no data store was read back: nothing to judge"}}
+}
+
 // ledgerInvariant runs the set checker over every store.
 func ledgerInvariant(control string, maxLost func(claims.Claims) int) Invariant {
 	return Invariant{Name: "ledger", Control: control, Check: func(o *Observation, c claims.Claims) []reports.Check {
+		if len(o.Stores) == 0 {
+			return noStores("ledger", control)
+		}
 		var out []reports.Check
 		for _, s := range o.Stores {
-			l, v := checkers.Ledger(s.ops(o), s.FinalRead, maxLost(c))
+			l, v := checkers.Ledger(s.ops(o), s.Read, maxLost(c))
 			l.Tenant, l.Store = s.Tenant, s.Name
 			o.Ledgers = append(o.Ledgers, l)
 			out = append(out, check("ledger", control, s, v))
@@ -62,9 +73,16 @@ func ledgerInvariant(control string, maxLost func(claims.Claims) int) Invariant 
 // placementInvariant checks every acknowledged record's copies (DP-DUR-2).
 func placementInvariant() Invariant {
 	return Invariant{Name: "placement", Control: "DP-DUR-2", Check: func(o *Observation, c claims.Claims) []reports.Check {
+		if len(o.Stores) == 0 {
+			return noStores("placement", "DP-DUR-2")
+		}
 		var out []reports.Check
 		for _, s := range o.Stores {
-			out = append(out, check("placement", "DP-DUR-2", s, checkers.Placement(s.ops(o), s.Placement, c.MinCopies)))
+			v := checkers.Placement(s.ops(o), s.Placement, c.MinCopies)
+			if s.PlacementErr != nil {
+				v = checkers.Verdict{Status: reports.Error, Summary: "placement could not be observed from the store: " + s.PlacementErr.Error()}
+			}
+			out = append(out, check("placement", "DP-DUR-2", s, v))
 		}
 		return out
 	}}
@@ -81,6 +99,12 @@ func topologyInvariant() Invariant {
 // recoveryInvariant measures each store's availability across each fault.
 func recoveryInvariant(control string) Invariant {
 	return Invariant{Name: "recovery", Control: control, Check: func(o *Observation, c claims.Claims) []reports.Check {
+		if len(o.Stores) == 0 {
+			return noStores("recovery", control)
+		}
+		if len(o.Faults) == 0 {
+			return []reports.Check{{Name: "recovery", Control: control, Status: reports.Error, Summary: "no fault was in force: nothing to judge"}}
+		}
 		var out []reports.Check
 		for _, f := range o.Faults {
 			for _, s := range o.Stores {
@@ -98,7 +122,8 @@ func recovery(o *Observation, f FaultWindow, s StoreState, maxRecovery time.Dura
 	res, v := checkers.Recovery(ops, f.Start, f.End, maxRecovery)
 	from, to := f.rateWindow()
 	o.Recovery = append(o.Recovery, reports.Recovery{Tenant: s.Tenant, Store: s.Name, Fault: f.Kind,
-		Seconds: res.Seconds, UnavailableSeconds: res.LongestGapSeconds, AckedPerSecond: checkers.AckRate(ops, from, to)})
+		Seconds: res.Seconds, UnavailableSeconds: res.LongestGapSeconds, AckedPerSecond: checkers.AckRate(ops, from, to),
+		AckedPerSecondByPart: checkers.AckRateByPart(ops, from, to)})
 	return v
 }
 
@@ -107,6 +132,9 @@ func recovery(o *Observation, f FaultWindow, s StoreState, maxRecovery time.Dura
 // writes stayed refused after the zone came back.
 func zoneOutageInvariant() Invariant {
 	return Invariant{Name: "zone-outage", Control: "DP-DUR-5", Check: func(o *Observation, c claims.Claims) []reports.Check {
+		if len(o.Stores) == 0 || len(o.Faults) == 0 {
+			return noStores("zone-outage", "DP-DUR-5")
+		}
 		var out []reports.Check
 		for _, f := range o.Faults {
 			for _, s := range o.Stores {

@@ -13,6 +13,7 @@ import (
 
 	"dpsim/reports"
 	"dpsim/scenarios/history"
+	"dpsim/stores"
 	"dpsim/topology"
 )
 
@@ -44,14 +45,21 @@ func clockOf(p topology.Provider) topology.Clock {
 
 // runner is one scenario under way.
 type runner struct {
-	env    Env
-	sc     Scenario
-	clock  topology.Clock
-	start  time.Time
-	rng    *rand.Rand
-	hist   history.History
-	obs    Observation
-	events []reports.Event
+	env     Env
+	sc      Scenario
+	clock   topology.Clock
+	start   time.Time
+	rng     *rand.Rand
+	dataset string
+	hist    history.History
+	recs    []*history.Recorder
+	obs     Observation
+	events  []reports.Event
+	// settleBy is when waiting for the platform to settle gives up; unsettled is why it did.
+	settleBy  time.Time
+	unsettled error
+	// unhealed names what recovery could not undo or what did not settle.
+	unhealed []string
 }
 
 // newResult is the empty report entry of a scenario.
@@ -69,6 +77,9 @@ func NotRun(sc Scenario, reason string) reports.Scenario {
 	return res
 }
 
+// Dataset is the name of the dataset (topic, index, bucket prefix) a scenario of run runID writes.
+func Dataset(runID, scenario string) string { return runID + "-" + scenario }
+
 func runOne(ctx context.Context, env Env, sc Scenario) reports.Scenario {
 	res := newResult(sc)
 	for _, need := range sc.Needs {
@@ -83,17 +94,26 @@ func runOne(ctx context.Context, env Env, sc Scenario) reports.Scenario {
 		return NotRun(sc, ErrInterrupted.Error())
 	}
 	clock := clockOf(env.Provider)
-	r := &runner{env: env, sc: sc, clock: clock, start: clock.Now(), rng: rand.New(rand.NewPCG(uint64(env.Seed), nameHash(sc.Name)))}
+	r := &runner{env: env, sc: sc, clock: clock, start: clock.Now(), dataset: Dataset(env.RunID, sc.Name),
+		rng: rand.New(rand.NewPCG(uint64(env.Seed), nameHash(sc.Name)))}
+	if sc.Traffic != nil {
+		res.Dataset = r.dataset
+	}
 	env.Log.Info(sc.Name + ": started")
 	err := r.execute(ctx)
+	r.dropDatasets(ctx)
 	r.obs.Ops = r.hist.Ops()
 	end := clock.Now()
 	res.DurationSeconds = r.since(end)
 	for _, f := range r.obs.Faults {
-		res.Faults = append(res.Faults, reports.Fault{Kind: f.Kind, Target: f.Target, StartSeconds: r.since(f.Start), EndSeconds: r.since(f.End)})
+		res.Faults = append(res.Faults, reports.Fault{Kind: f.Kind, Target: f.Target, StartSeconds: r.since(f.Start), EndSeconds: r.since(f.End), Effect: f.Effect})
 	}
 	res.Timeline = buckets(r.obs.Ops, r.start, end)
 	res.Events = r.events
+	res.Unhealed = r.unhealed
+	if err == nil {
+		err = r.evidenceMissing()
+	}
 	if err != nil {
 		res.Status, res.Reason = reports.Error, err.Error()
 		if ctx.Err() != nil {
@@ -112,9 +132,52 @@ func runOne(ctx context.Context, env Env, sc Scenario) reports.Scenario {
 	res.Ledgers = append(res.Ledgers, r.obs.Ledgers...)
 	res.Isolation = r.obs.Isolation
 	res.Recovery = append(res.Recovery, r.obs.Recovery...)
+	res.Placements = placementSamples(r.obs)
 	res.Status = reports.Worst(statuses...)
 	env.Log.Info(fmt.Sprintf("%s: %s (%d checks)", sc.Name, res.Status, len(res.Checks)))
 	return res
+}
+
+// evidenceMissing fails a scenario closed when it ran but saw nothing to judge: a workload that
+// recorded no operation, or a fault that left no evidence of taking effect.
+func (r *runner) evidenceMissing() error {
+	if r.sc.Traffic != nil && len(r.obs.Ops) == 0 {
+		return errors.New("the workload recorded no operation: nothing to judge")
+	}
+	for _, f := range r.obs.Faults {
+		if len(f.Effect) == 0 {
+			return fmt.Errorf("%s on %s left no evidence of taking effect (node down, new volume, packets dropped): nothing to judge", f.Kind, f.Target)
+		}
+	}
+	return nil
+}
+
+// placementSamplesPerStore bounds the placement evidence the report keeps per store.
+const placementSamplesPerStore = 5
+
+// placementSamples picks, per store, the first acknowledged records (by id) with the nodes the
+// store reported holding them.
+func placementSamples(o Observation) []reports.PlacementSample {
+	var out []reports.PlacementSample
+	for _, s := range o.Stores {
+		acked := map[string]bool{}
+		for _, op := range s.ops(&o) {
+			if op.Outcome == history.OK {
+				acked[op.ID] = true
+			}
+		}
+		var picked []topology.Placement
+		for _, p := range s.Placement {
+			if acked[p.ID] {
+				picked = append(picked, p)
+			}
+		}
+		slices.SortFunc(picked, func(a, b topology.Placement) int { return strings.Compare(a.ID, b.ID) })
+		for _, p := range picked[:min(len(picked), placementSamplesPerStore)] {
+			out = append(out, reports.PlacementSample{Tenant: s.Tenant, Store: s.Name, ID: p.ID, Nodes: p.Nodes})
+		}
+	}
+	return out
 }
 
 func nameHash(s string) uint64 {
@@ -142,21 +205,19 @@ func (r *runner) execute(ctx context.Context) error {
 		}
 		r.obs.Components = comps
 	}
-	var recs []*history.Recorder
 	if r.sc.Traffic != nil {
-		var err error
-		if recs, err = r.recorders(ctx); err != nil {
+		if err := r.openStores(ctx); err != nil {
 			return err
 		}
 	}
-	if err := r.traffic(ctx, recs, "before"); err != nil {
+	if err := r.traffic(ctx, "before"); err != nil {
 		return err
 	}
 	if err := r.observePhase(ctx, "before", nil); err != nil {
 		return err
 	}
 	if r.sc.Fault != nil {
-		if err := r.fault(ctx, recs); err != nil {
+		if err := r.fault(ctx); err != nil {
 			return err
 		}
 	}
@@ -164,7 +225,7 @@ func (r *runner) execute(ctx context.Context) error {
 		if err := r.settle(ctx); err != nil {
 			return err
 		}
-		if err := r.finalRead(ctx, recs); err != nil {
+		if err := r.finalRead(ctx); err != nil {
 			return err
 		}
 	}
@@ -177,48 +238,66 @@ func (r *runner) execute(ctx context.Context) error {
 }
 
 // fault injects the scenario's fault, drives traffic while it is in force and recovers from it.
-func (r *runner) fault(ctx context.Context, recs []*history.Recorder) error {
+// Recovery always runs once the fault is in, even when the run was interrupted (then with a bounded
+// time of its own), and what it could not heal is reported.
+func (r *runner) fault(ctx context.Context) error {
 	f := r.sc.Fault
 	start := r.clock.Now()
 	inj, err := f.Inject(ctx, r.env, r.rng)
 	if err != nil {
 		return fmt.Errorf("inject %s: %w", f.Kind(), err)
 	}
-	r.event("injected %s on %s", f.Kind(), inj.Target)
+	r.event("injected %s on %s: %s", f.Kind(), inj.Target, strings.Join(inj.Effect, "; "))
+	window := FaultWindow{Kind: f.Kind(), Target: inj.Target, Nodes: inj.Nodes, Effect: inj.Effect, Start: start}
+	recoverFault := func() error {
+		rctx := ctx
+		if ctx.Err() != nil {
+			var cancel context.CancelFunc
+			rctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), recoverTimeout)
+			defer cancel()
+		}
+		effect, err := inj.Recover(rctx)
+		window.Effect = append(window.Effect, effect...)
+		window.End = r.clock.Now()
+		r.obs.Faults = append(r.obs.Faults, window)
+		r.settleBy = r.clock.Now().Add(r.env.settleTimeout())
+		if err != nil {
+			r.unhealed = append(r.unhealed, fmt.Sprintf("%s on %s: %v", f.Kind(), inj.Target, err))
+			return fmt.Errorf("recover from %s on %s: %w", f.Kind(), inj.Target, err)
+		}
+		r.event("recovered from %s on %s%s", f.Kind(), inj.Target, prefixed(": ", strings.Join(effect, "; ")))
+		return nil
+	}
 	r.nodeStatus(ctx)
 	if err := r.observePhase(ctx, "during", inj.Nodes); err != nil {
-		r.obs.Faults = append(r.obs.Faults, FaultWindow{Kind: f.Kind(), Target: inj.Target, Nodes: inj.Nodes, Start: start, End: r.clock.Now()})
-		return errors.Join(err, inj.Recover(context.WithoutCancel(ctx)))
+		return errors.Join(err, recoverFault())
 	}
-	workloadStart := r.clock.Now()
-	trafficErr := r.traffic(ctx, recs, "during")
-	window := FaultWindow{Kind: f.Kind(), Target: inj.Target, Nodes: inj.Nodes, Start: start,
-		WorkloadStart: workloadStart, WorkloadEnd: r.clock.Now()}
-	if t := r.sc.Traffic; t != nil && t.FaultSeconds > 0 && slices.ContainsFunc(recs, (*history.Recorder).Timed) {
-		if stop := workloadStart.Add(t.faultDuration()); stop.Before(window.WorkloadEnd) {
+	window.WorkloadStart = r.clock.Now()
+	trafficErr := r.traffic(ctx, "during")
+	window.WorkloadEnd = r.clock.Now()
+	if t := r.sc.Traffic; t != nil && r.timed("during") {
+		if stop := window.WorkloadStart.Add(t.faultDuration()); stop.Before(window.WorkloadEnd) {
 			window.WorkloadEnd = stop // a timed workload starts no write after its duration
 		}
 	}
-	if ctx.Err() != nil { // interrupted: teardown follows, recovering would only delay it
-		window.End = window.WorkloadEnd
-		r.obs.Faults = append(r.obs.Faults, window)
-		return trafficErr
+	if err := errors.Join(trafficErr, recoverFault()); err != nil {
+		return err
 	}
-	recErr := inj.Recover(ctx)
-	window.End = r.clock.Now()
-	r.obs.Faults = append(r.obs.Faults, window)
-	if err := errors.Join(trafficErr, recErr); err != nil {
-		return fmt.Errorf("%s on %s: %w", f.Kind(), inj.Target, err)
-	}
-	r.event("recovered from %s on %s", f.Kind(), inj.Target)
 	if err := r.settle(ctx); err != nil {
 		return err
 	}
 	r.nodeStatus(ctx)
-	if err := r.traffic(ctx, recs, "after"); err != nil {
+	if err := r.traffic(ctx, "after"); err != nil {
 		return err
 	}
 	return r.observePhase(ctx, "after", nil)
+}
+
+func prefixed(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + s
 }
 
 // observePhase runs the scenario's phase probe, if it has one.
@@ -258,132 +337,157 @@ func (r *runner) nodeStatus(ctx context.Context) {
 	}
 }
 
+// settle waits for the platform to recover, at most until settleBy (set when a fault was healed).
+// A platform that does not settle in time is judged as it is: the wait's error is reported as
+// unhealed and the scenario goes on to its final read; later waits are skipped. Only cancellation
+// stops the scenario.
 func (r *runner) settle(ctx context.Context) error {
 	s, ok := r.env.Provider.(topology.Settler)
-	if !ok {
+	if !ok || r.unsettled != nil {
 		return nil
 	}
-	if err := s.Settle(ctx); err != nil {
-		return fmt.Errorf("wait for the platform to settle: %w", err)
+	sctx := ctx
+	if !r.settleBy.IsZero() {
+		var cancel context.CancelFunc
+		sctx, cancel = context.WithDeadline(ctx, r.settleBy)
+		defer cancel()
+	}
+	if err := s.Settle(sctx); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("wait for the platform to settle: %w", err)
+		}
+		r.unsettled = err
+		r.unhealed = append(r.unhealed, "did not settle: "+err.Error())
+		r.event("platform did not settle in time; judging it as it is: %v", err)
+		return nil
 	}
 	r.event("platform settled")
 	return nil
 }
 
-// recorders wraps every store of every tenant in a recording client.
-func (r *runner) recorders(ctx context.Context) ([]*history.Recorder, error) {
+// openStores opens this scenario's dataset in every store of every tenant, each behind a recording
+// client.
+func (r *runner) openStores(ctx context.Context) error {
 	sa := r.env.Provider.(topology.StoreAccess)
-	var recs []*history.Recorder
 	for _, tenant := range r.env.Spec.Tenants {
-		stores, err := sa.Stores(ctx, tenant, r.sc.Name)
+		stores, err := sa.Stores(ctx, tenant, r.dataset)
 		if err != nil {
-			return nil, fmt.Errorf("open stores of tenant %s: %w", tenant, err)
+			return fmt.Errorf("open stores of tenant %s: %w", tenant, err)
 		}
 		for _, s := range stores {
-			recs = append(recs, &history.Recorder{Store: s, Tenant: tenant, Clock: r.clock, History: &r.hist})
+			r.recs = append(r.recs, &history.Recorder{Store: s, Tenant: tenant, History: &r.hist})
 		}
 	}
-	return recs, nil
+	return nil
 }
 
-// traffic writes the phase's records to every store. Stores that write by themselves (a real
-// platform's agent) run concurrently: while the fault is in force those that can write for a time
-// do so for Traffic.FaultSeconds, the others write a batch of Traffic.writes(phase) ids. Stores that
-// cannot are written round-robin, one write at a time, which keeps simulated providers repeatable.
-// A write that fails is recorded and the traffic goes on; only cancellation stops it.
-func (r *runner) traffic(ctx context.Context, recs []*history.Recorder, phase string) error {
+// dropDatasets removes the scenario's datasets unless the run retains them; it runs after an
+// interrupt too, with a bounded time of its own.
+func (r *runner) dropDatasets(ctx context.Context) {
+	if r.env.Retain || len(r.recs) == 0 {
+		return
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recoverTimeout)
+	defer cancel()
+	var failed []string
+	for _, rec := range r.recs {
+		if err := rec.Store.Drop(dctx); err != nil {
+			failed = append(failed, fmt.Sprintf("%s/%s: %v", rec.Tenant, rec.Store.Name(), err))
+		}
+	}
+	if len(failed) > 0 {
+		r.event("could not remove dataset %s: %s", r.dataset, strings.Join(failed, "; "))
+		return
+	}
+	r.event("removed dataset %s from %d stores", r.dataset, len(r.recs))
+}
+
+// timed reports whether phase's writes are a timed workload: while the fault is in force, on a
+// provider that runs on the wall clock. A provider with a simulated clock gets a number of writes.
+func (r *runner) timed(phase string) bool {
+	_, simulated := r.env.Provider.(topology.Clocked)
+	return phase == "during" && r.sc.Traffic.FaultSeconds > 0 && !simulated
+}
+
+// traffic writes the phase's records to every store. On a real platform the stores are written
+// concurrently, and while the fault is in force each for Traffic.FaultSeconds; on a provider with
+// a simulated clock one store after another, which keeps it repeatable. A write that fails is
+// recorded and the traffic goes on; only cancellation stops it.
+func (r *runner) traffic(ctx context.Context, phase string) error {
 	t := r.sc.Traffic
 	if t == nil {
 		return nil
 	}
-	ids := func(rec *history.Recorder) []string {
-		out := make([]string, t.writes(phase))
-		for i := range out {
-			out[i] = fmt.Sprintf("%s%s-%05d", r.idPrefix(rec), phase, i)
-		}
-		return out
-	}
-	timed := phase == "during" && t.FaultSeconds > 0
-	var own, single []*history.Recorder
-	for _, rec := range recs {
-		if rec.Batched() || (timed && rec.Timed()) {
-			own = append(own, rec)
+	timed := r.timed(phase)
+	write := func(rec *history.Recorder) {
+		prefix := r.idPrefix(rec) + phase + "-"
+		var err error
+		if timed {
+			err = rec.WriteFor(ctx, stores.TimedLoad{Prefix: prefix, Duration: t.faultDuration(),
+				Rate: t.FaultRate, InFlight: t.FaultInFlight, ValueBytes: t.ValueBytes})
 		} else {
-			single = append(single, rec)
+			ids := make([]string, t.writes(phase))
+			for i := range ids {
+				ids[i] = fmt.Sprintf("%s%05d", prefix, i)
+			}
+			err = rec.WriteIDs(ctx, ids, t.ValueBytes)
+		}
+		if err != nil && ctx.Err() == nil {
+			r.env.Log.Warn(fmt.Sprintf("%s: %s/%s %s the fault: %v", r.sc.Name, rec.Tenant, rec.Store.Name(), phase, err))
 		}
 	}
 	before := r.hist.Len()
-	var wg sync.WaitGroup
-	for _, rec := range own {
-		wg.Go(func() {
-			var err error
-			if timed && rec.Timed() {
-				err = rec.WriteFor(ctx, topology.TimedLoad{Prefix: r.idPrefix(rec) + phase + "-", Duration: t.faultDuration(),
-					Rate: t.FaultRate, InFlight: t.FaultInFlight, ValueBytes: t.ValueBytes})
-			} else {
-				err = rec.WriteBatch(ctx, ids(rec), t.ValueBytes)
-			}
-			if err != nil && ctx.Err() == nil {
-				r.env.Log.Warn(fmt.Sprintf("%s: %s/%s %s the fault: %v", r.sc.Name, rec.Tenant, rec.Store.Name(), phase, err))
-			}
-		})
-	}
-	singleIDs := make([][]string, len(single))
-	for k, rec := range single {
-		singleIDs[k] = ids(rec)
-	}
-	value := make([]byte, t.ValueBytes)
-	for i := range t.writes(phase) {
-		for k, rec := range single {
-			if err := ctx.Err(); err != nil {
-				wg.Wait()
-				return err
-			}
-			for j := range value {
-				value[j] = byte('a' + r.rng.IntN(26))
-			}
-			_ = rec.Write(ctx, singleIDs[k][i], value) // the outcome is in the history
+	if _, simulated := r.env.Provider.(topology.Clocked); simulated {
+		for _, rec := range r.recs {
+			write(rec)
 		}
+	} else {
+		var wg sync.WaitGroup
+		for _, rec := range r.recs {
+			wg.Go(func() { write(rec) })
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if timed && len(own) > 0 {
-		r.event("%s the fault: %d writes to %d stores in %gs (at most %d/s per store)", phase, r.hist.Len()-before, len(recs), t.FaultSeconds, t.FaultRate)
+	if timed {
+		r.event("%s the fault: %d writes to %d stores in %gs (at most %d/s per store)", phase, r.hist.Len()-before, len(r.recs), t.FaultSeconds, t.FaultRate)
 	} else {
 		r.event("%s the fault: %d writes per store", phase, t.writes(phase))
 	}
 	return nil
 }
 
-// idPrefix is the keyspace of this scenario's writes to one tenant's store.
+// idPrefix is the prefix of this scenario's ids in one tenant's store.
 func (r *runner) idPrefix(rec *history.Recorder) string {
-	return r.sc.Name + "/" + rec.Tenant + "/" + rec.Store.Name() + "/"
+	return r.dataset + "/" + rec.Tenant + "/" + rec.Store.Name() + "/"
 }
 
-// finalRead reads every store back and asks where each record lives. Each scenario writes its ids
-// under its own prefix (as if into its own topic, index and bucket) and reads back only those, so
-// the records of earlier scenarios on the same platform are not counted as unexpected.
-func (r *runner) finalRead(ctx context.Context, recs []*history.Recorder) error {
-	for _, rec := range recs {
-		all, err := rec.Store.ReadAll(ctx)
+// finalRead reads every store's dataset back and asks the stores where each record lives. The
+// dataset is this run's alone, so everything in it is judged: a record the run never attempted is
+// unexpected. A store whose placement cannot be observed is recorded with the error, which makes
+// its placement check an error, not a pass.
+func (r *runner) finalRead(ctx context.Context) error {
+	for _, rec := range r.recs {
+		rb, err := rec.Store.Read(ctx)
 		if err != nil {
 			return fmt.Errorf("final read of %s/%s: %w", rec.Tenant, rec.Store.Name(), err)
 		}
-		var read []string
-		for _, id := range all {
-			if strings.HasPrefix(id, r.idPrefix(rec)) {
-				read = append(read, id)
+		st := StoreState{Tenant: rec.Tenant, Name: rec.Store.Name(), Read: rb}
+		if st.Placement, err = rec.Store.Placement(ctx); err != nil {
+			if ctx.Err() != nil {
+				return err
 			}
+			st.PlacementErr = err
+			r.event("placement of %s/%s could not be observed: %v", rec.Tenant, rec.Store.Name(), err)
 		}
-		placement, err := rec.Store.Placement(ctx)
-		if err != nil {
-			return fmt.Errorf("placement of %s/%s: %w", rec.Tenant, rec.Store.Name(), err)
+		for _, u := range rb.Unreadable {
+			r.event("%s/%s: unreadable: %s", rec.Tenant, rec.Store.Name(), u)
 		}
-		r.obs.Stores = append(r.obs.Stores, StoreState{Tenant: rec.Tenant, Name: rec.Store.Name(), FinalRead: read, Placement: placement})
+		r.obs.Stores = append(r.obs.Stores, st)
 	}
-	r.event("read back %d stores", len(recs))
+	r.event("read back %d stores", len(r.recs))
 	return nil
 }
 

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -69,6 +70,9 @@ func TestCheckersFailOnMisbehavingFake(t *testing.T) {
 		{"tls catches TLS 1.0", nil, func(s *topology.Spec) { s.TLS.MinVersion = "1.0" }, "tls-posture", "tls", reports.Fail},
 		{"tls catches a P-256 certificate", nil, func(s *topology.Spec) { s.TLS.CertCurve = "P-256" }, "tls-posture", "tls", reports.Fail},
 		{"isolation holds with namespace policies", nil, nil, "isolation", "isolation", reports.Pass},
+		{"ledger catches a definite failure that is present", []fakes.Option{fakes.WithFault(fakes.FailAfterApply, topology.KindLog)}, nil, "node-kill", "ledger", reports.Fail},
+		{"ledger catches a corrupt value", []fakes.Option{fakes.WithFault(fakes.CorruptValues, topology.KindDocument)}, nil, "node-kill", "ledger", reports.Fail},
+		{"placement catches an acknowledged record with no location", []fakes.Option{fakes.WithFault(fakes.HideLocation, topology.KindObject)}, nil, "node-kill", "placement", reports.Fail},
 		{"isolation catches a platform without policies", nil, func(s *topology.Spec) { s.Network.Isolation = "none" }, "isolation", "isolation", reports.Fail},
 	}
 	for _, tt := range tests {
@@ -82,6 +86,59 @@ func TestCheckersFailOnMisbehavingFake(t *testing.T) {
 				t.Fatalf("%s check is %s, want %s\n%+v", tt.check, got, tt.want, results[0].Checks)
 			}
 		})
+	}
+}
+
+// TestStoresThatReturnNothingFailClosed: a provider whose stores take no write, read back nothing and
+// place nothing gives the durability controls no evidence, so they are errors with a reason, never a
+// pass or an empty skip.
+func TestStoresThatReturnNothingFailClosed(t *testing.T) {
+	results := run(t, topology.Default(), []fakes.Option{fakes.WithFault(fakes.ReturnNothing)}, "node-kill", "drive-loss")
+	for _, r := range results {
+		for _, c := range r.Checks {
+			if (c.Name == "ledger" || c.Name == "placement") && c.Status != reports.Error {
+				t.Errorf("%s: %s check on %s/%s is %s (%s), want error", r.Name, c.Name, c.Tenant, c.Store, c.Status, c.Summary)
+			}
+		}
+		if r.Status == reports.Pass {
+			t.Errorf("%s passed with stores that return nothing", r.Name)
+		}
+	}
+}
+
+// TestRunScopedDatasets: every id of a run lies in its run-unique dataset, and the dataset is gone at
+// the end unless retained.
+func TestRunScopedDatasets(t *testing.T) {
+	spec := topology.Default()
+	p := fakes.NewProvider()
+	ctx := context.Background()
+	if err := p.Up(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Down(ctx)
+	list, _ := Select([]string{"node-kill"})
+	for _, retain := range []bool{false, true} {
+		env := Env{Provider: p, Spec: spec, Claims: claims.Default(), Seed: 1, Log: progress.Discard(), RunID: fmt.Sprintf("run%v", retain), Retain: retain}
+		res := Run(ctx, env, list)[0]
+		if res.Dataset != Dataset(env.RunID, "node-kill") {
+			t.Fatalf("dataset %q, want the run's", res.Dataset)
+		}
+		sts, err := p.Stores(ctx, "tenant-a", res.Dataset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb, err := sts[0].Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if left := len(rb.Records); (left > 0) != retain {
+			t.Errorf("retain %v: %d records left in the dataset", retain, left)
+		}
+		for _, l := range res.Ledgers {
+			if l.Unexpected != 0 {
+				t.Errorf("retain %v: %s/%s read %d records of another run", retain, l.Tenant, l.Store, l.Unexpected)
+			}
+		}
 	}
 }
 

@@ -3,7 +3,9 @@
 package scenarios
 
 import (
+	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"dpsim/claims"
@@ -18,6 +20,34 @@ type Env struct {
 	Claims   claims.Claims
 	Seed     int64
 	Log      *slog.Logger
+	// RunID is unique per run (see NewRunID); every dataset of the run carries it.
+	RunID string
+	// Retain keeps the run's datasets; otherwise each scenario removes its own at its end.
+	Retain bool
+	// SettleTimeout bounds the wait for the platform to recover after a fault (default 5 min): a
+	// store that cannot recover is judged, not waited on.
+	SettleTimeout time.Duration
+}
+
+// settleTimeout is env's bound on settling after a fault.
+func (e Env) settleTimeout() time.Duration {
+	if e.SettleTimeout > 0 {
+		return e.SettleTimeout
+	}
+	return 5 * time.Minute
+}
+
+// recoverTimeout bounds healing a fault after the run was interrupted.
+const recoverTimeout = 3 * time.Minute
+
+// NewRunID returns a run id unique to this run: random on a real platform, where datasets of
+// earlier runs may still exist; derived from the seed on a provider that simulates time, whose
+// platform lives only as long as the process, so that two runs with one seed stay identical.
+func NewRunID(p topology.Provider, seed int64) string {
+	if _, simulated := p.(topology.Clocked); simulated {
+		return fmt.Sprintf("s%x", uint64(seed))
+	}
+	return fmt.Sprintf("r%08x", rand.Uint32())
 }
 
 // Scenario is one experiment, as plain data: what traffic to drive, which fault to inject while it
@@ -81,6 +111,8 @@ type FaultWindow struct {
 	Kind   string
 	Target string
 	Nodes  []string // the nodes the fault took down or cut off
+	// Effect is the evidence that the fault took effect, from injecting and from healing it.
+	Effect []string
 	Start  time.Time
 	End    time.Time
 	// WorkloadStart and WorkloadEnd bound the writes made while the fault was in force: from the

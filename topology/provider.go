@@ -108,24 +108,32 @@ type Drive struct {
 
 // NodeKiller stops and restarts nodes.
 type NodeKiller interface {
-	KillNode(ctx context.Context, node string) error
+	// KillNode stops node and returns evidence, observed on the substrate, that it is down (its
+	// container stopped); an empty string is no evidence.
+	KillNode(ctx context.Context, node string) (string, error)
 	RestartNode(ctx context.Context, node string) error
 }
 
 // DriveDropper wipes drives. RestoreDrive brings the drive back empty.
 type DriveDropper interface {
 	Drives(ctx context.Context) ([]Drive, error)
-	DropDrive(ctx context.Context, d Drive) error
-	RestoreDrive(ctx context.Context, d Drive) error
+	// DropDrive destroys d and returns evidence of what was destroyed (a volume and its id).
+	DropDrive(ctx context.Context, d Drive) (string, error)
+	// RestoreDrive waits until d's member runs again on an empty drive and returns evidence that the
+	// drive is a new one (a new volume id, an empty drive).
+	RestoreDrive(ctx context.Context, d Drive) (string, error)
 }
 
 // Partitioner cuts a node off from every other node and heals the cut.
 type Partitioner interface {
 	Isolate(ctx context.Context, node string) error
-	Heal(ctx context.Context) error
+	// Heal removes every cut and returns evidence that the cuts were in force (packets they dropped).
+	Heal(ctx context.Context) (string, error)
 }
 
-// Settler waits until the platform has recovered from faults (replicas back in sync, pods ready).
+// Settler waits until the platform has recovered from faults (replicas back in sync, pods ready,
+// the object store healed). The caller bounds the wait with ctx; a store that cannot recover is then
+// judged, not waited on, so the error names what did not settle.
 type Settler interface {
 	Settle(ctx context.Context) error
 }

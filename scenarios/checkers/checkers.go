@@ -31,12 +31,18 @@ func verdict(ok bool, format string, args ...any) Verdict {
 // sampleSize bounds the identities a ledger lists for each of lost and unexpected.
 const sampleSize = 20
 
-// Ledger is the set checker: it compares the identities acknowledged in the history with those in
-// the final read. It fails when more than maxLost acknowledged writes are absent, or when anything
-// was read that was never attempted.
-func Ledger(ops []history.Op, finalRead []string, maxLost int) (reports.Ledger, Verdict) {
-	var l reports.Ledger
-	outcome := map[string]history.Outcome{}
+// Ledger is the set checker: it compares the identities in the history with those in the final
+// read, and each value read with the one written. It fails when more than maxLost acknowledged writes
+// are absent, when anything was read that was never attempted, when a definite failure is present
+// (failedPresent: the client misclassified the answer or the store lied) or when a record is present
+// with another value (corrupt). With no acknowledged write there is nothing to judge: error.
+func Ledger(ops []history.Op, read topology.ReadBack, maxLost int) (reports.Ledger, Verdict) {
+	l := reports.Ledger{Unreadable: read.Unreadable}
+	type written struct {
+		outcome history.Outcome
+		hash    string
+	}
+	byID := map[string]written{}
 	for _, op := range ops {
 		l.Attempted++
 		switch op.Outcome {
@@ -47,40 +53,64 @@ func Ledger(ops []history.Op, finalRead []string, maxLost int) (reports.Ledger, 
 		default:
 			l.Unknown++
 		}
-		// An id written twice counts as acknowledged if any attempt was.
-		if prev, seen := outcome[op.ID]; !seen || prev != history.OK {
-			outcome[op.ID] = op.Outcome
+		// An id written twice counts as acknowledged if any attempt was, as unknown if any was.
+		if prev, seen := byID[op.ID]; !seen || rank(op.Outcome) > rank(prev.outcome) {
+			byID[op.ID] = written{op.Outcome, op.Hash}
 		}
 	}
 	readCount := map[string]int{}
-	for _, id := range finalRead {
-		readCount[id]++
+	var corrupt []string
+	for _, r := range read.Records {
+		readCount[r.ID]++
+		if w, ok := byID[r.ID]; ok && w.hash != "" && r.Hash != w.hash && readCount[r.ID] == 1 {
+			corrupt = append(corrupt, r.ID)
+		}
 	}
-	var lost, unexpected []string
-	for id, out := range outcome {
+	var lost, unexpected, failedPresent []string
+	for id, w := range byID {
 		n := readCount[id]
 		switch {
-		case out == history.OK && n == 0:
+		case w.outcome == history.OK && n == 0:
 			lost = append(lost, id)
-		case out != history.OK && n > 0:
+		case w.outcome == history.Unknown && n > 0:
 			l.Recovered++
+		case w.outcome == history.Failed && n > 0:
+			failedPresent = append(failedPresent, id)
 		}
 	}
 	for id, n := range readCount {
-		if _, attempted := outcome[id]; !attempted {
+		if _, attempted := byID[id]; !attempted {
 			unexpected = append(unexpected, id)
 		}
 		if n > 1 {
 			l.Duplicated++
 		}
 	}
-	sort.Strings(lost)
-	sort.Strings(unexpected)
-	l.Lost, l.Unexpected = len(lost), len(unexpected)
-	l.LostIDs, l.UnexpectedIDs = sample(lost), sample(unexpected)
-	return l, verdict(l.Lost <= maxLost && l.Unexpected == 0,
-		"%d acknowledged of %d attempted; %d lost (at most %d allowed), %d unexpected, %d duplicated, %d recovered",
-		l.Acknowledged, l.Attempted, l.Lost, maxLost, l.Unexpected, l.Duplicated, l.Recovered)
+	for _, ids := range [][]string{lost, unexpected, failedPresent, corrupt} {
+		sort.Strings(ids)
+	}
+	l.Lost, l.Unexpected, l.FailedPresent, l.Corrupt = len(lost), len(unexpected), len(failedPresent), len(corrupt)
+	l.LostIDs, l.UnexpectedIDs, l.FailedPresentIDs, l.CorruptIDs = sample(lost), sample(unexpected), sample(failedPresent), sample(corrupt)
+	summary := fmt.Sprintf("%d acknowledged of %d attempted; %d lost (at most %d allowed), %d unexpected, %d failed but present, %d corrupt, %d duplicated, %d recovered",
+		l.Acknowledged, l.Attempted, l.Lost, maxLost, l.Unexpected, l.FailedPresent, l.Corrupt, l.Duplicated, l.Recovered)
+	if len(read.Unreadable) > 0 {
+		summary += "; unreadable: " + strings.Join(sample(read.Unreadable), "; ")
+	}
+	if l.Acknowledged == 0 {
+		return l, Verdict{Status: reports.Error, Summary: "no write was acknowledged, so no loss can be judged: " + summary}
+	}
+	return l, verdict(l.Lost <= maxLost && l.Unexpected == 0 && l.FailedPresent == 0 && l.Corrupt == 0, "%s", summary)
+}
+
+// rank orders outcomes by what they say about an id: acknowledged beats unknown beats failed.
+func rank(o history.Outcome) int {
+	switch o {
+	case history.OK:
+		return 2
+	case history.Unknown:
+		return 1
+	}
+	return 0
 }
 
 func sample(ids []string) []string {
@@ -91,7 +121,8 @@ func sample(ids []string) []string {
 }
 
 // Placement checks that every acknowledged record is stored on at least minCopies distinct nodes
-// and survives the loss of minCopies-1 of them.
+// and survives the loss of minCopies-1 of them. An acknowledged record the store reports no location
+// for is short of copies too (fail closed); with no acknowledged record there is nothing to judge.
 func Placement(ops []history.Op, placements []topology.Placement, minCopies int) Verdict {
 	acked := map[string]bool{}
 	for _, op := range ops {
@@ -99,27 +130,40 @@ func Placement(ops []history.Op, placements []topology.Placement, minCopies int)
 			acked[op.ID] = true
 		}
 	}
-	var short []string
-	checked, fewest := 0, -1
+	if len(acked) == 0 {
+		return Verdict{Status: reports.Error, Summary: "no acknowledged record to inspect"}
+	}
+	located := map[string]topology.Placement{}
 	for _, p := range placements {
-		if !acked[p.ID] {
+		if acked[p.ID] {
+			located[p.ID] = p
+		}
+	}
+	var short, nowhere []string
+	fewest := -1
+	for id := range acked {
+		p, ok := located[id]
+		if !ok {
+			nowhere = append(nowhere, id)
+			fewest = 0
 			continue
 		}
-		checked++
 		nodes := distinct(p.Nodes)
 		if fewest < 0 || nodes < fewest {
 			fewest = nodes
 		}
 		if nodes < minCopies || p.Tolerates < minCopies-1 {
-			short = append(short, p.ID)
+			short = append(short, id)
 		}
 	}
-	if checked == 0 {
-		return Verdict{Status: reports.Error, Summary: "no acknowledged record to inspect"}
-	}
 	sort.Strings(short)
-	return verdict(len(short) == 0, "%d acknowledged records inspected; %d on fewer than %d distinct nodes (fewest: %d)%s",
-		checked, len(short), minCopies, fewest, listed(short))
+	sort.Strings(nowhere)
+	summary := fmt.Sprintf("%d acknowledged records inspected; %d on fewer than %d distinct nodes (fewest: %d)%s",
+		len(acked), len(short)+len(nowhere), minCopies, fewest, listed(short))
+	if len(nowhere) > 0 {
+		summary += fmt.Sprintf("; %d with no location reported by the store%s", len(nowhere), listed(nowhere))
+	}
+	return verdict(len(short) == 0 && len(nowhere) == 0, "%s", summary)
 }
 
 func distinct(nodes []string) int {
@@ -187,6 +231,25 @@ func AckRate(ops []history.Op, from, to time.Time) float64 {
 		}
 	}
 	return float64(n) / span
+}
+
+// AckRateByPart is AckRate per partition or shard (the part each acknowledged write went to);
+// writes whose store named no part are left out, and nil is returned when none named one.
+func AckRateByPart(ops []history.Op, from, to time.Time) map[string]float64 {
+	span := to.Sub(from).Seconds()
+	if span <= 0 {
+		return nil
+	}
+	var out map[string]float64
+	for _, op := range ops {
+		if op.Outcome == history.OK && op.Part != "" && !op.Invoked.Before(from) && !op.Finished.After(to) {
+			if out == nil {
+				out = map[string]float64{}
+			}
+			out[op.Part] += 1 / span
+		}
+	}
+	return out
 }
 
 // Recovery measures availability around a fault and fails when no write was acknowledged after the

@@ -19,9 +19,24 @@ func ops(outcomes string) []history.Op {
 	for i, c := range outcomes {
 		o := map[rune]history.Outcome{'o': history.OK, 'f': history.Failed, 'u': history.Unknown}[c]
 		at := t0.Add(time.Duration(i) * time.Second)
-		out = append(out, history.Op{ID: fmt.Sprintf("id-%d", i), Outcome: o, Invoked: at, Finished: at.Add(time.Millisecond)})
+		id := fmt.Sprintf("id-%d", i)
+		out = append(out, history.Op{ID: id, Outcome: o, Invoked: at, Finished: at.Add(time.Millisecond), Hash: "h-" + id})
 	}
 	return out
+}
+
+// readBack is a final read of ids, each with the value its write asked for ("h-"+id) unless the id
+// is written "id=hash".
+func readBack(ids ...string) topology.ReadBack {
+	var rb topology.ReadBack
+	for _, id := range ids {
+		id, hash, ok := strings.Cut(id, "=")
+		if !ok {
+			hash = "h-" + id
+		}
+		rb.Records = append(rb.Records, topology.Record{ID: id, Hash: hash})
+	}
+	return rb
 }
 
 func TestLedger(t *testing.T) {
@@ -43,6 +58,16 @@ func TestLedger(t *testing.T) {
 			func(l reports.Ledger) bool { return l.Unexpected == 1 && l.UnexpectedIDs[0] == "ghost" }},
 		{"failed and unknown writes absent are fine", "ofu", []string{"id-0"}, 0, reports.Pass,
 			func(l reports.Ledger) bool { return l.Failed == 1 && l.Unknown == 1 && l.Recovered == 0 }},
+		{"a definite failure that is present fails", "of", []string{"id-0", "id-1"}, 0, reports.Fail,
+			func(l reports.Ledger) bool {
+				return l.FailedPresent == 1 && l.FailedPresentIDs[0] == "id-1" && l.Recovered == 0
+			}},
+		{"a record with another value is corrupt", "oo", []string{"id-0", "id-1=garbled"}, 0, reports.Fail,
+			func(l reports.Ledger) bool { return l.Corrupt == 1 && l.CorruptIDs[0] == "id-1" && l.Lost == 0 }},
+		{"no acknowledged write is an error", "ffu", []string{}, 0, reports.Error,
+			func(l reports.Ledger) bool { return l.Acknowledged == 0 }},
+		{"nothing attempted is an error", "", []string{}, 0, reports.Error,
+			func(l reports.Ledger) bool { return l.Attempted == 0 }},
 		{"unknown write present is recovered", "ou", []string{"id-0", "id-1"}, 0, reports.Pass,
 			func(l reports.Ledger) bool { return l.Recovered == 1 }},
 		{"duplicates counted", "oo", []string{"id-0", "id-1", "id-1"}, 0, reports.Pass,
@@ -50,7 +75,7 @@ func TestLedger(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l, v := Ledger(ops(tt.outcomes), tt.read, tt.maxLost)
+			l, v := Ledger(ops(tt.outcomes), readBack(tt.read...), tt.maxLost)
 			if v.Status != tt.want || !tt.check(l) {
 				t.Fatalf("got %s (%s), ledger %+v", v.Status, v.Summary, l)
 			}
@@ -76,7 +101,9 @@ func TestPlacement(t *testing.T) {
 		{"unacknowledged records are not judged", []topology.Placement{
 			{ID: "id-0", Nodes: []string{"n1", "n2"}, Tolerates: 1}, {ID: "id-1", Nodes: []string{"n2", "n3"}, Tolerates: 1},
 			{ID: "id-2", Nodes: []string{"n1"}}}, reports.Pass},
-		{"nothing to inspect", nil, reports.Error},
+		{"an acknowledged record with no location", []topology.Placement{
+			{ID: "id-0", Nodes: []string{"n1", "n2"}, Tolerates: 1}}, reports.Fail},
+		{"the store reports nothing", nil, reports.Fail},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,6 +111,18 @@ func TestPlacement(t *testing.T) {
 				t.Fatalf("got %s (%s), want %s", v.Status, v.Summary, tt.want)
 			}
 		})
+	}
+	if v := Placement(ops("fu"), nil, 2); v.Status != reports.Error {
+		t.Errorf("no acknowledged record: %s (%s), want error", v.Status, v.Summary)
+	}
+}
+
+func TestLedgerNamesUnreadableParts(t *testing.T) {
+	rb := readBack("id-0")
+	rb.Unreadable = []string{"shard 1: no active copy"}
+	l, v := Ledger(ops("oo"), rb, 0)
+	if v.Status != reports.Fail || l.Lost != 1 || !strings.Contains(v.Summary, "shard 1: no active copy") {
+		t.Fatalf("got %s (%s), ledger %+v: want the record on the unreadable shard lost and the shard named", v.Status, v.Summary, l)
 	}
 }
 

@@ -2,12 +2,18 @@
 // network: MinIO servers with one drive each, forming one erasure set with the spec's parity, in
 // containers started with testcontainers-go on the kind Docker network. Its reaper image cannot be
 // pulled here, so containers carry dpsim's labels and are removed by label.
+//
+// It also observes the drives from the host, which the in-cluster S3 client cannot: where each
+// object's erasure-coded parts are (Placement) and whether healing has put a part of every object
+// back on every drive (Healed). Buckets and keys are named by dpsim/stores/s3/keys, the mapping the
+// client writes with.
 package minio
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -16,6 +22,7 @@ import (
 	"time"
 
 	"github.com/testcontainers/testcontainers-go"
+	tcexec "github.com/testcontainers/testcontainers-go/exec"
 	tclog "github.com/testcontainers/testcontainers-go/log"
 	tcnetwork "github.com/testcontainers/testcontainers-go/network"
 )
@@ -168,7 +175,8 @@ func (s *Store) Healthy(ctx context.Context) (bool, error) {
 
 // DropDrive wipes server i's drive (every object shard and MinIO's own metadata on it).
 func (s *Store) DropDrive(ctx context.Context, i int) error {
-	return s.exec(ctx, i, "sh", "-c", "rm -rf "+dataDir+"/* "+dataDir+"/.minio.sys")
+	_, err := s.run(ctx, i, "sh", "-c", "rm -rf "+dataDir+"/* "+dataDir+"/.minio.sys")
+	return err
 }
 
 // StopServer stops server i (its drive goes offline, its data stays); StartServer starts it again.
@@ -187,24 +195,33 @@ func (s *Store) StartServer(ctx context.Context, i int) error {
 	return s.Servers[i].c.Start(ctx)
 }
 
-func (s *Store) exec(ctx context.Context, i int, cmd ...string) error {
+// errNoContainer is the answer for a server this process did not start.
+var errNoContainer = errors.New("no container handle: the server was not started by this process")
+
+// run runs cmd in server i (one docker exec) and returns its output, stdout then stderr; a
+// command that exits non-zero is an error that keeps its output.
+func (s *Store) run(ctx context.Context, i int, cmd ...string) (string, error) {
 	if i < 0 || i >= len(s.Servers) {
-		return fmt.Errorf("no object store server %d", i)
+		return "", fmt.Errorf("no object store server %d", i)
 	}
-	code, out, err := s.Servers[i].c.Exec(ctx, cmd)
+	srv := s.Servers[i]
+	if srv.c == nil {
+		return "", fmt.Errorf("%s: %w", srv.Name, errNoContainer)
+	}
+	code, out, err := srv.c.Exec(ctx, cmd, tcexec.Multiplexed())
 	if err != nil {
-		return fmt.Errorf("%s: %s: %w", s.Servers[i].Name, strings.Join(cmd, " "), err)
+		return "", fmt.Errorf("%s: %s: %w", srv.Name, strings.Join(cmd, " "), err)
+	}
+	var b strings.Builder
+	if out != nil {
+		if _, err := io.Copy(&b, out); err != nil {
+			return "", fmt.Errorf("%s: %s: read output: %w", srv.Name, strings.Join(cmd, " "), err)
+		}
 	}
 	if code != 0 {
-		var b strings.Builder
-		if out != nil {
-			buf := make([]byte, 4096)
-			n, _ := out.Read(buf)
-			b.Write(buf[:n])
-		}
-		return fmt.Errorf("%s: %s: exit %d: %s", s.Servers[i].Name, strings.Join(cmd, " "), code, b.String())
+		return b.String(), fmt.Errorf("%s: %s: exit %d: %s", srv.Name, strings.Join(cmd, " "), code, strings.TrimSpace(b.String()))
 	}
-	return nil
+	return b.String(), nil
 }
 
 // Terminate removes every server with its volumes.
