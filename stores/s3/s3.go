@@ -1,7 +1,8 @@
 // Package s3 is the real object store: MinIO (outside the cluster, possibly several servers sharing
 // one erasure set) through minio-go. Each tenant has one bucket, created on first use; a dataset is
-// the key prefix "<dataset>/" (the engine's ids already start with it), and every write puts one
-// object whose key is the id.
+// the key prefix "<dataset>/", and every write puts one object under it whose key is
+// keys.Object(dataset, id). Where an object's parts are is not visible through S3: the provider
+// reads it from the drives (topology/minio), so Placement here fails closed.
 package s3
 
 import (
@@ -9,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"log/slog"
 	"net"
@@ -22,6 +24,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"dpsim/stores"
+	"dpsim/stores/s3/keys"
 	"dpsim/topology"
 )
 
@@ -37,11 +40,11 @@ type Config struct {
 	Secure    bool     `json:"secure"`
 	AccessKey string   `json:"accessKey"`
 	SecretKey string   `json:"secretKey"`
-	Bucket    string   `json:"bucket"`  // the tenant's bucket; sanitised with BucketName
+	Bucket    string   `json:"bucket"`  // the tenant's bucket; sanitised with keys.BucketName
 	Servers   []Server `json:"servers"` // the servers of the erasure set; default: the endpoint alone
 	Drives    int      `json:"drives"`  // drives of the erasure set (spread evenly over the servers)
 	Parity    int      `json:"parity"`  // parity drives (EC:N)
-	Workers   int      `json:"workers"` // concurrent puts; default 16
+	Workers   int      `json:"workers"` // concurrent puts and gets; default 16
 	Log       *slog.Logger
 }
 
@@ -53,63 +56,28 @@ const (
 	healthTimeout  = 3 * time.Second
 )
 
-// Store is one tenant's bucket, viewed through one dataset prefix. It implements topology.Store,
-// topology.BatchWriter and stores.StreamWriter.
+// Store is one tenant's bucket, viewed through one dataset prefix. It implements topology.Store.
 type Store struct {
-	cfg    Config
-	log    *slog.Logger
-	mc     *minio.Client
-	http   *http.Client
-	bucket string
-	prefix string
+	cfg     Config
+	log     *slog.Logger
+	mc      *minio.Client
+	http    *http.Client
+	bucket  string
+	dataset string
 }
 
-var (
-	_ topology.Store       = (*Store)(nil)
-	_ topology.BatchWriter = (*Store)(nil)
-	_ stores.StreamWriter  = (*Store)(nil)
-)
-
-// BucketName turns a tenant (or any name) into a valid S3 bucket name: lower case, characters
-// outside [a-z0-9.-] become '-', 3 to 63 characters, starting and ending with a letter or digit.
-func BucketName(name string) (string, error) {
-	var b strings.Builder
-	for _, r := range strings.ToLower(name) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '-' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('-')
-		}
-	}
-	s := strings.Trim(b.String(), ".-")
-	for strings.Contains(s, "..") {
-		s = strings.ReplaceAll(s, "..", ".")
-	}
-	if len(s) > 63 {
-		s = strings.TrimRight(s[:63], ".-")
-	}
-	if s == "" {
-		return "", fmt.Errorf("bucket name from %q: nothing left", name)
-	}
-	for len(s) < 3 {
-		s += "0"
-	}
-	if net.ParseIP(s) != nil {
-		s = "b-" + s
-	}
-	return s, nil
-}
+var _ topology.Store = (*Store)(nil)
 
 // Open connects to the object store, creates the bucket if it does not exist and returns the store
-// of one dataset (the key prefix "<dataset>/").
+// of one dataset (the key prefix keys.Prefix(dataset)).
 func Open(ctx context.Context, cfg Config, dataset string) (*Store, error) {
 	if cfg.Endpoint == "" {
 		return nil, errors.New("s3: no endpoint")
 	}
-	if dataset == "" || strings.Contains(dataset, "/") {
-		return nil, fmt.Errorf("s3 dataset %q: want a name without '/'", dataset)
+	if err := keys.CheckDataset(dataset); err != nil {
+		return nil, err
 	}
-	bucket, err := BucketName(cfg.Bucket)
+	bucket, err := keys.BucketName(cfg.Bucket)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +107,7 @@ func Open(ctx context.Context, cfg Config, dataset string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3 client for %s: %w", cfg.Endpoint, err)
 	}
-	s := &Store{cfg: cfg, log: cfg.Log, mc: mc, http: &http.Client{Transport: tr, Timeout: healthTimeout}, bucket: bucket, prefix: dataset + "/"}
+	s := &Store{cfg: cfg, log: cfg.Log, mc: mc, http: &http.Client{Transport: tr, Timeout: healthTimeout}, bucket: bucket, dataset: dataset}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -167,22 +135,12 @@ func (s *Store) Kind() topology.Kind { return topology.KindObject }
 // Bucket is the tenant's bucket.
 func (s *Store) Bucket() string { return s.bucket }
 
-// Write puts one object and waits for its outcome.
-func (s *Store) Write(ctx context.Context, id string, value []byte) (topology.Ack, error) {
-	res := s.put(ctx, id, value)
-	return res.Ack, res.Err
-}
-
-// WriteBatch puts one object per id.
-func (s *Store) WriteBatch(ctx context.Context, ids []string, valueBytes int) ([]topology.WriteResult, error) {
-	return stores.Collect(ctx, s, ids, valueBytes)
-}
-
-// WriteStream puts one object per id (value stores.Value(id, valueBytes)) with Workers concurrent
-// puts and emits each outcome as it ends; an id taken but not started because ctx ended is failed.
-func (s *Store) WriteStream(ctx context.Context, ids iter.Seq[string], valueBytes int, emit func(stores.Result)) error {
+// WriteStream puts one object per id (value topology.Value(id, valueBytes), key
+// keys.Object(dataset, id)) with Workers concurrent puts and emits each outcome as it ends; an id
+// taken but not started because ctx ended is failed, a put in flight when ctx ended is unknown.
+func (s *Store) WriteStream(ctx context.Context, ids iter.Seq[string], valueBytes int, emit func(topology.WriteResult)) error {
 	var mu sync.Mutex
-	safeEmit := func(r stores.Result) {
+	safeEmit := func(r topology.WriteResult) {
 		mu.Lock()
 		defer mu.Unlock()
 		emit(r)
@@ -192,7 +150,7 @@ func (s *Store) WriteStream(ctx context.Context, ids iter.Seq[string], valueByte
 	for range s.cfg.Workers {
 		wg.Go(func() {
 			for id := range work {
-				safeEmit(s.put(ctx, id, stores.Value(id, valueBytes)))
+				safeEmit(s.put(ctx, id, topology.Value(id, valueBytes)))
 			}
 		})
 	}
@@ -202,8 +160,8 @@ func (s *Store) WriteStream(ctx context.Context, ids iter.Seq[string], valueByte
 			continue
 		case <-ctx.Done():
 			now := time.Now()
-			safeEmit(stores.Result{WriteResult: topology.WriteResult{ID: id, Invoked: now, Finished: now,
-				Err: fmt.Errorf("put %s: not sent: %v", id, ctx.Err())}})
+			safeEmit(topology.WriteResult{ID: id, Invoked: now, Finished: now,
+				Err: fmt.Errorf("put %s: not sent: %v", id, ctx.Err())})
 		}
 		break
 	}
@@ -212,18 +170,22 @@ func (s *Store) WriteStream(ctx context.Context, ids iter.Seq[string], valueByte
 	return ctx.Err()
 }
 
-func (s *Store) put(ctx context.Context, id string, value []byte) stores.Result {
-	res := stores.Result{WriteResult: topology.WriteResult{ID: id, Invoked: time.Now()}}
+func (s *Store) put(ctx context.Context, id string, value []byte) topology.WriteResult {
+	res := topology.WriteResult{ID: id, Invoked: time.Now()}
+	key := keys.Object(s.dataset, id)
 	rctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	info, err := s.mc.PutObject(rctx, s.bucket, id, bytes.NewReader(value), int64(len(value)),
+	info, err := s.mc.PutObject(rctx, s.bucket, key, bytes.NewReader(value), int64(len(value)),
 		minio.PutObjectOptions{ContentType: "application/octet-stream", DisableMultipart: true})
 	res.Finished = time.Now()
 	if err != nil {
-		res.Err = fmt.Errorf("put %s/%s: %w", s.bucket, id, Classify(err))
+		if ctx.Err() != nil {
+			err = stores.Indefinite(err) // in flight when the caller's context ended
+		}
+		res.Err = fmt.Errorf("put %s/%s: %w", s.bucket, key, Classify(err))
 		return res
 	}
-	// The S3 answer does not say which drives took the shards: the acknowledging node is the server
+	// The S3 answer does not say which drives took the parts: the acknowledging node is the server
 	// when there is one, the endpoint otherwise, and Copies stays unknown (0).
 	res.Ack.Node = s.cfg.Endpoint
 	if len(s.cfg.Servers) == 1 {
@@ -241,6 +203,9 @@ func Classify(err error) error {
 	if err == nil {
 		return nil
 	}
+	if errors.Is(err, topology.ErrIndefinite) {
+		return err
+	}
 	er := minio.ToErrorResponse(err)
 	if er.StatusCode >= 400 && er.StatusCode <= 499 && er.StatusCode != http.StatusRequestTimeout && er.StatusCode != http.StatusTooManyRequests {
 		return err
@@ -251,16 +216,130 @@ func Classify(err error) error {
 	return stores.TransportError(err)
 }
 
-// ReadAll lists every object under the dataset prefix.
-func (s *Store) ReadAll(ctx context.Context) ([]string, error) {
-	var ids []string
-	for obj := range s.mc.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: s.prefix, Recursive: true}) {
+// list names every object key under the dataset's prefix, in key order.
+func (s *Store) list(ctx context.Context) ([]string, error) {
+	var out []string
+	for obj := range s.mc.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: keys.Prefix(s.dataset), Recursive: true}) {
 		if obj.Err != nil {
-			return nil, fmt.Errorf("list %s/%s: %w", s.bucket, s.prefix, obj.Err)
+			return nil, fmt.Errorf("list %s/%s: %w", s.bucket, keys.Prefix(s.dataset), obj.Err)
 		}
-		ids = append(ids, obj.Key)
+		out = append(out, obj.Key)
 	}
-	return ids, nil
+	return out, nil
+}
+
+// Read lists every object under the dataset's prefix and GETs each (Workers at a time), hashing the
+// bytes read. An object whose GET fails (read quorum lost, a drive's part corrupt) is named in
+// Unreadable with the reason and the read goes on; a listing that fails fails the read.
+func (s *Store) Read(ctx context.Context) (topology.ReadBack, error) {
+	listed, err := s.list(ctx)
+	if err != nil {
+		return topology.ReadBack{}, err
+	}
+	objects := listed[:0:0]
+	for _, k := range listed {
+		if _, ok := keys.ID(s.dataset, k); !ok {
+			s.log.Warn(fmt.Sprintf("read %s/%s: object %q names no record; skipped", s.bucket, keys.Prefix(s.dataset), k))
+			continue
+		}
+		objects = append(objects, k)
+	}
+	type got struct {
+		rec topology.Record
+		err error
+	}
+	results := make([]got, len(objects))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(s.cfg.Workers, max(len(objects), 1)) {
+		wg.Go(func() {
+			for i := range next {
+				id, _ := keys.ID(s.dataset, objects[i])
+				hash, err := s.get(ctx, objects[i])
+				results[i] = got{topology.Record{ID: id, Hash: hash}, err}
+			}
+		})
+	}
+	for i := range objects {
+		select {
+		case next <- i:
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return topology.ReadBack{}, fmt.Errorf("read %s/%s: %w", s.bucket, keys.Prefix(s.dataset), err)
+	}
+	rb := topology.ReadBack{Records: make([]topology.Record, 0, len(objects))}
+	for _, r := range results {
+		if r.err != nil {
+			rb.Unreadable = append(rb.Unreadable, fmt.Sprintf("%s: %v", r.rec.ID, r.err))
+			continue
+		}
+		rb.Records = append(rb.Records, r.rec)
+	}
+	return rb, nil
+}
+
+// get reads one object whole and returns the hash of its bytes.
+func (s *Store) get(ctx context.Context, key string) (string, error) {
+	rctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	obj, err := s.mc.GetObject(rctx, s.bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		return "", fmt.Errorf("get %s/%s: %w", s.bucket, key, err)
+	}
+	defer obj.Close()
+	b, err := io.ReadAll(obj)
+	if err != nil {
+		return "", fmt.Errorf("get %s/%s: %w", s.bucket, key, err)
+	}
+	return topology.ValueHash(b), nil
+}
+
+// ErrPlacementFromDrives is Placement's answer: where an object's erasure-coded parts are is
+// observed on the drives themselves, by the provider that can look at them (topology/minio's
+// Placement), never by this client. It wraps errors.ErrUnsupported.
+var ErrPlacementFromDrives = fmt.Errorf("object placement is read from the drives by the provider, not by the S3 client: %w", errors.ErrUnsupported)
+
+// Placement fails closed: the S3 API does not say which drives hold an object's parts, and the
+// servers that answer now are not where an object written during a fault lives. The provider reads
+// placement from the drives (topology/minio).
+func (s *Store) Placement(ctx context.Context) ([]topology.Placement, error) {
+	return nil, fmt.Errorf("placement of %s/%s: %w", s.bucket, keys.Prefix(s.dataset), ErrPlacementFromDrives)
+}
+
+// Drop removes every object under the dataset's prefix.
+func (s *Store) Drop(ctx context.Context) error {
+	objects, err := s.list(ctx)
+	if err != nil {
+		return fmt.Errorf("drop %s/%s: %w", s.bucket, keys.Prefix(s.dataset), err)
+	}
+	ch := make(chan minio.ObjectInfo)
+	go func() {
+		defer close(ch)
+		for _, k := range objects {
+			select {
+			case ch <- minio.ObjectInfo{Key: k}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var errs []error
+	for e := range s.mc.RemoveObjects(ctx, s.bucket, ch, minio.RemoveObjectsOptions{}) {
+		errs = append(errs, fmt.Errorf("remove %s/%s: %w", s.bucket, e.ObjectName, e.Err))
+	}
+	if err := ctx.Err(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("drop %s/%s: %w", s.bucket, keys.Prefix(s.dataset), err)
+	}
+	return nil
 }
 
 // ServerState is one server's liveness.
@@ -297,46 +376,6 @@ func (s *Store) Servers(ctx context.Context) []ServerState {
 	}
 	wg.Wait()
 	return out
-}
-
-// Tolerates is how many of the live servers an object stored on all of them can lose and still be
-// read, when drives are spread evenly over servers servers: the erasure set needs drives-parity
-// shards, each server holds ceil(drives/servers) of them. -1 when the live servers already hold too
-// few.
-func Tolerates(servers, live, drives, parity int) int {
-	if servers <= 0 || drives <= 0 {
-		return -1
-	}
-	perServer := (drives + servers - 1) / servers
-	need := drives - parity
-	serversNeeded := (need + perServer - 1) / perServer
-	return max(live-serversNeeded, -1)
-}
-
-// Placement says, for every object of the dataset, which servers hold its shards and how many of
-// them it survives losing. MinIO stripes every object over every drive of its erasure set, so the
-// rule is per configuration, not per object: Nodes are the servers whose /minio/health/live answers
-// now, and Tolerates follows from the drives, the parity and the live servers (see Tolerates). An
-// object written while a server was down lacks that server's shards until MinIO heals it; this
-// placement does not see that.
-func (s *Store) Placement(ctx context.Context) ([]topology.Placement, error) {
-	ids, err := s.ReadAll(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var live []string
-	for _, st := range s.Servers(ctx) {
-		if st.Live {
-			live = append(live, st.Name)
-		}
-	}
-	slices.Sort(live)
-	tol := Tolerates(len(s.cfg.Servers), len(live), s.cfg.Drives, s.cfg.Parity)
-	out := make([]topology.Placement, len(ids))
-	for i, id := range ids {
-		out[i] = topology.Placement{ID: id, Nodes: slices.Clone(live), Tolerates: tol}
-	}
-	return out, nil
 }
 
 // State is the object store as the report shows it.
