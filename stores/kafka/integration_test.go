@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"dpsim/stores"
 	"dpsim/topology"
 )
 
@@ -46,6 +47,29 @@ func tally(results []topology.WriteResult) (acked map[string]bool, failed, unkno
 	return acked, failed, unknown, firstErrs
 }
 
+// readBack reads the store and counts each id's copies, failing the test on a wrong value or an
+// unreadable partition.
+func readBack(ctx context.Context, t *testing.T, s *Store, valueBytes int) (present map[string]int, total int) {
+	t.Helper()
+	rb, err := s.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rb.Unreadable) > 0 {
+		t.Errorf("unreadable partitions: %v", rb.Unreadable)
+	}
+	present = map[string]int{}
+	bad := 0
+	for _, r := range rb.Records {
+		present[r.ID]++
+		if want := topology.ValueHash(topology.Value(r.ID, valueBytes)); r.Hash != want && bad < 5 {
+			bad++
+			t.Errorf("record %s read with value hash %s, want %s", r.ID, r.Hash, want)
+		}
+	}
+	return present, len(rb.Records)
+}
+
 func ids(dataset string, n int) []string {
 	out := make([]string, n)
 	for i := range out {
@@ -72,7 +96,7 @@ func TestIntegrationKafka(t *testing.T) {
 	t.Logf("topic %s created and ready in %s", s.Topic(), time.Since(created).Round(time.Millisecond))
 	want := ids(dataset, 5000)
 	start := time.Now()
-	results, err := s.WriteBatch(ctx, want, 100)
+	results, err := stores.Collect(ctx, s, want, 100)
 	elapsed := time.Since(start)
 	if err != nil {
 		t.Fatalf("write batch: %v", err)
@@ -86,21 +110,14 @@ func TestIntegrationKafka(t *testing.T) {
 		t.Errorf("healthy cluster acknowledged %d of %d writes; first errors: %v", len(acked), len(want), errs)
 	}
 	for _, r := range results {
-		if r.Err == nil && (r.Ack.Node == "" || r.Ack.Copies < 2 || r.Finished.Before(r.Invoked)) {
+		if r.Err == nil && (r.Ack.Node == "" || r.Ack.Copies < 2 || r.Ack.Part == "" || r.Finished.Before(r.Invoked)) {
 			t.Errorf("ack of %s: %+v invoked %v finished %v", r.ID, r.Ack, r.Invoked, r.Finished)
 			break
 		}
 	}
 	readStart := time.Now()
-	read, err := s.ReadAll(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("read %d records back in %s", len(read), time.Since(readStart).Round(time.Millisecond))
-	seen := map[string]int{}
-	for _, id := range read {
-		seen[id]++
-	}
+	seen, read := readBack(ctx, t, s, 100)
+	t.Logf("read %d records back in %s", read, time.Since(readStart).Round(time.Millisecond))
 	for id := range acked {
 		if seen[id] == 0 {
 			t.Errorf("acknowledged %s not read back", id)
@@ -136,10 +153,13 @@ func TestIntegrationKafka(t *testing.T) {
 			t.Errorf("partition %+v: want 2 replicas, 2 in sync", p)
 		}
 	}
-	if total != int64(len(read)) {
-		t.Errorf("high watermarks sum to %d, read %d records", total, len(read))
+	if total != int64(read) {
+		t.Errorf("high watermarks sum to %d, read %d records", total, read)
 	}
 	t.Logf("partitions: %+v", parts)
+	if err := s.Drop(ctx); err != nil {
+		t.Errorf("drop: %v", err)
+	}
 }
 
 // TestIntegrationKafkaBrokerKill kills a broker in the middle of a batch (DPSIM_TEST_KAFKA_KILL is
@@ -180,7 +200,7 @@ func TestIntegrationKafkaBrokerKill(t *testing.T) {
 		for i := range batch {
 			batch[i] = fmt.Sprintf("%s/w-%02d-%03d", dataset, b, i)
 		}
-		res, err := s.WriteBatch(ctx, batch, 100)
+		res, err := stores.Collect(ctx, s, batch, 100)
 		if err != nil {
 			t.Fatalf("batch %d: %v", b, err)
 		}
@@ -211,14 +231,7 @@ func TestIntegrationKafkaBrokerKill(t *testing.T) {
 		time.Sleep(2 * time.Second)
 	}
 	acked, failed, unknown, _ := tally(results)
-	read, err := s.ReadAll(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	present := map[string]int{}
-	for _, id := range read {
-		present[id]++
-	}
+	present, read := readBack(ctx, t, s, 100)
 	lost, recoveredUnknown, recoveredFailed, dup := 0, 0, 0, 0
 	for _, r := range results {
 		switch {
@@ -234,11 +247,21 @@ func TestIntegrationKafkaBrokerKill(t *testing.T) {
 		}
 	}
 	t.Logf("kafka broker kill: attempted %d, acknowledged %d, failed %d, unknown %d; read %d: lost %d, unknown-but-present %d, failed-but-present %d, duplicated %d",
-		len(results), len(acked), failed, unknown, len(read), lost, recoveredUnknown, recoveredFailed, dup)
+		len(results), len(acked), failed, unknown, read, lost, recoveredUnknown, recoveredFailed, dup)
 	if lost > 0 {
 		t.Errorf("%d acknowledged writes lost", lost)
 	}
-	if len(read) > len(results)+dup {
-		t.Errorf("read %d records of %d attempted", len(read), len(results))
+	if read > len(results)+dup {
+		t.Errorf("read %d records of %d attempted", read, len(results))
+	}
+	places, err := s.Placement(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range places {
+		if len(p.Nodes) != 2 {
+			t.Errorf("placement of %s after the broker rejoined: %+v, want 2 members", p.ID, p)
+			break
+		}
 	}
 }
