@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"dpsim/agent/api"
+
 	"bufio"
 	"context"
 	"encoding/json"
@@ -15,17 +17,8 @@ import (
 
 // Watching a policy take effect: Hold keeps one HTTP connection to a target open and, every
 // interval, asks for /healthz over it and also opens a new connection, writing one JSON line
-// (HoldSample) per round. Whoever creates a policy meanwhile reads off when new connections stopped
+// (api.HoldSample) per round. Whoever creates a policy meanwhile reads off when new connections stopped
 // and whether the connection opened before the policy still works.
-
-// HoldSample is one round of Hold.
-type HoldSample struct {
-	At   time.Time        `json:"at"`
-	New  topology.Outcome `json:"new"`  // a new TCP connection to the target
-	Held topology.Outcome `json:"held"` // a request over the connection opened at the start
-	// Detail says why the held request failed.
-	Detail string `json:"detail,omitempty"`
-}
 
 // holdTimeout bounds each connection attempt and request of Hold.
 const holdTimeout = 500 * time.Millisecond
@@ -43,7 +36,7 @@ func Hold(ctx context.Context, addr string, interval time.Duration, out io.Write
 	enc := json.NewEncoder(out)
 	broken := ""
 	for {
-		s := HoldSample{At: time.Now(), New: topology.OutcomeAllowed, Held: topology.OutcomeAllowed}
+		s := api.HoldSample{At: time.Now(), New: topology.OutcomeAllowed, Held: topology.OutcomeAllowed}
 		if c, err := d.DialContext(ctx, "tcp", addr); err != nil {
 			s.New = classify(err)
 		} else {

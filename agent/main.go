@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"dpsim/agent/api"
+
 	"context"
 	"errors"
 	"flag"
@@ -41,7 +43,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	cfg, err := LoadConfig(*configPath)
+	cfg, err := api.LoadConfig(*configPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "dpsim agent: %v\n", err)
 		return 2
@@ -59,7 +61,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute, // request bodies are small; responses may stream for minutes
+		ReadTimeout:       0, // a write stream's body streams ids for as long as the workload runs
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}

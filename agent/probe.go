@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"dpsim/agent/api"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -31,37 +33,6 @@ const (
 	maxProbeTargets     = 10000
 )
 
-// ProbeRequest is a batch of targets to probe.
-type ProbeRequest struct {
-	Targets []ProbeTarget `json:"targets"`
-}
-
-// ProbeTarget is one address and port to connect to. Protocol is "tcp" (the default) or "udp";
-// TimeoutMs bounds the probe, name resolution included (default 1000, at most 30000).
-type ProbeTarget struct {
-	Address   string `json:"address"`
-	Port      int    `json:"port"`
-	Protocol  string `json:"protocol,omitempty"`
-	TimeoutMs int    `json:"timeoutMs,omitempty"`
-}
-
-// ProbeResponse holds one result per target, in the request's order.
-type ProbeResponse struct {
-	Results []ProbeResult `json:"results"`
-}
-
-// ProbeResult is what probing one target saw. LatencyMs runs from the start of the probe (name
-// resolution included) to its outcome; Detail says which address was dialled and why a probe was
-// not allowed.
-type ProbeResult struct {
-	Address   string           `json:"address"`
-	Port      int              `json:"port"`
-	Protocol  string           `json:"protocol"`
-	Outcome   topology.Outcome `json:"outcome"`
-	LatencyMs float64          `json:"latencyMs"`
-	Detail    string           `json:"detail,omitempty"`
-}
-
 // Probe probes every target of req, probeConcurrency at a time, and returns their results in the
 // request's order. It never fails as a whole: a target that cannot be probed gets OutcomeError.
 //
@@ -71,8 +42,8 @@ type ProbeResult struct {
 // ambiguous: a listener that does not answer this datagram looks like a filter that drops it, so a
 // UDP timeout shows only that nothing answered. A name that does not resolve is dns-failure; a name
 // with several addresses (a headless Service) is probed at the first one.
-func Probe(ctx context.Context, req ProbeRequest) ProbeResponse {
-	results := make([]ProbeResult, len(req.Targets))
+func Probe(ctx context.Context, req api.ProbeRequest) api.ProbeResponse {
+	results := make([]api.ProbeResult, len(req.Targets))
 	sem := make(chan struct{}, probeConcurrency)
 	var wg sync.WaitGroup
 	for i, t := range req.Targets {
@@ -84,17 +55,17 @@ func Probe(ctx context.Context, req ProbeRequest) ProbeResponse {
 		}()
 	}
 	wg.Wait()
-	return ProbeResponse{Results: results}
+	return api.ProbeResponse{Results: results}
 }
 
 // probeOne probes one target.
-func probeOne(ctx context.Context, t ProbeTarget) ProbeResult {
-	res := ProbeResult{Address: t.Address, Port: t.Port, Protocol: t.Protocol}
+func probeOne(ctx context.Context, t api.ProbeTarget) api.ProbeResult {
+	res := api.ProbeResult{Address: t.Address, Port: t.Port, Protocol: t.Protocol}
 	if res.Protocol == "" {
 		res.Protocol = topology.ProtocolTCP
 	}
 	start := time.Now()
-	finish := func(o topology.Outcome, detail string) ProbeResult {
+	finish := func(o topology.Outcome, detail string) api.ProbeResult {
 		res.Outcome, res.Detail = o, detail
 		res.LatencyMs = float64(time.Since(start).Microseconds()) / 1000
 		return res
@@ -194,21 +165,21 @@ func classify(err error) topology.Outcome {
 	return topology.OutcomeError
 }
 
-// decodeProbeRequest reads a ProbeRequest, refusing unknown fields and oversized batches.
-func decodeProbeRequest(r io.Reader) (ProbeRequest, error) {
-	var req ProbeRequest
+// decodeProbeRequest reads a api.ProbeRequest, refusing unknown fields and oversized batches.
+func decodeProbeRequest(r io.Reader) (api.ProbeRequest, error) {
+	var req api.ProbeRequest
 	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return ProbeRequest{}, fmt.Errorf("decode probe request: %w", err)
+		return api.ProbeRequest{}, fmt.Errorf("decode probe request: %w", err)
 	}
 	if len(req.Targets) > maxProbeTargets {
-		return ProbeRequest{}, fmt.Errorf("probe request: %d targets, at most %d", len(req.Targets), maxProbeTargets)
+		return api.ProbeRequest{}, fmt.Errorf("probe request: %d targets, at most %d", len(req.Targets), maxProbeTargets)
 	}
 	return req, nil
 }
 
-// ProbeHandler serves POST /v1/probe: a ProbeRequest in, the ProbeResponse out (400 with an
+// ProbeHandler serves POST /v1/probe: a api.ProbeRequest in, the api.ProbeResponse out (400 with an
 // ErrorResponse for a malformed request).
 func ProbeHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -238,7 +209,7 @@ func proberMux() *http.ServeMux {
 }
 
 // ProbeMain runs the prober standalone: `dpsim probe < request.json > response.json`. It reads one
-// ProbeRequest (JSON) from stdin and writes the ProbeResponse (JSON) to stdout. Exit codes: 0 when
+// api.ProbeRequest (JSON) from stdin and writes the api.ProbeResponse (JSON) to stdout. Exit codes: 0 when
 // the response was written (whatever the outcomes), 1 when it could not be written, 2 on a usage
 // error or a malformed request.
 func ProbeMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {

@@ -1,77 +1,87 @@
+// Package agent is dpsim's in-cluster agent: a small HTTP (JSON) server that runs next to one
+// tenant's data stores, writes workloads into them close to the data, reads them back, reports where
+// every record lives and probes connections for the isolation table. Its API (configuration, wire
+// types, client) is the package agent/api; the stores it serves are those of stores/registry.
 package agent
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"net/http"
-	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"dpsim/agent/api"
 	"dpsim/stores"
-	"dpsim/stores/elastic"
-	"dpsim/stores/kafka"
-	"dpsim/stores/s3"
+	"dpsim/stores/registry"
 	"dpsim/topology"
 )
 
-// Opener opens one dataset of one store ("kafka", "elasticsearch", "objectstore").
+// Opener opens one dataset of one store.
 type Opener func(ctx context.Context, store, dataset string) (topology.Store, error)
-
-// Describer is a store that reports its state for the report (topic, shard or drive state).
-type Describer interface {
-	Describe(ctx context.Context) (any, error)
-}
 
 // Server serves the agent protocol for one tenant. It is safe for concurrent use.
 type Server struct {
-	tenant       string
-	names        []string
-	open         Opener
-	batchTimeout time.Duration
-	heartbeat    time.Duration
-	log          *slog.Logger
-	closers      []func() error
+	tenant        string
+	stores        []api.StoreInfo
+	open          Opener
+	streamTimeout time.Duration
+	heartbeat     time.Duration
+	log           *slog.Logger
+	closers       []func() error
 
 	mu    sync.Mutex
 	cache map[[2]string]topology.Store
 }
 
-// NewServer makes a Server for cfg that connects to the real stores on first use.
-func NewServer(cfg Config, log *slog.Logger) (*Server, error) {
+// NewServer makes a Server for cfg that connects to the real stores (stores/registry) on first use.
+func NewServer(cfg api.Config, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	b := &backends{cfg: cfg, spec: cfg.Spec.Spec(), log: log}
-	var names []string
-	if cfg.Kafka != nil {
-		names = append(names, StoreKafka)
+	c := &connections{cfg: cfg, spec: cfg.Spec.Spec(), log: log, clusters: map[string]stores.Cluster{}}
+	var infos []api.StoreInfo
+	for _, d := range registry.All { // registry order, so reports list stores alike everywhere
+		if _, ok := cfg.Stores[d.Name]; ok {
+			infos = append(infos, api.StoreInfo{Name: d.Name, Kind: d.Kind})
+		}
 	}
-	if cfg.Elasticsearch != nil {
-		names = append(names, StoreElastic)
+	for name := range cfg.Stores {
+		if _, ok := registry.Lookup(name); !ok {
+			return nil, fmt.Errorf("agent config: stores.%s: no such store (known: %s)", name, knownStores())
+		}
 	}
-	if cfg.S3 != nil {
-		names = append(names, StoreObject)
-	}
-	s := NewServerWith(cfg.Tenant, names, b.open, log)
-	s.batchTimeout, _ = cfg.batchTimeout()
-	s.closers = append(s.closers, b.close)
+	s := NewServerWith(cfg.Tenant, infos, c.open, log)
+	s.streamTimeout, _ = cfg.StreamTimeout()
+	s.closers = append(s.closers, c.close)
 	return s, nil
 }
 
-// NewServerWith makes a Server for tenant offering the named stores, opened by open (tests use it
+func knownStores() string {
+	var names []string
+	for _, d := range registry.All {
+		names = append(names, d.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// NewServerWith makes a Server for tenant offering the given stores, opened by open (tests use it
 // with fake stores).
-func NewServerWith(tenant string, names []string, open Opener, log *slog.Logger) *Server {
+func NewServerWith(tenant string, infos []api.StoreInfo, open Opener, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{tenant: tenant, names: names, open: open, batchTimeout: 10 * time.Minute, heartbeat: 5 * time.Second,
+	return &Server{tenant: tenant, stores: infos, open: open, streamTimeout: 10 * time.Minute, heartbeat: 5 * time.Second,
 		log: log, cache: map[[2]string]topology.Store{}}
 }
 
@@ -88,11 +98,24 @@ func (s *Server) Close() error {
 func (s *Server) Handler() http.Handler {
 	mux := proberMux()
 	mux.HandleFunc("GET /v1/stores", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, StoresResponse{Tenant: s.tenant, Stores: s.names})
+		writeJSON(w, http.StatusOK, api.StoresResponse{Tenant: s.tenant, Stores: s.stores})
 	})
 	mux.HandleFunc("POST /v1/write", s.handleWrite)
-	mux.HandleFunc("POST /v1/read", storeQuery(s, "read", readAll))
-	mux.HandleFunc("POST /v1/placement", storeQuery(s, "placement", placement))
+	mux.HandleFunc("POST /v1/read", storeQuery(s, "read", func(ctx context.Context, st topology.Store) (topology.ReadBack, error) {
+		rb, err := st.Read(ctx)
+		if rb.Records == nil {
+			rb.Records = []topology.Record{}
+		}
+		return rb, err
+	}))
+	mux.HandleFunc("POST /v1/placement", storeQuery(s, "placement", func(ctx context.Context, st topology.Store) (api.PlacementResponse, error) {
+		pl, err := st.Placement(ctx)
+		if pl == nil {
+			pl = []topology.Placement{}
+		}
+		return api.PlacementResponse{Placements: pl}, err
+	}))
+	mux.HandleFunc("POST /v1/drop", s.handleDrop)
 	mux.HandleFunc("GET /v1/describe", s.handleDescribe)
 	return mux
 }
@@ -124,16 +147,26 @@ func writeError(w http.ResponseWriter, err error) {
 	} else if errors.Is(err, context.DeadlineExceeded) {
 		status = http.StatusGatewayTimeout
 	}
-	writeJSON(w, status, ErrorResponse{Error: err.Error()})
+	writeJSON(w, status, api.ErrorResponse{Error: err.Error()})
+}
+
+// offers reports whether the agent offers the named store.
+func (s *Server) offers(name string) bool {
+	for _, st := range s.stores {
+		if st.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // store checks a request and opens (or reuses) its store.
-func (s *Server) store(ctx context.Context, req StoreRequest) (topology.Store, error) {
+func (s *Server) store(ctx context.Context, req api.StoreRequest) (topology.Store, error) {
 	if req.Tenant != "" && req.Tenant != s.tenant {
 		return nil, &statusError{http.StatusForbidden, fmt.Errorf("this agent serves tenant %s, not %s", s.tenant, req.Tenant)}
 	}
-	if !slices.Contains(s.names, req.Store) {
-		return nil, &statusError{http.StatusNotFound, fmt.Errorf("store %q: this agent offers %v", req.Store, s.names)}
+	if !s.offers(req.Store) {
+		return nil, &statusError{http.StatusNotFound, fmt.Errorf("store %q: this agent offers %v", req.Store, s.stores)}
 	}
 	if req.Dataset == "" {
 		return nil, badRequest("dataset: required")
@@ -171,7 +204,7 @@ func decode(r *http.Request, v any) error {
 // query returns (what names the query in errors).
 func storeQuery[T any](s *Server, what string, query func(ctx context.Context, st topology.Store) (T, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		var req StoreRequest
+		var req api.StoreRequest
 		if err := decode(r, &req); err != nil {
 			writeError(w, err)
 			return
@@ -190,38 +223,44 @@ func storeQuery[T any](s *Server, what string, query func(ctx context.Context, s
 	}
 }
 
-func readAll(ctx context.Context, st topology.Store) (ReadResponse, error) {
-	ids, err := st.ReadAll(ctx)
-	if ids == nil {
-		ids = []string{}
-	}
-	return ReadResponse{IDs: ids}, err
-}
-
-func placement(ctx context.Context, st topology.Store) (PlacementResponse, error) {
-	pl, err := st.Placement(ctx)
-	if pl == nil {
-		pl = []topology.Placement{}
-	}
-	return PlacementResponse{Placements: pl}, err
-}
-
-func (s *Server) handleDescribe(w http.ResponseWriter, r *http.Request) {
-	req := StoreRequest{Store: r.URL.Query().Get("store"), Dataset: r.URL.Query().Get("dataset")}
-	if req.Dataset == "" && req.Store == StoreObject {
-		req.Dataset = "describe" // the bucket's state does not depend on the prefix
+// handleDrop removes a dataset and forgets its store.
+func (s *Server) handleDrop(w http.ResponseWriter, r *http.Request) {
+	var req api.StoreRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, err)
+		return
 	}
 	st, err := s.store(r.Context(), req)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	d, ok := st.(Describer)
+	if err := st.Drop(r.Context()); err != nil {
+		writeError(w, fmt.Errorf("drop %s/%s: %w", req.Store, req.Dataset, err))
+		return
+	}
+	s.mu.Lock()
+	delete(s.cache, [2]string{req.Store, req.Dataset})
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+func (s *Server) handleDescribe(w http.ResponseWriter, r *http.Request) {
+	req := api.StoreRequest{Store: r.URL.Query().Get("store"), Dataset: r.URL.Query().Get("dataset")}
+	if req.Dataset == "" {
+		req.Dataset = "describe" // a store whose state does not depend on the dataset
+	}
+	st, err := s.store(r.Context(), req)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	d, ok := st.(stores.Stater)
 	if !ok {
 		writeError(w, &statusError{http.StatusNotImplemented, fmt.Errorf("store %s cannot describe itself", req.Store)})
 		return
 	}
-	state, err := d.Describe(r.Context())
+	state, err := d.State(r.Context())
 	if err != nil {
 		writeError(w, fmt.Errorf("describe %s: %w", req.Store, err))
 		return
@@ -229,222 +268,140 @@ func (s *Server) handleDescribe(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, state)
 }
 
-// handleWrite runs a batch and streams its outcomes: the body is one JSON object whose "results"
-// array grows as outcomes arrive, with whitespace heartbeats while none do, so the client can tell
-// a slow batch from a dead agent.
+// maxValueBytes bounds the value of one write.
+const maxValueBytes = 1 << 20
+
+// handleWrite runs one full-duplex write stream (see api's protocol): ids are read from the request
+// body as they arrive and written through the store's WriteStream; each outcome goes back as one
+// line, with empty lines as heartbeats while none does, so the client can tell a slow store from a
+// dead agent. The last line says whether the stream ended early.
 func (s *Server) handleWrite(w http.ResponseWriter, r *http.Request) {
-	var req WriteRequest
-	if err := decode(r, &req); err != nil {
-		writeError(w, err)
+	q := r.URL.Query()
+	req := api.StoreRequest{Tenant: q.Get("tenant"), Store: q.Get("store"), Dataset: q.Get("dataset")}
+	valueBytes, err := strconv.Atoi(q.Get("valueBytes"))
+	if err != nil || valueBytes < 0 || valueBytes > maxValueBytes {
+		writeError(w, badRequest("valueBytes %q: want 0 .. %d", q.Get("valueBytes"), maxValueBytes))
 		return
 	}
-	if req.ValueBytes < 0 || req.ValueBytes > 1<<20 {
-		writeError(w, badRequest("valueBytes %d: want 0 .. 1 MiB", req.ValueBytes))
-		return
-	}
-	if req.Seconds < 0 || req.Seconds > MaxTimedSeconds || req.InFlight < 0 || req.Rate < 0 || (req.timed() && len(req.IDs) > 0) {
-		writeError(w, badRequest("a write names ids, or seconds (0 .. %d) with a prefix and optional rate and inFlight >= 0, not both", MaxTimedSeconds))
-		return
-	}
-	st, err := s.store(r.Context(), req.StoreRequest)
+	st, err := s.store(r.Context(), req)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.batchTimeout)
+	if err := http.NewResponseController(w).EnableFullDuplex(); err != nil {
+		s.log.Debug("full duplex not available", "err", err)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.streamTimeout)
 	defer cancel()
-	outcomes := make(chan stores.Result, max(len(req.IDs), req.inFlight()))
+	outcomes := make(chan topology.WriteResult, 1024)
 	done := make(chan error, 1)
-	issued := 0
 	go func() {
-		var err error
-		issued, err = runBatch(ctx, st, req, func(res stores.Result) { outcomes <- res })
-		done <- err
+		done <- st.WriteStream(ctx, idLines(r), valueBytes, func(res topology.WriteResult) { outcomes <- res })
 	}()
 
-	flusher, _ := w.(http.Flusher)
-	flush := func() {
-		if flusher != nil {
-			flusher.Flush()
-		}
-	}
-	w.Header().Set("Content-Type", "application/json")
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write([]byte(`{"results":[`))
-	flush()
+	_ = rc.Flush()
 	enc := json.NewEncoder(w)
 	n := 0
-	emit := func(res stores.Result) {
-		if n > 0 {
-			_, _ = w.Write([]byte(","))
-		}
+	emit := func(res topology.WriteResult) {
 		n++
-		_ = enc.Encode(toWire(res))
+		_ = enc.Encode(api.StreamLine{WireResult: api.ToWire(res)})
 	}
-	// Outcomes go out at least every flushEvery; a heartbeat (JSON whitespace) every s.heartbeat
-	// when there were none.
-	const flushEvery = 500 * time.Millisecond
+	// Outcomes go out at least every flushEvery; a heartbeat every s.heartbeat when there were none.
+	const flushEvery = 50 * time.Millisecond
 	tick := time.NewTicker(flushEvery)
 	defer tick.Stop()
 	pending, lastSent := false, time.Now()
-	var batchErr error
+	var streamErr error
 loop:
 	for {
 		select {
 		case res := <-outcomes:
 			emit(res)
 			pending = true
-		case batchErr = <-done:
+		case streamErr = <-done:
 			break loop
 		case now := <-tick.C:
 			if !pending && now.Sub(lastSent) >= s.heartbeat {
-				_, _ = w.Write([]byte(" "))
+				_, _ = w.Write([]byte("\n"))
 				pending = true
 			}
 			if pending {
-				flush()
+				_ = rc.Flush()
 				pending, lastSent = false, now
 			}
 		}
 	}
-	for len(outcomes) > 0 { // emitted before runBatch returned
+	for len(outcomes) > 0 { // emitted before WriteStream returned
 		emit(<-outcomes)
 	}
-	tail := fmt.Sprintf(`],"issued":%d`, issued)
-	if batchErr != nil {
-		msg, _ := json.Marshal(batchErr.Error())
-		tail += `,"error":` + string(msg)
-		s.log.Warn("write batch ended early", "store", req.Store, "dataset", req.Dataset, "outcomes", n, "issued", issued, "err", batchErr)
+	end := api.StreamLine{End: true}
+	if streamErr != nil {
+		end.Error = streamErr.Error()
+		s.log.Warn("write stream ended early", "store", req.Store, "dataset", req.Dataset, "outcomes", n, "err", streamErr)
 	}
-	_, _ = w.Write([]byte(tail + "}\n"))
-	flush()
+	_ = enc.Encode(end)
+	_ = rc.Flush()
 }
 
-// runBatch runs the write req asks for through st's streaming writer (one write at a time for a
-// store without one) and returns how many writes it issued; emit is called once per outcome.
-func runBatch(ctx context.Context, st topology.Store, req WriteRequest, emit func(stores.Result)) (int, error) {
-	w := stores.Sequential(st)
-	if req.timed() {
-		return stores.WriteFor(ctx, w, req.load(), emit)
+// idLines yields the ids of a write stream's body, one per line, until the body ends.
+func idLines(r *http.Request) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		sc := bufio.NewScanner(r.Body)
+		for sc.Scan() {
+			if id := strings.TrimSpace(sc.Text()); id != "" && !yield(id) {
+				return
+			}
+		}
 	}
-	return len(req.IDs), stores.WriteIDs(ctx, w, req.IDs, req.ValueBytes, emit)
 }
 
-// backends opens the real stores, sharing one connection per cluster.
-type backends struct {
-	cfg  Config
+// connections connects to the tenant's stores, once per store, as datasets are first opened.
+type connections struct {
+	cfg  api.Config
 	spec topology.Spec
 	log  *slog.Logger
 
-	mu    sync.Mutex
-	kafka *kafka.Cluster
-	es    *elastic.Cluster
+	mu       sync.Mutex
+	clusters map[string]stores.Cluster
 }
 
-func (b *backends) open(ctx context.Context, store, dataset string) (topology.Store, error) {
-	switch store {
-	case StoreKafka:
-		c, err := b.kafkaCluster(ctx)
-		if err != nil {
-			return nil, err
-		}
-		st, err := c.Store(ctx, dataset)
-		if err != nil {
-			return nil, err
-		}
-		return kafkaStore{st}, nil
-	case StoreElastic:
-		c, err := b.esCluster(ctx)
-		if err != nil {
-			return nil, err
-		}
-		st, err := c.Store(ctx, dataset)
-		if err != nil {
-			return nil, err
-		}
-		return elasticStore{st}, nil
-	case StoreObject:
-		c := b.cfg.S3
-		bucket := c.Bucket
-		if bucket == "" {
-			bucket = b.cfg.Tenant
-		}
-		st, err := s3.Open(ctx, s3.Config{Endpoint: c.Endpoint, Secure: c.Secure, AccessKey: c.AccessKey, SecretKey: c.SecretKey,
-			Bucket: bucket, Servers: c.Servers, Drives: b.spec.ObjectStore.Drives, Parity: b.spec.ObjectStore.Parity, Log: b.log}, dataset)
-		if err != nil {
-			return nil, err
-		}
-		return s3Store{st}, nil
+func (c *connections) open(ctx context.Context, store, dataset string) (topology.Store, error) {
+	cl, err := c.cluster(ctx, store)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("unknown store %q", store)
+	return cl.Dataset(ctx, dataset)
 }
 
-func (b *backends) kafkaCluster(ctx context.Context) (*kafka.Cluster, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.kafka == nil {
-		cfg := kafka.ConfigFromSpec(b.cfg.Kafka.Bootstrap, b.spec)
-		cfg.ClientID, cfg.Log = "dpsim-agent-"+b.cfg.Tenant, b.log
-		c, err := kafka.Connect(ctx, cfg)
-		if err != nil {
-			return nil, err
-		}
-		b.kafka = c
+func (c *connections) cluster(ctx context.Context, store string) (stores.Cluster, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.clusters[store]; ok {
+		return cl, nil
 	}
-	return b.kafka, nil
-}
-
-func (b *backends) esCluster(ctx context.Context) (*elastic.Cluster, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.es == nil {
-		cfg := elastic.ConfigFromSpec(b.cfg.Elasticsearch.URLs, b.spec)
-		cfg.Log = b.log
-		c, err := elastic.Connect(ctx, cfg)
-		if err != nil {
-			return nil, err
-		}
-		b.es = c
+	d, ok := registry.Lookup(store)
+	if !ok {
+		return nil, fmt.Errorf("unknown store %q", store)
 	}
-	return b.es, nil
+	sc := c.cfg.Stores[store]
+	cl, err := d.Connect(ctx, stores.Connection{Tenant: c.cfg.Tenant, Endpoints: sc.Endpoints, Secure: sc.Secure,
+		AccessKey: sc.AccessKey, SecretKey: sc.SecretKey, Bucket: sc.Bucket, Spec: c.spec, Log: c.log})
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", store, err)
+	}
+	c.clusters[store] = cl
+	return cl, nil
 }
 
-func (b *backends) close() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+func (c *connections) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var errs []error
-	if b.kafka != nil {
-		errs = append(errs, b.kafka.Close())
-	}
-	if b.es != nil {
-		errs = append(errs, b.es.Close())
+	for _, cl := range c.clusters {
+		errs = append(errs, cl.Close())
 	}
 	return errors.Join(errs...)
-}
-
-// The real stores with the agent's Describe.
-type (
-	kafkaStore   struct{ *kafka.Store }
-	elasticStore struct{ *elastic.Store }
-	s3Store      struct{ *s3.Store }
-)
-
-func (s kafkaStore) Describe(ctx context.Context) (any, error) {
-	parts, err := s.Store.Describe(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"topic": s.Topic(), "partitions": parts}, nil
-}
-
-func (s elasticStore) Describe(ctx context.Context) (any, error) {
-	shards, err := s.Shards(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"index": s.Index(), "shards": shards}, nil
-}
-
-func (s s3Store) Describe(ctx context.Context) (any, error) {
-	return s.Store.Describe(ctx), nil
 }

@@ -49,7 +49,7 @@ func dropDrive(tenant, name string) nemesis {
 
 func isolate(name string) nemesis {
 	return nemesis{
-		inject:  func(ctx context.Context, p *Provider) error { return p.Isolate(ctx, name) },
+		inject: func(ctx context.Context, p *Provider) error { return p.Isolate(ctx, name) },
 		recover: func(ctx context.Context, p *Provider) error {
 			_, err := p.Heal(ctx)
 			return err

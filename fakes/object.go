@@ -66,7 +66,7 @@ func (s *objectStore) readable1(key string) int {
 }
 
 func (s *objectStore) name() string              { return "objectstore" }
-func (s *objectStore) kind() topology.Kind        { return topology.KindObject }
+func (s *objectStore) kind() topology.Kind       { return topology.KindObject }
 func (s *objectStore) misbehaves() *misbehaviour { return s.mis }
 
 // put writes key's shards to every online drive, if a write quorum is online.

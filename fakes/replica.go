@@ -164,7 +164,7 @@ type replicatedStore struct {
 }
 
 func (s *replicatedStore) name() string              { return s.component }
-func (s *replicatedStore) kind() topology.Kind        { return s.family }
+func (s *replicatedStore) kind() topology.Kind       { return s.family }
 func (s *replicatedStore) misbehaves() *misbehaviour { return s.mis }
 
 // put routes key to its group by a stable hash and writes it there by the store's rules.

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"log/slog"
 	"net"
 	"sync"
 	"syscall"
@@ -156,4 +157,39 @@ func TransportError(err error) error {
 		return err
 	}
 	return Indefinite(err)
+}
+
+// Description is one kind of data store as the agent knows it: its name (the component's name,
+// the agent configuration's key), its family and how it is connected to. Each store package exports
+// one; stores/registry lists them, the one place that names every store.
+type Description struct {
+	Name string
+	Kind topology.Kind
+	// Connect reaches the store's cluster for one tenant; the agent does it once, on first use.
+	Connect func(ctx context.Context, c Connection) (Cluster, error)
+}
+
+// Connection is how the agent reaches one store of its tenant.
+type Connection struct {
+	Tenant    string
+	Endpoints []string // Kafka bootstrap host:port, Elasticsearch URLs, the S3 endpoint host:port
+	Secure    bool
+	AccessKey string
+	SecretKey string
+	Bucket    string // default: the tenant
+	Spec      topology.Spec
+	Log       *slog.Logger
+}
+
+// Cluster is a connection to one store's cluster, shared by every dataset opened through it.
+type Cluster interface {
+	// Dataset opens (creating it on first use) one dataset: a topic, an index, a bucket prefix.
+	Dataset(ctx context.Context, name string) (topology.Store, error)
+	Close() error
+}
+
+// Stater is a store that reports its dataset's state, for reports and for settling: partitions and
+// their in-sync replicas, shards and their copies, the erasure set's servers.
+type Stater interface {
+	State(ctx context.Context) (any, error)
 }

@@ -160,6 +160,12 @@ type Versioned interface {
 	Versions() map[string]string
 }
 
+// Preexisting is a provider that can tell whether Up found its platform already up (stood up by
+// `dpsim up` or kept by an earlier run), so that a run leaves it as it found it.
+type Preexisting interface {
+	Preexisting() bool
+}
+
 // Clocked is a provider with its own clock.
 type Clocked interface {
 	Clock() Clock

@@ -38,7 +38,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	fs.Var(&names, "scenario", "run only this scenario (repeatable); default: all (dpsim list)")
 	seed := fs.Int64("seed", 1, "seed for every random choice (targets, values); same seed, same run")
 	out := fs.String("out", "dpsim-report", "directory the reports are written to")
-	retain := fs.Bool("retain", false, "keep the topology up after the run (tear it down later with dpsim down)")
+	retain := fs.Bool("retain", false, "keep the topology and the run's datasets after the run (tear it down later with dpsim down)")
+	strict := fs.Bool("strict", false, "exit 1 when any control is skipped, not only when one fails or errs (a pre-release gate)")
 	verbose := fs.Bool("v", false, "print debug detail")
 	if err := parse(fs, args); err != nil {
 		return exitUsage, err
@@ -72,6 +73,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	}
 
 	rep := newReport(provider.Name(), spec, cl, *seed, list)
+	rep.Run.ID = scenarios.NewRunID(provider, *seed)
 	for _, n := range spec.Notes() {
 		log.Warn(n)
 	}
@@ -86,8 +88,11 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	s := rep.Run.Summary
 	log.Info(fmt.Sprintf("controls: %d pass, %d fail, %d skipped, %d error; reports in %s", s.Pass, s.Fail, s.Skipped, s.Error, *out))
 	fmt.Fprintf(stdout, "%s\n", summaryTable(rep))
-	if code == exitOK && (s.Fail > 0 || s.Error > 0) {
+	if code == exitOK && (s.Fail > 0 || s.Error > 0 || (*strict && s.Skipped > 0)) {
 		code = exitFailed
+	}
+	if *strict && s.Skipped > 0 {
+		log.Warn(fmt.Sprintf("--strict: %d controls skipped", s.Skipped))
 	}
 	return code, nil
 }
@@ -107,7 +112,7 @@ func simulate(ctx context.Context, log *slog.Logger, p topology.Provider, spec t
 			results = append(results, scenarios.NotRun(sc, "the topology could not be stood up: "+upErr.Error()))
 		}
 	} else {
-		env := scenarios.Env{Provider: p, Spec: spec, Claims: cl, Seed: seed, Log: log}
+		env := scenarios.Env{Provider: p, Spec: spec, Claims: cl, Seed: seed, Log: log, RunID: rep.Run.ID, Retain: retain}
 		results = scenarios.Run(ctx, env, list)
 	}
 	rep.Scenarios = results
@@ -115,12 +120,16 @@ func simulate(ctx context.Context, log *slog.Logger, p topology.Provider, spec t
 	if v, ok := p.(topology.Versioned); ok {
 		maps.Copy(rep.Run.Versions, v.Versions())
 	}
-	if retain && upErr == nil {
+	if upErr == nil && (retain || preexisting(p)) {
 		hint := "dpsim down"
 		if spec.Name != topology.Default().Name {
 			hint += " --spec <the spec file>"
 		}
-		log.Info("keeping the topology up (--retain); tear it down with: " + hint)
+		why := "--retain"
+		if !retain {
+			why = "it was up before this run"
+		}
+		log.Info(fmt.Sprintf("keeping the topology up (%s); tear it down with: %s", why, hint))
 		return code
 	}
 	// Tear down even after an interrupt: the run's context may be done, so give teardown its own.
@@ -132,6 +141,13 @@ func simulate(ctx context.Context, log *slog.Logger, p topology.Provider, spec t
 		rep.Run.Notes = append(rep.Run.Notes, "tear down failed: "+err.Error())
 	}
 	return code
+}
+
+// preexisting reports whether the provider found its platform already up (made by dpsim up), which
+// a run leaves as it found it.
+func preexisting(p topology.Provider) bool {
+	pe, ok := p.(topology.Preexisting)
+	return ok && pe.Preexisting()
 }
 
 func newReport(provider string, spec topology.Spec, cl claims.Claims, seed int64, list []scenarios.Scenario) reports.Report {

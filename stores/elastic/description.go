@@ -1,0 +1,37 @@
+package elastic
+
+import (
+	"context"
+
+	"dpsim/stores"
+	"dpsim/topology"
+)
+
+// Description is Elasticsearch as the agent knows it.
+var Description = stores.Description{Name: "elasticsearch", Kind: topology.KindDocument, Connect: connect}
+
+func connect(ctx context.Context, c stores.Connection) (stores.Cluster, error) {
+	cfg := ConfigFromSpec(c.Endpoints, c.Spec)
+	cfg.Log = c.Log
+	cl, err := Connect(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return cluster{cl}, nil
+}
+
+// cluster is a Cluster as stores.Cluster.
+type cluster struct{ *Cluster }
+
+func (c cluster) Dataset(ctx context.Context, name string) (topology.Store, error) {
+	return c.Store(ctx, name)
+}
+
+// State reports the index's shard copies: shard, primary or replica, state, node.
+func (s *Store) State(ctx context.Context) (any, error) {
+	shards, err := s.Shards(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"index": s.Index(), "shards": shards}, nil
+}

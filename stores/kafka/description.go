@@ -1,0 +1,37 @@
+package kafka
+
+import (
+	"context"
+
+	"dpsim/stores"
+	"dpsim/topology"
+)
+
+// Description is Kafka as the agent knows it.
+var Description = stores.Description{Name: "kafka", Kind: topology.KindLog, Connect: connect}
+
+func connect(ctx context.Context, c stores.Connection) (stores.Cluster, error) {
+	cfg := ConfigFromSpec(c.Endpoints, c.Spec)
+	cfg.ClientID, cfg.Log = "dpsim-agent-"+c.Tenant, c.Log
+	cl, err := Connect(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return cluster{cl}, nil
+}
+
+// cluster is a Cluster as stores.Cluster.
+type cluster struct{ *Cluster }
+
+func (c cluster) Dataset(ctx context.Context, name string) (topology.Store, error) {
+	return c.Store(ctx, name)
+}
+
+// State reports the topic's partitions: leader, replicas, in-sync replicas, high watermark.
+func (s *Store) State(ctx context.Context) (any, error) {
+	parts, err := s.Describe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"topic": s.Topic(), "partitions": parts}, nil
+}
