@@ -12,6 +12,7 @@ import (
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 
+	"dpsim/stores"
 	"dpsim/topology"
 )
 
@@ -32,12 +33,17 @@ func TestIntegrationElastic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func() {
+		if err := s.Drop(context.WithoutCancel(ctx)); err != nil {
+			t.Errorf("drop: %v", err)
+		}
+	}()
 	want := make([]string, 2000)
 	for i := range want {
 		want[i] = fmt.Sprintf("%s/w-%05d", dataset, i)
 	}
 	start := time.Now()
-	results, err := s.WriteBatch(ctx, want, 100)
+	results, err := stores.Collect(ctx, s, want, 100)
 	elapsed := time.Since(start)
 	if err != nil {
 		t.Fatalf("write batch: %v", err)
@@ -50,8 +56,8 @@ func TestIntegrationElastic(t *testing.T) {
 	for _, r := range results {
 		if r.Err == nil {
 			acked[r.ID] = true
-			if r.Ack.Copies != 2 || r.Finished.Before(r.Invoked) {
-				t.Errorf("ack of %s: %+v, want 2 copies", r.ID, r.Ack)
+			if r.Ack.Copies != 2 || r.Ack.Part == "" || r.Finished.Before(r.Invoked) {
+				t.Errorf("ack of %s: %+v, want 2 copies and a shard", r.ID, r.Ack)
 			}
 		} else if len(errs) < 5 {
 			errs = append(errs, fmt.Sprintf("%v (indefinite %v)", r.Err, errors.Is(r.Err, topology.ErrIndefinite)))
@@ -61,31 +67,51 @@ func TestIntegrationElastic(t *testing.T) {
 	if len(acked) != len(want) {
 		t.Errorf("healthy cluster acknowledged %d of %d; first errors %v", len(acked), len(want), errs)
 	}
-	// A second create of the same ids is acknowledged as existing (409).
-	again, err := s.WriteBatch(ctx, want[:10], 100)
+	// A second create of the same ids by the same Store is a retry of its own writes: acknowledged
+	// as existing (409). Another Store (another run) did not write them: failed.
+	again, err := stores.Collect(ctx, s, want[:10], 100)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range again {
 		if r.Err != nil {
-			t.Errorf("re-create of %s: %v, want acknowledged as existing", r.ID, r.Err)
+			t.Errorf("re-create of %s by the same store: %v, want acknowledged as existing", r.ID, r.Err)
 		}
 	}
-	read, err := s.ReadAll(ctx)
+	other, err := c.Store(ctx, dataset)
 	if err != nil {
 		t.Fatal(err)
 	}
+	foreign, err := stores.Collect(ctx, other, want[:10], 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range foreign {
+		if r.Err == nil || errors.Is(r.Err, topology.ErrIndefinite) {
+			t.Errorf("create of %s by another store: %v, want a definite failure (already exists)", r.ID, r.Err)
+		}
+	}
+	read, err := s.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(read.Unreadable) > 0 {
+		t.Errorf("healthy index has unreadable shards: %v", read.Unreadable)
+	}
 	seen := map[string]bool{}
-	for _, id := range read {
-		seen[id] = true
+	for _, rec := range read.Records {
+		seen[rec.ID] = true
+		if want := topology.ValueHash(topology.Value(rec.ID, 100)); rec.Hash != want {
+			t.Errorf("%s read back with hash %s, want %s", rec.ID, rec.Hash, want)
+		}
 	}
 	for id := range acked {
 		if !seen[id] {
 			t.Errorf("acknowledged %s not read back", id)
 		}
 	}
-	if len(read) != len(want) {
-		t.Errorf("read %d ids, want %d", len(read), len(want))
+	if len(read.Records) != len(want) {
+		t.Errorf("read %d records, want %d", len(read.Records), len(want))
 	}
 	places, err := s.Placement(ctx)
 	if err != nil {
@@ -148,7 +174,7 @@ func TestIntegrationElasticNodeKill(t *testing.T) {
 		for i := range batch {
 			batch[i] = fmt.Sprintf("%s/w-%02d-%03d", dataset, b, i)
 		}
-		res, err := s.WriteBatch(ctx, batch, 100)
+		res, err := stores.Collect(ctx, s, batch, 100)
 		if err != nil {
 			t.Fatalf("batch %d: %v", b, err)
 		}
@@ -187,13 +213,16 @@ func TestIntegrationElasticNodeKill(t *testing.T) {
 		}
 		time.Sleep(2 * time.Second)
 	}
-	read, err := s.ReadAll(ctx)
+	read, err := s.Read(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(read.Unreadable) > 0 {
+		t.Errorf("unreadable after recovery: %v", read.Unreadable)
+	}
 	present := map[string]bool{}
-	for _, id := range read {
-		present[id] = true
+	for _, rec := range read.Records {
+		present[rec.ID] = true
 	}
 	acked, failed, unknown, lost, unknownPresent, failedPresent := 0, 0, 0, 0, 0, 0
 	for _, r := range results {
@@ -216,7 +245,7 @@ func TestIntegrationElasticNodeKill(t *testing.T) {
 		}
 	}
 	t.Logf("elasticsearch node kill: attempted %d, acknowledged %d, failed %d, unknown %d; read %d: lost %d, unknown-but-present %d, failed-but-present %d",
-		len(results), acked, failed, unknown, len(read), lost, unknownPresent, failedPresent)
+		len(results), acked, failed, unknown, len(read.Records), lost, unknownPresent, failedPresent)
 	if lost > 0 {
 		t.Errorf("%d acknowledged writes lost", lost)
 	}
