@@ -117,6 +117,7 @@ func (s *Server) Handler() http.Handler {
 	}))
 	mux.HandleFunc("POST /v1/drop", s.handleDrop)
 	mux.HandleFunc("GET /v1/describe", s.handleDescribe)
+	mux.HandleFunc("GET /v1/replicated", s.handleReplicated)
 	return mux
 }
 
@@ -245,19 +246,42 @@ func (s *Server) handleDrop(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, struct{}{})
 }
 
-func (s *Server) handleDescribe(w http.ResponseWriter, r *http.Request) {
+// stater opens the store a GET names (?store=S&dataset=D) as a stores.Stater.
+func (s *Server) stater(r *http.Request) (stores.Stater, api.StoreRequest, error) {
 	req := api.StoreRequest{Store: r.URL.Query().Get("store"), Dataset: r.URL.Query().Get("dataset")}
 	if req.Dataset == "" {
 		req.Dataset = "describe" // a store whose state does not depend on the dataset
 	}
 	st, err := s.store(r.Context(), req)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, req, err
 	}
 	d, ok := st.(stores.Stater)
 	if !ok {
-		writeError(w, &statusError{http.StatusNotImplemented, fmt.Errorf("store %s cannot describe itself", req.Store)})
+		return nil, req, &statusError{http.StatusNotImplemented, fmt.Errorf("store %s cannot describe itself", req.Store)}
+	}
+	return d, req, nil
+}
+
+// handleReplicated answers whether every part of a dataset has all its copies (api.Replication).
+func (s *Server) handleReplicated(w http.ResponseWriter, r *http.Request) {
+	d, req, err := s.stater(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	ok, detail, err := d.Replicated(r.Context())
+	if err != nil {
+		writeError(w, fmt.Errorf("replication of %s/%s: %w", req.Store, req.Dataset, err))
+		return
+	}
+	writeJSON(w, http.StatusOK, api.Replication{Replicated: ok, Detail: detail})
+}
+
+func (s *Server) handleDescribe(w http.ResponseWriter, r *http.Request) {
+	d, req, err := s.stater(r)
+	if err != nil {
+		writeError(w, err)
 		return
 	}
 	state, err := d.State(r.Context())

@@ -55,7 +55,8 @@ type runner struct {
 	recs    []*history.Recorder
 	obs     Observation
 	events  []reports.Event
-	// settleBy is when waiting for the platform to settle gives up; unsettled is why it did.
+	// settleBy is when (on the wall clock) waiting for the platform to settle gives up; unsettled is
+	// why it did.
 	settleBy  time.Time
 	unsettled error
 	// unhealed names what recovery could not undo or what did not settle.
@@ -260,7 +261,7 @@ func (r *runner) fault(ctx context.Context) error {
 		window.Effect = append(window.Effect, effect...)
 		window.End = r.clock.Now()
 		r.obs.Faults = append(r.obs.Faults, window)
-		r.settleBy = r.clock.Now().Add(r.env.settleTimeout())
+		r.settleBy = time.Now().Add(r.env.settleTimeout()) // a wall-clock bound, whatever the provider's clock
 		if err != nil {
 			r.unhealed = append(r.unhealed, fmt.Sprintf("%s on %s: %v", f.Kind(), inj.Target, err))
 			return fmt.Errorf("recover from %s on %s: %w", f.Kind(), inj.Target, err)

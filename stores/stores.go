@@ -192,4 +192,8 @@ type Cluster interface {
 // their in-sync replicas, shards and their copies, the erasure set's servers.
 type Stater interface {
 	State(ctx context.Context) (any, error)
+	// Replicated reports whether every part of the dataset has all its copies again (a full
+	// in-sync replica set, every shard copy started, write quorum); the string says what is
+	// missing, or what was seen.
+	Replicated(ctx context.Context) (bool, string, error)
 }

@@ -157,6 +157,13 @@ func (c *Client) Describe(ctx context.Context, store, dataset string) (json.RawM
 	return raw, err
 }
 
+// Replicated asks whether every part of a store's dataset has all its copies.
+func (c *Client) Replicated(ctx context.Context, store, dataset string) (Replication, error) {
+	var r Replication
+	err := c.call(ctx, http.MethodGet, "/v1/replicated?"+url.Values{"store": {store}, "dataset": {dataset}}.Encode(), nil, &r)
+	return r, err
+}
+
 // RemoteStore is one store of the agent, seen through one dataset.
 type RemoteStore struct {
 	c    *Client

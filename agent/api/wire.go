@@ -19,6 +19,7 @@ import (
 //	POST /v1/placement StoreRequest                     -> PlacementResponse
 //	POST /v1/drop      StoreRequest                     -> {}
 //	GET  /v1/describe?store=S&dataset=D                 -> store-specific state
+//	GET  /v1/replicated?store=S&dataset=D               -> Replication
 //	POST /v1/probe     ProbeRequest                     -> ProbeResponse
 //
 // The write is full duplex: ids go up while outcomes come down, so pacing (a rate, a bound on
@@ -66,6 +67,12 @@ type WireResult struct {
 // PlacementResponse tells where every record lives.
 type PlacementResponse struct {
 	Placements []topology.Placement `json:"placements"`
+}
+
+// Replication says whether every part of a dataset has all its copies, and what is missing.
+type Replication struct {
+	Replicated bool   `json:"replicated"`
+	Detail     string `json:"detail"`
 }
 
 // ErrorResponse is the body of a failed request.

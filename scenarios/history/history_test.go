@@ -33,7 +33,7 @@ func (s *scripted) WriteStream(_ context.Context, ids iter.Seq[string], _ int, e
 	}
 	return nil
 }
-func (s *scripted) Read(context.Context) (topology.ReadBack, error)          { return topology.ReadBack{}, nil }
+func (s *scripted) Read(context.Context) (topology.ReadBack, error)         { return topology.ReadBack{}, nil }
 func (s *scripted) Placement(context.Context) ([]topology.Placement, error) { return nil, nil }
 func (s *scripted) Drop(context.Context) error                              { return nil }
 

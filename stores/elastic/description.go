@@ -2,6 +2,7 @@ package elastic
 
 import (
 	"context"
+	"fmt"
 
 	"dpsim/stores"
 	"dpsim/topology"
@@ -34,4 +35,18 @@ func (s *Store) State(ctx context.Context) (any, error) {
 		return nil, err
 	}
 	return map[string]any{"index": s.Index(), "shards": shards}, nil
+}
+
+// Replicated reports whether every shard copy of the index is started.
+func (s *Store) Replicated(ctx context.Context) (bool, string, error) {
+	shards, err := s.Shards(ctx)
+	if err != nil {
+		return false, "", err
+	}
+	for _, sh := range shards {
+		if sh.State != "STARTED" {
+			return false, fmt.Sprintf("index %s shard %s (%s) is %s %s", s.Index(), sh.Shard, sh.PriRep, sh.State, sh.Reason), nil
+		}
+	}
+	return true, fmt.Sprintf("index %s: %d shard copies started", s.Index(), len(shards)), nil
 }

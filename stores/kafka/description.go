@@ -2,6 +2,8 @@ package kafka
 
 import (
 	"context"
+	"fmt"
+	"slices"
 
 	"dpsim/stores"
 	"dpsim/topology"
@@ -34,4 +36,24 @@ func (s *Store) State(ctx context.Context) (any, error) {
 		return nil, err
 	}
 	return map[string]any{"topic": s.Topic(), "partitions": parts}, nil
+}
+
+// Replicated reports whether every partition has its whole replica set in sync.
+func (s *Store) Replicated(ctx context.Context) (bool, string, error) {
+	parts, err := s.Describe(ctx)
+	if err != nil {
+		return false, "", err
+	}
+	for _, p := range parts {
+		if !slices.Equal(sortedIDs(p.ISR), sortedIDs(p.Replicas)) {
+			return false, fmt.Sprintf("topic %s partition %d: in sync %v of replicas %v", s.Topic(), p.Partition, p.ISR, p.Replicas), nil
+		}
+	}
+	return true, fmt.Sprintf("topic %s: %d partitions fully in sync", s.Topic(), len(parts)), nil
+}
+
+func sortedIDs(v []int32) []int32 {
+	c := slices.Clone(v)
+	slices.Sort(c)
+	return c
 }

@@ -31,3 +31,10 @@ func (cluster) Close() error { return nil }
 
 // State reports the servers' liveness and the erasure set's write-quorum health.
 func (s *Store) State(ctx context.Context) (any, error) { return s.Describe(ctx), nil }
+
+// Replicated reports whether the erasure set has write quorum. Whether every object has all its
+// parts again is read from the drives, which only the provider sees.
+func (s *Store) Replicated(ctx context.Context) (bool, string, error) {
+	st := s.Describe(ctx)
+	return st.ClusterHealthy, "cluster health: " + st.ClusterStatus, nil
+}

@@ -3,7 +3,6 @@ package kind
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -14,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"dpsim/agent"
+	"dpsim/agent/api"
 	"dpsim/images"
 	"dpsim/topology/platform"
 )
@@ -22,7 +21,7 @@ import (
 // agentLink is the host's line to one tenant's agent: a kubectl port-forward to its pod on the
 // control-plane node (restarted when it drops) and the client that uses it.
 type agentLink struct {
-	client *agent.Client
+	client *api.Client
 	cancel context.CancelFunc
 	done   sync.WaitGroup
 
@@ -39,22 +38,17 @@ func (a *agentLink) opened(dataset string) {
 	}
 }
 
+// dropped notes that dataset is gone, so Settle no longer checks it.
+func (a *agentLink) dropped(dataset string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.sets = slices.DeleteFunc(a.sets, func(s string) bool { return s == dataset })
+}
+
 func (a *agentLink) datasets() []string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return slices.Clone(a.sets)
-}
-
-// describe decodes the agent's description of a store's dataset into v.
-func (a *agentLink) describe(ctx context.Context, store, dataset string, v any) error {
-	raw, err := a.client.Describe(ctx, store, dataset)
-	if err != nil {
-		return fmt.Errorf("describe %s %s: %w", store, dataset, err)
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		return fmt.Errorf("describe %s %s: %w", store, dataset, err)
-	}
-	return nil
 }
 
 func (a *agentLink) close() {
@@ -74,7 +68,7 @@ func (p *Platform) connectAgents(ctx context.Context) error {
 			return err
 		}
 		fctx, cancel := context.WithCancel(context.Background())
-		link := &agentLink{client: agent.NewClient(fmt.Sprintf("http://127.0.0.1:%d", port)), cancel: cancel}
+		link := &agentLink{client: api.NewClient(fmt.Sprintf("http://127.0.0.1:%d", port)), cancel: cancel}
 		p.agents[t] = link
 		link.done.Add(1)
 		go p.forward(fctx, &link.done, kubectl, platform.Namespace(t), port)
@@ -155,7 +149,7 @@ func waitFor(ctx context.Context, timeout time.Duration, check func() error) err
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return fmt.Errorf("%w; last seen: %w", ctx.Err(), err)
 		case <-time.After(time.Second):
 		}
 	}

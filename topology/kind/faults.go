@@ -2,36 +2,34 @@ package kind
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
+	"dpsim/stores/s3/keys"
 	"dpsim/topology"
 	"dpsim/topology/platform"
 )
 
-// storeApps are the in-cluster data components: their label app and component name.
-var storeApps = []struct{ app, component string }{{"kafka", "kafka"}, {"elasticsearch", "elasticsearch"}}
-
-// Drives implements topology.DriveDropper: every Kafka broker's and Elasticsearch node's volume
-// (named after its pod, on the pod's node) and every object store server's drive.
+// Drives implements topology.DriveDropper: every component member's volume (named after its pod, on
+// the pod's node) and every object store server's drive.
 func (p *Platform) Drives(ctx context.Context) ([]topology.Drive, error) {
 	var out []topology.Drive
 	for _, t := range p.spec.Tenants {
-		for _, a := range storeApps {
-			pods, err := p.podNodes(ctx, platform.Namespace(t), a.app)
+		for _, c := range platform.Components() {
+			pods, err := p.podNodes(ctx, platform.Namespace(t), c.App)
 			if err != nil {
 				return nil, err
 			}
 			for _, pod := range sortedKeys(pods) {
-				out = append(out, topology.Drive{Node: pods[pod], Name: pod, Component: a.component, Tenant: t})
+				out = append(out, topology.Drive{Node: pods[pod], Name: pod, Component: c.Name, Tenant: t})
 			}
 		}
 	}
 	if p.objects != nil {
 		for _, s := range p.objects.Servers {
-			out = append(out, topology.Drive{Node: s.Name, Name: s.Name, Component: "objectstore"})
+			out = append(out, topology.Drive{Node: s.Name, Name: s.Name, Component: objectStoreName})
 		}
 	}
 	return out, nil
@@ -40,34 +38,61 @@ func (p *Platform) Drives(ctx context.Context) ([]topology.Drive, error) {
 // DropDrive implements topology.DriveDropper. A pod's volume is lost the way a dead disk is replaced
 // in Kubernetes: its claim and the local volume under it are deleted with the pod, and the
 // StatefulSet brings the pod back on a new, empty volume on the same node. An object store server's
-// drive is wiped in place.
-func (p *Platform) DropDrive(ctx context.Context, d topology.Drive) error {
-	if d.Component == "objectstore" {
+// drive is wiped in place. The evidence names the volume destroyed.
+func (p *Platform) DropDrive(ctx context.Context, d topology.Drive) (string, error) {
+	if d.Component == objectStoreName {
 		i, err := p.objectServer(d.Name)
 		if err != nil {
-			return err
+			return "", err
 		}
-		return p.objects.DropDrive(ctx, i)
+		if err := p.objects.DropDrive(ctx, i); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("drive of object store server %s wiped", d.Name), nil
 	}
 	ns := platform.Namespace(d.Tenant)
+	volume, err := p.claimVolume(ctx, ns, "data-"+d.Name)
+	if err != nil {
+		return "", err
+	}
 	if _, err := p.cluster.Kubectl(ctx, nil, "-n", ns, "delete", "pvc", "data-"+d.Name, "--wait=false"); err != nil {
-		return fmt.Errorf("delete the volume claim of %s: %w", d.Name, err)
+		return "", fmt.Errorf("delete the volume claim of %s: %w", d.Name, err)
 	}
 	if _, err := p.cluster.Kubectl(ctx, nil, "-n", ns, "delete", "pod", d.Name, "--grace-period=0", "--force", "--wait=false"); err != nil && !isNotFound(err) {
-		return fmt.Errorf("delete pod %s: %w", d.Name, err)
+		return "", fmt.Errorf("delete pod %s: %w", d.Name, err)
 	}
-	p.log.Info("drive dropped", "tenant", d.Tenant, "pod", d.Name, "node", d.Node)
-	return nil
+	p.mu.Lock()
+	p.droppedVolumes[d.Tenant+"/"+d.Name] = volume
+	p.mu.Unlock()
+	p.log.Info("drive dropped", "tenant", d.Tenant, "pod", d.Name, "node", d.Node, "volume", volume)
+	return fmt.Sprintf("claim data-%s deleted with its volume %s", d.Name, volume), nil
 }
 
-// RestoreDrive implements topology.DriveDropper: it waits until the pod runs again on its new,
-// empty volume. An object store drive heals by itself.
-func (p *Platform) RestoreDrive(ctx context.Context, d topology.Drive) error {
-	if d.Component == "objectstore" {
-		return nil
+// claimVolume names the volume bound to a claim, with the claim's uid ("pvc-... (uid ...)").
+func (p *Platform) claimVolume(ctx context.Context, ns, claim string) (string, error) {
+	out, err := p.cluster.Kubectl(ctx, nil, "-n", ns, "get", "pvc", claim, "-o", `jsonpath={.spec.volumeName} {.metadata.uid}`)
+	if err != nil {
+		return "", fmt.Errorf("volume of claim %s/%s: %w", ns, claim, err)
+	}
+	name, uid, _ := strings.Cut(strings.TrimSpace(string(out)), " ")
+	if name == "" || uid == "" {
+		return "", fmt.Errorf("claim %s/%s is not bound to a volume", ns, claim)
+	}
+	return fmt.Sprintf("%s (claim uid %s)", name, uid), nil
+}
+
+// RestoreDrive implements topology.DriveDropper: it waits until the pod runs again and returns, as
+// evidence, its new volume next to the one destroyed; the same volume is no evidence. An object
+// store drive heals by itself (Settle waits for it); the evidence is that its server answers.
+func (p *Platform) RestoreDrive(ctx context.Context, d topology.Drive) (string, error) {
+	if d.Component == objectStoreName {
+		if ok, err := p.objects.Healthy(ctx); err != nil || !ok {
+			return "", fmt.Errorf("object store after wiping %s: write quorum %v: %v", d.Name, ok, err)
+		}
+		return fmt.Sprintf("object store server %s serves again with an empty drive", d.Name), nil
 	}
 	ns := platform.Namespace(d.Tenant)
-	return waitFor(ctx, p.opts.ReadyTimeout, func() error {
+	err := waitFor(ctx, p.opts.ReadyTimeout, func() error {
 		out, err := p.cluster.Kubectl(ctx, nil, "-n", ns, "get", "pod", d.Name, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
 		if err != nil {
 			return err
@@ -77,6 +102,21 @@ func (p *Platform) RestoreDrive(ctx context.Context, d topology.Drive) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return "", err
+	}
+	volume, err := p.claimVolume(ctx, ns, "data-"+d.Name)
+	if err != nil {
+		return "", err
+	}
+	p.mu.Lock()
+	old := p.droppedVolumes[d.Tenant+"/"+d.Name]
+	delete(p.droppedVolumes, d.Tenant+"/"+d.Name)
+	p.mu.Unlock()
+	if volume == old {
+		return "", nil // the pod came back on the volume that was to be destroyed: no evidence
+	}
+	return fmt.Sprintf("%s back on a new volume %s (was %s)", d.Name, volume, old), nil
 }
 
 func (p *Platform) objectServer(name string) (int, error) {
@@ -112,21 +152,31 @@ for c in INPUT OUTPUT FORWARD; do iptables -C $c -j %[1]s 2>/dev/null || iptable
 	return nil
 }
 
-// Heal implements topology.Partitioner: it removes the cut from every isolated node.
-func (p *Platform) Heal(ctx context.Context) error {
-	script := fmt.Sprintf(`for c in INPUT OUTPUT FORWARD; do while iptables -D $c -j %[1]s 2>/dev/null; do :; done; done
+// Heal implements topology.Partitioner: it removes the cut from every isolated node, trying each,
+// and returns as evidence how many packets each cut dropped (read from its rules' counters just
+// before removing them).
+func (p *Platform) Heal(ctx context.Context) (string, error) {
+	script := fmt.Sprintf(`iptables -L %[1]s -v -n -x 2>/dev/null | awk 'NR>2 {n+=$1} END {print n+0}'
+for c in INPUT OUTPUT FORWARD; do while iptables -D $c -j %[1]s 2>/dev/null; do :; done; done
 iptables -F %[1]s 2>/dev/null; iptables -X %[1]s 2>/dev/null; true`, partitionChain)
 	p.mu.Lock()
 	nodes := p.isolated
 	p.isolated = nil
 	p.mu.Unlock()
+	var errs []error
+	var dropped []string
 	for _, n := range nodes {
-		if _, err := p.cluster.run(ctx, nil, p.cluster.docker, "exec", n, "sh", "-c", script); err != nil {
-			return fmt.Errorf("heal node %s: %w", n, err)
+		out, err := p.cluster.run(ctx, nil, p.cluster.docker, "exec", n, "sh", "-c", script)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("heal node %s: %w", n, err))
+			continue
+		}
+		if packets := strings.TrimSpace(string(out)); packets != "" && packets != "0" {
+			dropped = append(dropped, fmt.Sprintf("the cut of %s dropped %s packets", n, packets))
 		}
 		p.log.Info("node healed", "node", n)
 	}
-	return nil
+	return strings.Join(dropped, "; "), errors.Join(errs...)
 }
 
 // Settle implements topology.Settler: it waits until every worker is Ready, every tenant's brokers
@@ -153,7 +203,7 @@ func (p *Platform) Settle(ctx context.Context) error {
 	}
 	for _, t := range p.spec.Tenants {
 		ns := platform.Namespace(t)
-		for _, w := range []string{"statefulset/kafka", "statefulset/es"} {
+		for _, w := range workloads() {
 			if err := p.rollout(ctx, ns, w); err != nil {
 				return err
 			}
@@ -161,56 +211,59 @@ func (p *Platform) Settle(ctx context.Context) error {
 		if err := waitFor(ctx, p.opts.ReadyTimeout, func() error { return p.replicated(ctx, t) }); err != nil {
 			return fmt.Errorf("tenant %s: %w", t, err)
 		}
+		if err := waitFor(ctx, p.opts.ReadyTimeout, func() error { return p.objectsHealed(ctx, t) }); err != nil {
+			return fmt.Errorf("tenant %s: object store: %w", t, err)
+		}
 	}
 	p.log.Info("platform settled", "elapsed", since(start))
 	return nil
 }
 
-// replicated checks, through the tenant's agent, that every partition of every workload topic has
-// its full in-sync replica set and every shard copy of every workload index is started.
+// replicated checks, through the tenant's agent, that every part of every dataset in use has all
+// its copies again (each store says what that means for it: a full in-sync replica set, every shard
+// copy started, write quorum).
 func (p *Platform) replicated(ctx context.Context, tenant string) error {
 	a, ok := p.agents[tenant]
 	if !ok {
 		return nil
 	}
+	infos, err := a.client.StoreInfos(ctx)
+	if err != nil {
+		return err
+	}
 	for _, ds := range a.datasets() {
-		var topic struct {
-			Topic      string `json:"topic"`
-			Partitions []struct {
-				Partition int32   `json:"partition"`
-				Replicas  []int32 `json:"replicas"`
-				ISR       []int32 `json:"isr"`
-			} `json:"partitions"`
-		}
-		if err := a.describe(ctx, "kafka", ds, &topic); err != nil {
-			return err
-		}
-		for _, part := range topic.Partitions {
-			if !slices.Equal(sorted(part.ISR), sorted(part.Replicas)) {
-				return fmt.Errorf("topic %s partition %d: in-sync %v of replicas %v", topic.Topic, part.Partition, part.ISR, part.Replicas)
+		for _, st := range infos.Stores {
+			r, err := a.client.Replicated(ctx, st.Name, ds)
+			if err != nil {
+				return err
 			}
-		}
-		var index struct {
-			Index  string                                  `json:"index"`
-			Shards []struct{ Shard, PriRep, State string } `json:"shards"`
-		}
-		if err := a.describe(ctx, "elasticsearch", ds, &index); err != nil {
-			return err
-		}
-		for _, sh := range index.Shards {
-			if sh.State != "STARTED" {
-				return fmt.Errorf("index %s shard %s (%s) is %s", index.Index, sh.Shard, sh.PriRep, sh.State)
+			if !r.Replicated {
+				return fmt.Errorf("%s: %s", st.Name, r.Detail)
 			}
 		}
 	}
 	return nil
 }
 
-func sorted(v []int32) []int32 {
-	c := slices.Clone(v)
-	slices.Sort(c)
-	return c
+// objectsHealed checks, on the object store's drives, that every object of the tenant's datasets
+// has its part on every drive again (MinIO heals a wiped drive in the background).
+func (p *Platform) objectsHealed(ctx context.Context, tenant string) error {
+	a, ok := p.agents[tenant]
+	if !ok || p.objects == nil {
+		return nil
+	}
+	for _, ds := range a.datasets() {
+		healed, what, err := p.objects.Healed(ctx, tenant, keys.Prefix(ds))
+		if err != nil {
+			return err
+		}
+		if !healed {
+			return fmt.Errorf("dataset %s not healed: %s", ds, what)
+		}
+	}
+	return nil
 }
+
 
 // networkConverged reports whether the pod network has recovered: the policy engine's daemonset
 // has every pod ready and, with kube-router, every node routes to every node's pod subnet. Until a

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"dpsim/agent"
+	"dpsim/agent/api"
 	"dpsim/images"
 	"dpsim/topology"
 	"dpsim/topology/platform"
@@ -77,11 +77,11 @@ func (p *Platform) IsolationSources(ctx context.Context) ([]topology.Source, err
 
 // ProbeFrom implements topology.IsolationProber.
 func (p *Platform) ProbeFrom(ctx context.Context, src topology.Source, targets []topology.Target) ([]topology.ProbeResult, error) {
-	req := agent.ProbeRequest{Targets: make([]agent.ProbeTarget, len(targets))}
+	req := api.ProbeRequest{Targets: make([]api.ProbeTarget, len(targets))}
 	for i, t := range targets {
-		req.Targets[i] = agent.ProbeTarget{Address: t.Address, Port: t.Port, Protocol: t.Protocol, TimeoutMs: int(isolationProbeTimeout.Milliseconds())}
+		req.Targets[i] = api.ProbeTarget{Address: t.Address, Port: t.Port, Protocol: t.Protocol, TimeoutMs: int(isolationProbeTimeout.Milliseconds())}
 	}
-	var res agent.ProbeResponse
+	var res api.ProbeResponse
 	var err error
 	switch src.Kind {
 	case topology.SourceTenant:
@@ -118,16 +118,16 @@ func (p *Platform) ProbeFrom(ctx context.Context, src topology.Source, targets [
 }
 
 // probeByCommand sends req to a `dpsim probe` run by run and decodes its answer.
-func (p *Platform) probeByCommand(ctx context.Context, req agent.ProbeRequest, run func([]byte) ([]byte, error)) (agent.ProbeResponse, error) {
+func (p *Platform) probeByCommand(ctx context.Context, req api.ProbeRequest, run func([]byte) ([]byte, error)) (api.ProbeResponse, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
-		return agent.ProbeResponse{}, err
+		return api.ProbeResponse{}, err
 	}
 	out, err := run(body)
 	if err != nil {
-		return agent.ProbeResponse{}, err
+		return api.ProbeResponse{}, err
 	}
-	var res agent.ProbeResponse
+	var res api.ProbeResponse
 	if err := json.Unmarshal(out, &res); err != nil {
 		return res, fmt.Errorf("decode the prober's answer: %w", err)
 	}
@@ -250,12 +250,12 @@ func (p *Platform) MeasurePolicyEnforcement(ctx context.Context) (topology.Polic
 		return res, fmt.Errorf("start holding a connection: %w", err)
 	}
 	var wg sync.WaitGroup
-	samples := make(chan agent.HoldSample, 1024)
+	samples := make(chan api.HoldSample, 1024)
 	wg.Go(func() {
 		defer close(samples)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			var s agent.HoldSample
+			var s api.HoldSample
 			if json.Unmarshal(sc.Bytes(), &s) == nil {
 				samples <- s
 			}
@@ -267,7 +267,7 @@ func (p *Platform) MeasurePolicyEnforcement(ctx context.Context) (topology.Polic
 		wg.Wait()
 		_, _ = p.cluster.Kubectl(context.WithoutCancel(ctx), strings.NewReader(enforcementPolicy), "delete", "-f", "-", "--ignore-not-found")
 	}()
-	next := func(limit <-chan time.Time) (agent.HoldSample, error) {
+	next := func(limit <-chan time.Time) (api.HoldSample, error) {
 		select {
 		case s, ok := <-samples:
 			if !ok {
@@ -275,9 +275,9 @@ func (p *Platform) MeasurePolicyEnforcement(ctx context.Context) (topology.Polic
 			}
 			return s, nil
 		case <-limit:
-			return agent.HoldSample{}, errLimit
+			return api.HoldSample{}, errLimit
 		case <-ctx.Done():
-			return agent.HoldSample{}, ctx.Err()
+			return api.HoldSample{}, ctx.Err()
 		}
 	}
 	warmup := time.After(enforcementLimit)

@@ -112,7 +112,12 @@ type Provider struct {
 	log    *slog.Logger
 	kind   *cluster.Provider
 	docker string
+	// reused is set by an Up that found the cluster already running and matching.
+	reused bool
 }
+
+// Reused reports whether Up found the cluster already up (made by an earlier `dpsim up` or run).
+func (p *Provider) Reused() bool { return p.reused }
 
 var clusterNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*$`)
 
@@ -220,6 +225,7 @@ func (p *Provider) Up(ctx context.Context) (err error) {
 		return err
 	}
 	if reused {
+		p.reused = true
 		p.log.Info("cluster reused", "elapsed", time.Since(start).Round(time.Second).String())
 		return nil
 	}

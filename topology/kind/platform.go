@@ -6,14 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	"dpsim/agent"
+	"dpsim/agent/api"
 	"dpsim/images"
-	"dpsim/stores/s3"
+	"dpsim/stores/s3/keys"
 	"dpsim/topology"
 	"dpsim/topology/minio"
 	"dpsim/topology/platform"
@@ -24,6 +25,8 @@ const (
 	objectStoreAccessKey = "dpsimadmin"
 	objectStoreSecretKey = "dpsim-object-store-secret"
 	ingressNamespace     = "ingress"
+	// objectStoreName is the object store's component name: S3 beside the cluster, MinIO on kind.
+	objectStoreName = "objectstore"
 )
 
 // PlatformOptions tune the kind platform.
@@ -51,8 +54,9 @@ type Platform struct {
 	probersMu sync.Mutex
 	probers   map[string]bool // nodes the prober binary was copied into
 
-	mu       sync.Mutex
-	isolated []string // nodes cut off by Isolate
+	mu             sync.Mutex
+	isolated       []string          // nodes cut off by Isolate
+	droppedVolumes map[string]string // tenant/pod -> the volume DropDrive destroyed
 }
 
 var (
@@ -63,7 +67,11 @@ var (
 	_ topology.DriveDropper = (*Platform)(nil)
 	_ topology.Partitioner  = (*Platform)(nil)
 	_ topology.Settler      = (*Platform)(nil)
+	_ topology.Preexisting  = (*Platform)(nil)
 )
+
+// Preexisting implements topology.Preexisting: the cluster was up before this Up.
+func (p *Platform) Preexisting() bool { return p.cluster != nil && p.cluster.Reused() }
 
 // NewPlatform returns the kind platform provider; it touches nothing until Up.
 func NewPlatform(log *slog.Logger, opts PlatformOptions) *Platform {
@@ -73,7 +81,7 @@ func NewPlatform(log *slog.Logger, opts PlatformOptions) *Platform {
 	if opts.ReadyTimeout == 0 {
 		opts.ReadyTimeout = 10 * time.Minute
 	}
-	return &Platform{log: log, opts: opts, agents: map[string]*agentLink{}}
+	return &Platform{log: log, opts: opts, agents: map[string]*agentLink{}, droppedVolumes: map[string]string{}}
 }
 
 // Name implements topology.Provider.
@@ -110,14 +118,17 @@ func (p *Platform) Up(ctx context.Context, spec topology.Spec) error {
 		return err
 	}
 	p.cluster = c
-	stores := []string{images.Kafka, images.Elasticsearch, images.Agent, images.MinIO}
-	if _, err := images.Build(ctx, p.log, stores, p.opts.Images); err != nil {
+	recipes := append(inClusterImages(), images.MinIO)
+	if _, err := images.Build(ctx, p.log, recipes, p.opts.Images); err != nil {
 		return fmt.Errorf("build platform images: %w", err)
 	}
 	if err := c.Up(ctx); err != nil {
 		return err
 	}
-	inCluster := []string{images.MustTag(images.Kafka), images.MustTag(images.Elasticsearch), images.MustTag(images.Agent)}
+	var inCluster []string
+	for _, r := range inClusterImages() {
+		inCluster = append(inCluster, images.MustTag(r))
+	}
 	start := time.Now()
 	if err := c.LoadImages(ctx, inCluster...); err != nil {
 		return fmt.Errorf("load platform images into the nodes: %w", err)
@@ -137,11 +148,24 @@ func (p *Platform) Up(ctx context.Context, spec topology.Spec) error {
 	return p.connectAgents(ctx)
 }
 
+// inClusterImages are the image recipes the tenants' pods run: every component's and the agent's.
+func inClusterImages() []string {
+	out := []string{platform.AgentImage}
+	for _, c := range platform.Components() {
+		out = append(out, c.Image)
+	}
+	return out
+}
+
 // deployTenants applies every tenant's objects and waits for them to be ready.
 func (p *Platform) deployTenants(ctx context.Context) error {
 	start := time.Now()
+	tags := map[string]string{}
+	for _, r := range inClusterImages() {
+		tags[r] = images.MustTag(r)
+	}
 	opts := platform.Options{
-		Images:           platform.Images{Kafka: images.MustTag(images.Kafka), Elasticsearch: images.MustTag(images.Elasticsearch), Agent: images.MustTag(images.Agent)},
+		Images:           tags,
 		StorageClass:     StorageClass,
 		IngressNamespace: ingressNamespace,
 		AgentConfig:      p.agentConfig,
@@ -168,7 +192,7 @@ func (p *Platform) deployTenants(ctx context.Context) error {
 	}
 	for _, t := range p.spec.Tenants {
 		ns := platform.Namespace(t)
-		for _, w := range []string{"statefulset/kafka", "statefulset/es", "deployment/dpsim-agent"} {
+		for _, w := range append(workloads(), "deployment/dpsim-agent") {
 			if err := p.rollout(ctx, ns, w); err != nil {
 				return err
 			}
@@ -196,28 +220,25 @@ func (p *Platform) podSummary(ctx context.Context, ns string) string {
 	return "\npods in " + ns + ":\n" + strings.TrimSpace(string(out))
 }
 
-// agentConfig is the configuration of a tenant's agent.
+// workloads are what rolls every component out.
+func workloads() []string {
+	var out []string
+	for _, c := range platform.Components() {
+		out = append(out, c.Workload)
+	}
+	return out
+}
+
+// agentConfig is the configuration of a tenant's agent: every component at its endpoints, and the
+// object store beside the cluster.
 func (p *Platform) agentConfig(tenant, ns string) ([]byte, error) {
-	var brokers, esURLs []string
-	for i := range p.spec.Kafka.Brokers {
-		brokers = append(brokers, fmt.Sprintf("kafka-%d.kafka.%s.svc.cluster.local:9092", i, ns))
-	}
-	for i := range p.spec.Elasticsearch.Nodes {
-		esURLs = append(esURLs, fmt.Sprintf("http://es-%d.elasticsearch.%s.svc.cluster.local:9200", i, ns))
-	}
-	cfg := agent.Config{
-		Tenant:        tenant,
-		Kafka:         &agent.KafkaConfig{Bootstrap: brokers},
-		Elasticsearch: &agent.ElasticConfig{URLs: esURLs},
-		Spec:          agent.SpecConfigOf(p.spec),
+	cfg := api.Config{Tenant: tenant, Stores: map[string]api.StoreConfig{}, Spec: api.SpecConfigOf(p.spec)}
+	for _, c := range platform.Components() {
+		cfg.Stores[c.Name] = api.StoreConfig{Endpoints: c.Endpoints(p.spec, ns)}
 	}
 	if p.objects != nil {
-		var servers []s3.Server
-		for _, s := range p.objects.Servers {
-			servers = append(servers, s3.Server{Name: s.Name, URL: s.URL})
-		}
-		cfg.S3 = &agent.S3Config{Endpoint: strings.TrimPrefix(p.objects.Servers[0].URL, "http://"),
-			AccessKey: objectStoreAccessKey, SecretKey: objectStoreSecretKey, Servers: servers}
+		cfg.Stores[objectStoreName] = api.StoreConfig{Endpoints: []string{strings.TrimPrefix(p.objects.Servers[0].URL, "http://")},
+			AccessKey: objectStoreAccessKey, SecretKey: objectStoreSecretKey}
 	}
 	return json.Marshal(cfg)
 }
@@ -304,8 +325,8 @@ func (p *Platform) podNodes(ctx context.Context, ns, app string) (map[string]str
 	return m, nil
 }
 
-// Components implements topology.Inventory: per tenant Kafka and Elasticsearch with the nodes their
-// pods run on, and the object store's servers (beside the cluster: each its own machine).
+// Components implements topology.Inventory: per tenant every component with the nodes its pods
+// run on, and the object store's servers (beside the cluster: each its own machine).
 func (p *Platform) Components(ctx context.Context) ([]topology.Component, error) {
 	zones := map[string]string{}
 	nodes, err := p.Nodes(ctx)
@@ -318,15 +339,12 @@ func (p *Platform) Components(ctx context.Context) ([]topology.Component, error)
 	var out []topology.Component
 	for _, t := range p.spec.Tenants {
 		ns := platform.Namespace(t)
-		for _, c := range []struct {
-			app, name string
-			kind      topology.Kind
-		}{{"kafka", "kafka", topology.KindLog}, {"elasticsearch", "elasticsearch", topology.KindDocument}} {
-			pods, err := p.podNodes(ctx, ns, c.app)
+		for _, c := range platform.Components() {
+			pods, err := p.podNodes(ctx, ns, c.App)
 			if err != nil {
 				return nil, err
 			}
-			comp := topology.Component{Tenant: t, Name: c.name, Kind: c.kind}
+			comp := topology.Component{Tenant: t, Name: c.Name, Kind: c.Kind}
 			for _, pod := range sortedKeys(pods) {
 				comp.Members = append(comp.Members, topology.Member{Name: pod, Node: pods[pod], Zone: zones[pods[pod]]})
 			}
@@ -334,7 +352,7 @@ func (p *Platform) Components(ctx context.Context) ([]topology.Component, error)
 		}
 	}
 	if p.objects != nil {
-		comp := topology.Component{Name: "objectstore", Kind: topology.KindObject}
+		comp := topology.Component{Name: objectStoreName, Kind: topology.KindObject}
 		for _, s := range p.objects.Servers {
 			comp.Members = append(comp.Members, topology.Member{Name: s.Name, Node: s.Name})
 		}
@@ -352,52 +370,51 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-// Stores implements topology.StoreAccess through the tenant's agent. Placement names the members
-// (pods) holding a record; the stores returned translate them to the nodes the pods run on.
+// Stores implements topology.StoreAccess through the tenant's agent. The stores returned name the
+// nodes that hold a record: an in-cluster component's placement names its members (pods), mapped
+// to the nodes they run on; the object store's is read from its drives on this host.
 func (p *Platform) Stores(ctx context.Context, tenant, dataset string) ([]topology.Store, error) {
 	a, ok := p.agents[tenant]
 	if !ok {
 		return nil, fmt.Errorf("no agent for tenant %q", tenant)
 	}
-	stores, err := a.client.Stores(ctx, tenant, dataset)
+	remote, err := a.client.Stores(ctx, tenant, dataset)
 	if err != nil {
 		return nil, err
 	}
 	a.opened(dataset)
-	out := make([]topology.Store, len(stores))
-	for i, s := range stores {
-		out[i] = &placedStore{RemoteStore: s.(*agent.RemoteStore), nodeOf: func(ctx context.Context) (map[string]string, error) {
-			m := map[string]string{}
-			for _, app := range []string{"kafka", "elasticsearch"} {
-				pods, err := p.podNodes(ctx, platform.Namespace(tenant), app)
-				if err != nil {
-					return nil, err
+	out := make([]topology.Store, len(remote))
+	for i, s := range remote {
+		ps := &placedStore{RemoteStore: s, link: a}
+		if s.Name() == objectStoreName {
+			ps.locate = func(ctx context.Context) ([]topology.Placement, error) {
+				if p.objects == nil {
+					return nil, errors.New("no object store")
 				}
-				for k, v := range pods {
-					m[k] = v
-				}
+				return p.objects.Placement(ctx, tenant, keys.Prefix(dataset))
 			}
-			return m, nil
-		}}
+		} else {
+			ps.locate = func(ctx context.Context) ([]topology.Placement, error) { return p.memberPlacement(ctx, tenant, s) }
+		}
+		out[i] = ps
 	}
 	return out, nil
 }
 
-// placedStore is an agent's store whose placement names nodes instead of pods.
-type placedStore struct {
-	*agent.RemoteStore
-	nodeOf func(ctx context.Context) (map[string]string, error)
-}
-
-// Placement implements topology.Store.
-func (s *placedStore) Placement(ctx context.Context) ([]topology.Placement, error) {
-	placements, err := s.RemoteStore.Placement(ctx)
+// memberPlacement is an in-cluster store's placement, its members mapped to their nodes. A member
+// whose pod cannot be found is left as it is: a name that is no node, never a made-up copy.
+func (p *Platform) memberPlacement(ctx context.Context, tenant string, s *api.RemoteStore) ([]topology.Placement, error) {
+	placements, err := s.Placement(ctx)
 	if err != nil {
 		return nil, err
 	}
-	nodes, err := s.nodeOf(ctx)
-	if err != nil {
-		return nil, err
+	nodes := map[string]string{}
+	for _, c := range platform.Components() {
+		pods, err := p.podNodes(ctx, platform.Namespace(tenant), c.App)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(nodes, pods)
 	}
 	for i := range placements {
 		for j, member := range placements[i].Nodes {
@@ -409,9 +426,39 @@ func (s *placedStore) Placement(ctx context.Context) ([]topology.Placement, erro
 	return placements, nil
 }
 
-// KillNode implements topology.NodeKiller.
-func (p *Platform) KillNode(ctx context.Context, node string) error {
-	return p.cluster.KillNode(ctx, node)
+// placedStore is an agent's store whose placement names nodes, and whose dataset is no longer
+// watched by Settle once dropped.
+type placedStore struct {
+	*api.RemoteStore
+	link   *agentLink
+	locate func(ctx context.Context) ([]topology.Placement, error)
+}
+
+// Placement implements topology.Store.
+func (s *placedStore) Placement(ctx context.Context) ([]topology.Placement, error) { return s.locate(ctx) }
+
+// Drop implements topology.Store.
+func (s *placedStore) Drop(ctx context.Context) error {
+	if err := s.RemoteStore.Drop(ctx); err != nil {
+		return err
+	}
+	s.link.dropped(s.Dataset())
+	return nil
+}
+
+// KillNode implements topology.NodeKiller; the evidence is the node container's state after it.
+func (p *Platform) KillNode(ctx context.Context, node string) (string, error) {
+	if err := p.cluster.KillNode(ctx, node); err != nil {
+		return "", err
+	}
+	st, err := p.cluster.containerState(ctx, node)
+	if err != nil {
+		return "", err
+	}
+	if st.running {
+		return "", nil // no evidence: the container still runs
+	}
+	return fmt.Sprintf("node container %s not running after docker kill", node), nil
 }
 
 // RestartNode implements topology.NodeKiller.

@@ -24,16 +24,10 @@ var templates = template.Must(template.New("platform").Option("missingkey=error"
 	"spread": spread,
 }).ParseFS(manifestFS, "manifests/*.yaml"))
 
-// Images are the container images the tenant workloads run.
-type Images struct {
-	Kafka         string
-	Elasticsearch string
-	Agent         string
-}
-
 // Options are what a provider decides besides the spec.
 type Options struct {
-	Images           Images
+	// Images are the image tags by recipe name (Component.Image, AgentImage).
+	Images           map[string]string
 	StorageClass     string
 	IngressNamespace string
 	// AgentConfig renders the agent's configuration (JSON) for a tenant; nil deploys no agent.
@@ -77,7 +71,10 @@ func Tenant(spec topology.Spec, tenant string, opts Options) (string, error) {
 		masters = append(masters, fmt.Sprintf("es-%d", i))
 	}
 	d.KafkaVoters, d.ESMasters = strings.Join(voters, ","), strings.Join(masters, ",")
-	files := []string{"namespace.yaml", "kafka.yaml", "elasticsearch.yaml"}
+	files := []string{"namespace.yaml"}
+	for _, c := range Components() {
+		files = append(files, c.Manifest)
+	}
 	if spec.Network.Isolation == "namespace" {
 		files = append(files, "policies.yaml")
 	}

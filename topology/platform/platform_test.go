@@ -11,7 +11,7 @@ import (
 
 func render(t *testing.T, spec topology.Spec) []map[string]any {
 	t.Helper()
-	out, err := Tenant(spec, "tenant-a", Options{Images: Images{Kafka: "k:1", Elasticsearch: "e:1", Agent: "a:1"}, StorageClass: "standard", IngressNamespace: "ingress",
+	out, err := Tenant(spec, "tenant-a", Options{Images: map[string]string{"kafka": "k:1", "elasticsearch": "e:1", "agent": "a:1"}, StorageClass: "standard", IngressNamespace: "ingress",
 		AgentConfig: func(tenant, ns string) ([]byte, error) { return []byte(`{"tenant": "` + tenant + `"}`), nil }})
 	if err != nil {
 		t.Fatal(err)
