@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"dpsim/agent/api"
 	"dpsim/topology"
 )
 
@@ -25,10 +26,10 @@ func TestHold(t *testing.T) {
 	pr, pw := net.Pipe()
 	go func() { done <- Hold(ctx, addr, 20*time.Millisecond, pw); pw.Close() }()
 	sc := bufio.NewScanner(pr)
-	var samples []HoldSample
+	var samples []api.HoldSample
 	for sc.Scan() {
 		out.Write(sc.Bytes())
-		var s HoldSample
+		var s api.HoldSample
 		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
 			t.Fatal(err)
 		}

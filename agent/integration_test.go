@@ -11,19 +11,20 @@ import (
 	"testing"
 	"time"
 
-	"dpsim/stores/s3"
+	"dpsim/agent/api"
+	"dpsim/stores"
 	"dpsim/topology"
 )
 
 // TestIntegrationAgent runs a real agent (httptest) against the stores named by DPSIM_TEST_KAFKA,
 // DPSIM_TEST_ES and DPSIM_TEST_S3 and drives every store through the Client as the engine does.
 func TestIntegrationAgent(t *testing.T) {
-	cfg := Config{Tenant: "tenant-it", Spec: SpecConfigOf(topology.Default())}
+	cfg := api.Config{Tenant: "tenant-it", Spec: api.SpecConfigOf(topology.Default()), Stores: map[string]api.StoreConfig{}}
 	if v := os.Getenv("DPSIM_TEST_KAFKA"); v != "" {
-		cfg.Kafka = &KafkaConfig{Bootstrap: strings.Split(v, ",")}
+		cfg.Stores["kafka"] = api.StoreConfig{Endpoints: strings.Split(v, ",")}
 	}
 	if v := os.Getenv("DPSIM_TEST_ES"); v != "" {
-		cfg.Elasticsearch = &ElasticConfig{URLs: strings.Split(v, ",")}
+		cfg.Stores["elasticsearch"] = api.StoreConfig{Endpoints: strings.Split(v, ",")}
 	}
 	if v := os.Getenv("DPSIM_TEST_S3"); v != "" {
 		u, err := url.Parse(v)
@@ -31,10 +32,10 @@ func TestIntegrationAgent(t *testing.T) {
 			t.Fatalf("DPSIM_TEST_S3 %q: want http://ACCESS_KEY:SECRET_KEY@host:port", v)
 		}
 		secret, _ := u.User.Password()
-		cfg.S3 = &S3Config{Endpoint: u.Host, AccessKey: u.User.Username(), SecretKey: secret,
-			Servers: []s3.Server{{Name: "minio-0", URL: "http://" + u.Host}}}
+		cfg.Stores["objectstore"] = api.StoreConfig{Endpoints: []string{u.Host}, Secure: u.Scheme == "https",
+			AccessKey: u.User.Username(), SecretKey: secret}
 	}
-	if cfg.Kafka == nil && cfg.Elasticsearch == nil && cfg.S3 == nil {
+	if len(cfg.Stores) == 0 {
 		t.Skip("DPSIM_TEST_KAFKA, DPSIM_TEST_ES and DPSIM_TEST_S3 are unset: set at least one to run the agent against real stores")
 	}
 	srv, err := NewServer(cfg, nil)
@@ -44,7 +45,7 @@ func TestIntegrationAgent(t *testing.T) {
 	defer srv.Close()
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
-	c := NewClient(ts.URL)
+	c := api.NewClient(ts.URL)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	dataset := fmt.Sprintf("it-agent-%d", time.Now().UnixNano())
@@ -54,13 +55,18 @@ func TestIntegrationAgent(t *testing.T) {
 	}
 	for _, st := range list {
 		t.Run(st.Name(), func(t *testing.T) {
-			n := map[string]int{StoreKafka: 5000, StoreElastic: 2000, StoreObject: 200}[st.Name()]
+			defer func() {
+				if err := st.Drop(context.WithoutCancel(ctx)); err != nil {
+					t.Errorf("drop %s: %v", dataset, err)
+				}
+			}()
+			n := map[string]int{"kafka": 5000, "elasticsearch": 2000, "objectstore": 200}[st.Name()]
 			ids := make([]string, n)
 			for i := range ids {
 				ids[i] = fmt.Sprintf("%s/%s/before-%05d", dataset, st.Name(), i)
 			}
 			start := time.Now()
-			res, err := st.(topology.BatchWriter).WriteBatch(ctx, ids, 100)
+			res, err := stores.Collect(ctx, st, ids, 100)
 			elapsed := time.Since(start)
 			if err != nil {
 				t.Fatal(err)
@@ -74,19 +80,25 @@ func TestIntegrationAgent(t *testing.T) {
 				}
 			}
 			t.Logf("%s through the agent: %d of %d acknowledged in %s: %.0f acknowledged records/s", st.Name(), acked, n, elapsed.Round(time.Millisecond), float64(acked)/elapsed.Seconds())
-			read, err := st.ReadAll(ctx)
+			rb, err := st.Read(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(read) != acked {
-				t.Errorf("read %d records, %d acknowledged", len(read), acked)
+			if len(rb.Records) != acked || len(rb.Unreadable) > 0 {
+				t.Errorf("read %d records (unreadable: %v), %d acknowledged", len(rb.Records), rb.Unreadable, acked)
+			}
+			for _, r := range rb.Records {
+				if want := topology.ValueHash(topology.Value(r.ID, 100)); r.Hash != want {
+					t.Errorf("%s read with hash %s, written with %s", r.ID, r.Hash, want)
+					break
+				}
 			}
 			pl, err := st.Placement(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(pl) != len(read) {
-				t.Errorf("%d placements for %d records", len(pl), len(read))
+			if len(pl) != len(rb.Records) {
+				t.Errorf("%d placements for %d records", len(pl), len(rb.Records))
 			}
 			if len(pl) > 0 {
 				t.Logf("%s placement of %s: %+v", st.Name(), pl[0].ID, pl[0])

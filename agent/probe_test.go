@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"dpsim/agent/api"
 	"dpsim/topology"
 )
 
@@ -111,40 +113,44 @@ func droppingPort(t *testing.T) int {
 func TestProbe(t *testing.T) {
 	tests := []struct {
 		name   string
-		target func(t *testing.T) ProbeTarget
+		target func(t *testing.T) api.ProbeTarget
 		want   topology.Outcome
 		detail string
 	}{
-		{"tcp listener", func(t *testing.T) ProbeTarget { return ProbeTarget{Address: "127.0.0.1", Port: tcpListener(t)} },
+		{"tcp listener", func(t *testing.T) api.ProbeTarget { return api.ProbeTarget{Address: "127.0.0.1", Port: tcpListener(t)} },
 			topology.OutcomeAllowed, ""},
-		{"tcp listener by name", func(t *testing.T) ProbeTarget {
-			return ProbeTarget{Address: "localhost", Port: tcpListener(t), Protocol: "tcp", TimeoutMs: 2000}
+		{"tcp listener by name", func(t *testing.T) api.ProbeTarget {
+			return api.ProbeTarget{Address: "localhost", Port: tcpListener(t), Protocol: "tcp", TimeoutMs: 2000}
 		}, "", "resolved to"}, // allowed, or refused where localhost resolves to ::1 first
-		{"tcp closed port", func(t *testing.T) ProbeTarget { return ProbeTarget{Address: "127.0.0.1", Port: closedPort(t, "tcp")} },
+		{"tcp closed port", func(t *testing.T) api.ProbeTarget {
+			return api.ProbeTarget{Address: "127.0.0.1", Port: closedPort(t, "tcp")}
+		},
 			topology.OutcomeRefused, "connection refused"},
-		{"tcp dropped", func(t *testing.T) ProbeTarget {
-			return ProbeTarget{Address: "127.0.0.1", Port: droppingPort(t), TimeoutMs: 300}
+		{"tcp dropped", func(t *testing.T) api.ProbeTarget {
+			return api.ProbeTarget{Address: "127.0.0.1", Port: droppingPort(t), TimeoutMs: 300}
 		}, topology.OutcomeTimeout, ""},
-		{"name that does not resolve", func(t *testing.T) ProbeTarget {
-			return ProbeTarget{Address: "no-such-host.invalid", Port: 9092, TimeoutMs: 3000}
+		{"name that does not resolve", func(t *testing.T) api.ProbeTarget {
+			return api.ProbeTarget{Address: "no-such-host.invalid", Port: 9092, TimeoutMs: 3000}
 		}, topology.OutcomeDNSFailure, "no-such-host.invalid"},
-		{"udp answer", func(t *testing.T) ProbeTarget {
-			return ProbeTarget{Address: "127.0.0.1", Port: udpListener(t, true), Protocol: "udp"}
+		{"udp answer", func(t *testing.T) api.ProbeTarget {
+			return api.ProbeTarget{Address: "127.0.0.1", Port: udpListener(t, true), Protocol: "udp"}
 		}, topology.OutcomeAllowed, ""},
-		{"udp port unreachable", func(t *testing.T) ProbeTarget {
-			return ProbeTarget{Address: "127.0.0.1", Port: closedPort(t, "udp"), Protocol: "udp"}
+		{"udp port unreachable", func(t *testing.T) api.ProbeTarget {
+			return api.ProbeTarget{Address: "127.0.0.1", Port: closedPort(t, "udp"), Protocol: "udp"}
 		}, topology.OutcomeRefused, "connection refused"},
-		{"udp silence", func(t *testing.T) ProbeTarget {
-			return ProbeTarget{Address: "127.0.0.1", Port: udpListener(t, false), Protocol: "udp", TimeoutMs: 200}
+		{"udp silence", func(t *testing.T) api.ProbeTarget {
+			return api.ProbeTarget{Address: "127.0.0.1", Port: udpListener(t, false), Protocol: "udp", TimeoutMs: 200}
 		}, topology.OutcomeTimeout, ""},
-		{"unknown protocol", func(*testing.T) ProbeTarget { return ProbeTarget{Address: "127.0.0.1", Port: 80, Protocol: "sctp"} },
+		{"unknown protocol", func(*testing.T) api.ProbeTarget {
+			return api.ProbeTarget{Address: "127.0.0.1", Port: 80, Protocol: "sctp"}
+		},
 			topology.OutcomeError, "protocol"},
-		{"bad port", func(*testing.T) ProbeTarget { return ProbeTarget{Address: "127.0.0.1"} }, topology.OutcomeError, "port 0"},
+		{"bad port", func(*testing.T) api.ProbeTarget { return api.ProbeTarget{Address: "127.0.0.1"} }, topology.OutcomeError, "port 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			target := tt.target(t)
-			res := Probe(context.Background(), ProbeRequest{Targets: []ProbeTarget{target}}).Results
+			res := Probe(context.Background(), api.ProbeRequest{Targets: []api.ProbeTarget{target}}).Results
 			if len(res) != 1 {
 				t.Fatalf("%d results for 1 target", len(res))
 			}
@@ -167,13 +173,13 @@ func TestProbe(t *testing.T) {
 
 func TestProbeBatchKeepsOrder(t *testing.T) {
 	open, closed := tcpListener(t), closedPort(t, "tcp")
-	var req ProbeRequest
+	var req api.ProbeRequest
 	for i := range 3 * probeConcurrency {
 		port := open
 		if i%3 == 0 {
 			port = closed
 		}
-		req.Targets = append(req.Targets, ProbeTarget{Address: "127.0.0.1", Port: port})
+		req.Targets = append(req.Targets, api.ProbeTarget{Address: "127.0.0.1", Port: port})
 	}
 	res := Probe(context.Background(), req).Results
 	if len(res) != len(req.Targets) {
@@ -193,7 +199,7 @@ func TestProbeBatchKeepsOrder(t *testing.T) {
 func TestProbeCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	res := Probe(ctx, ProbeRequest{Targets: []ProbeTarget{{Address: "127.0.0.1", Port: udpListener(t, false), Protocol: "udp"}}})
+	res := Probe(ctx, api.ProbeRequest{Targets: []api.ProbeTarget{{Address: "127.0.0.1", Port: udpListener(t, false), Protocol: "udp"}}})
 	if r := res.Results[0]; r.Outcome != topology.OutcomeError || !strings.Contains(r.Detail, "cancelled") {
 		t.Fatalf("got %+v, want an error: a cancelled probe says nothing about the target", r)
 	}
@@ -202,9 +208,9 @@ func TestProbeCancelled(t *testing.T) {
 func TestProbeOverHTTP(t *testing.T) {
 	srv := httptest.NewServer(ProbeHandler())
 	defer srv.Close()
-	c := NewClient(srv.URL)
+	c := api.NewClient(srv.URL)
 	open, closed := tcpListener(t), closedPort(t, "tcp")
-	res, err := c.Probe(context.Background(), ProbeRequest{Targets: []ProbeTarget{
+	res, err := c.Probe(context.Background(), api.ProbeRequest{Targets: []api.ProbeTarget{
 		{Address: "127.0.0.1", Port: open}, {Address: "127.0.0.1", Port: closed}}})
 	if err != nil {
 		t.Fatal(err)
@@ -213,16 +219,20 @@ func TestProbeOverHTTP(t *testing.T) {
 		t.Fatalf("got %+v", res)
 	}
 	// A malformed request is refused with the reason.
-	var out ProbeResponse
-	err = c.call(context.Background(), "POST", "/v1/probe", map[string]any{"targets": []any{}, "bogus": 1}, &out)
-	if err == nil || !strings.Contains(err.Error(), "400") || !strings.Contains(err.Error(), "bogus") {
-		t.Fatalf("malformed request: got %v, want a 400 naming the unknown field", err)
+	bad, err := http.Post(srv.URL+"/v1/probe", "application/json", strings.NewReader(`{"targets":[],"bogus":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bad.Body.Close()
+	var er api.ErrorResponse
+	if err := json.NewDecoder(bad.Body).Decode(&er); err != nil || bad.StatusCode != http.StatusBadRequest || !strings.Contains(er.Error, "bogus") {
+		t.Fatalf("malformed request: got %s %+v (%v), want a 400 naming the unknown field", bad.Status, er, err)
 	}
 }
 
 func TestProbeMain(t *testing.T) {
 	open := tcpListener(t)
-	req, _ := json.Marshal(ProbeRequest{Targets: []ProbeTarget{{Address: "127.0.0.1", Port: open}}})
+	req, _ := json.Marshal(api.ProbeRequest{Targets: []api.ProbeTarget{{Address: "127.0.0.1", Port: open}}})
 	tests := []struct {
 		name   string
 		args   []string
@@ -245,9 +255,9 @@ func TestProbeMain(t *testing.T) {
 				t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
 			}
 			if code == 0 {
-				var res ProbeResponse
+				var res api.ProbeResponse
 				if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
-					t.Fatalf("stdout is not a ProbeResponse: %v", err)
+					t.Fatalf("stdout is not a api.ProbeResponse: %v", err)
 				}
 			}
 		})

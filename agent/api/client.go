@@ -209,9 +209,9 @@ func (s *RemoteStore) WriteStream(ctx context.Context, ids iter.Seq[string], val
 	if err != nil {
 		cancel(err)
 		feed.CloseWithError(err)
-		<-fed
-		w.abandon(fmt.Errorf("agent write %s/%s: %w", s.req.Store, s.req.Dataset, err))
-		return fmt.Errorf("agent write %s/%s: %w", s.req.Store, s.req.Dataset, err)
+		err = fmt.Errorf("agent write %s/%s: %w", s.req.Store, s.req.Dataset, err)
+		w.finish(fed, err)
+		return err
 	}
 	defer res.Body.Close()
 	idle := newIdleReader(res.Body, s.c.idleTimeout(), cancel)
@@ -224,13 +224,28 @@ func (s *RemoteStore) WriteStream(ctx context.Context, ids iter.Seq[string], val
 		cancel(streamErr)
 	}
 	feed.CloseWithError(errStreamDone)
-	<-fed
 	if streamErr != nil {
 		err := fmt.Errorf("agent write %s/%s: %w", s.req.Store, s.req.Dataset, streamErr)
-		w.abandon(err)
+		w.finish(fed, err)
 		return err
 	}
+	// An agent whose store stopped taking ids ends the stream cleanly: ids it was sent after that
+	// have no outcome.
+	w.finish(fed, fmt.Errorf("agent write %s/%s: %w", s.req.Store, s.req.Dataset, errNoOutcome))
 	return nil
+}
+
+// errNoOutcome is the cause of an id the agent ended a stream without answering.
+var errNoOutcome = errors.New("the agent ended the stream without its outcome")
+
+// finish gives the ids still pending an unknown outcome, waits for the feed to stop and does the
+// same for ids it took meanwhile. Settling before waiting releases a caller that gives the next id
+// only once an outcome frees a place (a bound on writes in flight): otherwise the feed, blocked in
+// the caller's ids, would never stop.
+func (w *stream) finish(fed <-chan struct{}, why error) {
+	w.abandon(why, true)
+	<-fed
+	w.abandon(why, false)
 }
 
 // errStreamDone stops the feed once the answer has ended.
@@ -240,7 +255,7 @@ var errStreamDone = errors.New("write stream ended")
 type stream struct {
 	emit    func(topology.WriteResult)
 	mu      sync.Mutex
-	pending map[string]bool // taken from ids, no outcome yet
+	pending map[string]bool // taken from ids, no outcome yet; true once written to the connection
 }
 
 // feed sends every id of ids, one per line. An id taken but not written to the connection is
@@ -250,12 +265,17 @@ func (w *stream) feed(ctx context.Context, ids iter.Seq[string], out *io.PipeWri
 	for id := range ids {
 		now := time.Now()
 		w.mu.Lock()
-		w.pending[id] = true
+		w.pending[id] = false
 		w.mu.Unlock()
 		if _, err := io.WriteString(out, id+"\n"); err != nil {
 			w.settle(id, topology.WriteResult{ID: id, Invoked: now, Finished: time.Now(), Err: fmt.Errorf("write %s: not sent: %v", id, err)})
 			return
 		}
+		w.mu.Lock()
+		if _, ok := w.pending[id]; ok {
+			w.pending[id] = true
+		}
+		w.mu.Unlock()
 		if ctx.Err() != nil {
 			return
 		}
@@ -300,12 +320,15 @@ func (w *stream) receive(r io.Reader) error {
 	return io.ErrUnexpectedEOF
 }
 
-// abandon gives every id still pending an unknown outcome: the agent had it, its answer was lost.
-func (w *stream) abandon(why error) {
+// abandon gives every id still pending (with sentOnly, only those written to the connection) an
+// unknown outcome: the agent may have had it, its answer was lost.
+func (w *stream) abandon(why error, sentOnly bool) {
 	w.mu.Lock()
 	ids := make([]string, 0, len(w.pending))
-	for id := range w.pending {
-		ids = append(ids, id)
+	for id, sent := range w.pending {
+		if sent || !sentOnly {
+			ids = append(ids, id)
+		}
 	}
 	w.mu.Unlock()
 	now := time.Now()
