@@ -87,8 +87,9 @@ func isolationOf(o *Observation) *reports.Isolation {
 
 // takeTable probes every target from every source (the sources concurrently, each batch inside its
 // source) and appends the cells, with the claims' expectations, to the observation. While nodes are
-// down, a target that may sit on one (on a down node, or behind a Service) is not judged where it is
-// expected allowed: reaching it is the durability controls' business, not isolation's.
+// down, a target on one is not judged in either direction (a dead pod neither proves nor breaks
+// isolation), and one behind a Service, whose backend may be on a down node, is not judged where it
+// is expected allowed, nor where it timed out: only a refusal or a connection says something then.
 func takeTable(ctx context.Context, env Env, phase, note string, down []string, o *Observation) error {
 	ip := env.Provider.(topology.IsolationProber)
 	clock := clockOf(env.Provider)
@@ -129,9 +130,9 @@ func takeTable(ctx context.Context, env Env, phase, note string, down []string, 
 			default:
 				cell.Observed, cell.Detail = topology.OutcomeError, "no result for this target"
 			}
-			if cell.Expected == checkers.ExpectAllowed && len(down) > 0 && (t.Pod == "" || slices.Contains(down, t.Node)) {
+			if why := targetDown(cell, down); why != "" {
 				cell.Expected = checkers.ExpectAny
-				cell.Detail = strings.TrimPrefix(cell.Detail+"; not judged: it may sit on a node that is down", "; ")
+				cell.Detail = strings.TrimPrefix(cell.Detail+"; not judged: "+why, "; ")
 			}
 			table.Cells = append(table.Cells, cell)
 			n++
@@ -140,6 +141,19 @@ func takeTable(ctx context.Context, env Env, phase, note string, down []string, 
 	table.Phases = append(table.Phases, reports.IsolationPhase{Name: phase, Seconds: clock.Now().Sub(start).Seconds(), Cells: n, Note: note})
 	env.Log.Info(fmt.Sprintf("isolation table %s: %d cells from %d sources in %s", phase, n, len(sources), clock.Now().Sub(start).Round(1e6)))
 	return nil
+}
+
+// targetDown says why a cell cannot be judged while nodes are down ("" when it can).
+func targetDown(c reports.IsolationCell, down []string) string {
+	switch {
+	case len(down) == 0 || c.Expected == checkers.ExpectAny:
+		return ""
+	case c.Target.Pod != "" && slices.Contains(down, c.Target.Node):
+		return "its target is on a node that is down"
+	case c.Target.Pod == "" && (c.Expected == checkers.ExpectAllowed || c.Observed == topology.OutcomeTimeout):
+		return "a Service whose backend may be on a node that is down"
+	}
+	return ""
 }
 
 // isolationInvariant judges the truth table of every phase (DP-NET-3) and marks the cells that

@@ -62,7 +62,8 @@ func (s Source) Label() string {
 // Outcome is what one connection probe saw.
 type Outcome string
 
-// The probe outcomes. Refused, TimedOut and DNSFailure all mean the target was not reached.
+// The probe outcomes. Refused and TimedOut mean the target was not reached; DNSFailure is its own
+// outcome: the name did not resolve from the source, which says nothing about a policy.
 const (
 	OutcomeAllowed    Outcome = "allowed"     // the connection was made (TCP) or answered (UDP)
 	OutcomeRefused    Outcome = "refused"     // actively rejected: RST, ICMP port/host unreachable
@@ -74,10 +75,10 @@ const (
 // Reached reports whether the outcome is a connection.
 func (o Outcome) Reached() bool { return o == OutcomeAllowed }
 
-// Blocked reports whether the outcome shows the target was not reached (refused, timed out, or a
-// name that did not resolve from the source); an error is neither reached nor blocked.
+// Blocked reports whether the outcome shows the connection was not made (refused or timed out); a
+// name that did not resolve and an error are neither reached nor blocked.
 func (o Outcome) Blocked() bool {
-	return o == OutcomeRefused || o == OutcomeTimeout || o == OutcomeDNSFailure
+	return o == OutcomeRefused || o == OutcomeTimeout
 }
 
 // ProbeResult is what one probe of a target saw.

@@ -13,7 +13,7 @@ import (
 // What the claims expect of one cell of the isolation truth table.
 const (
 	ExpectAllowed = "allowed" // the probe must connect
-	ExpectBlocked = "blocked" // the probe must not connect (refused, timed out or unresolved)
+	ExpectBlocked = "blocked" // the probe must not connect (refused or timed out)
 	ExpectAny     = "any"     // the claim promises nothing about this cell; it is not judged
 )
 
@@ -32,9 +32,10 @@ type Cell = reports.IsolationCell
 //
 // An unknown claim gives "", which the Isolation checker reports as an error.
 //
-// A name that does not resolve from the source (dns-failure) counts as blocked: the target was not
-// reached that way. It does not prove that a policy blocked it (kind nodes, for instance, do not use
-// the cluster DNS), which is why every target is also probed by IP.
+// A name that does not resolve from the source (dns-failure) is its own outcome: where the cell is
+// expected blocked it is not judged (kind nodes, for instance, do not use the cluster DNS; every
+// target is also probed by IP, and those cells judge the policy); where it is expected allowed the
+// target was not reached, which fails.
 func ExpectedIsolation(isolation string, src topology.Source, dst topology.Target) string {
 	switch {
 	case src.Kind == topology.SourceTenant && src.Tenant == dst.Tenant:
@@ -57,9 +58,22 @@ func Differs(c Cell) bool {
 }
 
 // judged reports whether a cell can be judged: it expects allowed or blocked, and its probe either
-// connected or was blocked (not an error).
+// connected or was blocked (not an error); a name that did not resolve is judged only where the
+// cell expects allowed.
 func judged(c Cell) bool {
-	return (c.Expected == ExpectAllowed || c.Expected == ExpectBlocked) && (c.Observed.Reached() || c.Observed.Blocked())
+	switch {
+	case c.Expected == ExpectAllowed:
+		return c.Observed.Reached() || c.Observed.Blocked() || c.Observed == topology.OutcomeDNSFailure
+	case c.Expected == ExpectBlocked:
+		return c.Observed.Reached() || c.Observed.Blocked()
+	}
+	return false
+}
+
+// unresolvedBlocked reports whether a cell expected blocked did not resolve: not judged, and no
+// error either (the same target's IP cells judge the policy).
+func unresolvedBlocked(c Cell) bool {
+	return c.Expected == ExpectBlocked && c.Observed == topology.OutcomeDNSFailure
 }
 
 // Isolation judges a truth table taken in any number of phases. It fails when any cell expected
@@ -82,6 +96,8 @@ func Isolation(cells []Cell) (Verdict, []Cell, []string) {
 		switch {
 		case c.Expected == ExpectAny:
 			ignored++
+		case unresolvedBlocked(c):
+			unresolved++
 		case !judged(c):
 			unjudged = append(unjudged, c)
 		case Differs(c):
@@ -93,10 +109,8 @@ func Isolation(cells []Cell) (Verdict, []Cell, []string) {
 			allowed++
 		case c.Observed == topology.OutcomeRefused:
 			refused++
-		case c.Observed == topology.OutcomeTimeout:
-			timedOut++
 		default:
-			unresolved++
+			timedOut++
 		}
 	}
 	pairs := connectedPairs(differing, len(phases))
@@ -114,8 +128,8 @@ func Isolation(cells []Cell) (Verdict, []Cell, []string) {
 		return Verdict{Status: reports.Error, Summary: fmt.Sprintf("%d of %d probes could not be judged, e.g. %s (expected %q)",
 			len(unjudged), len(cells), cellString(unjudged[0]), unjudged[0].Expected)}, differing, pairs
 	}
-	return verdict(true, "%d cells in phases %s: %d allowed as expected, %d blocked as expected (%d refused, %d timed out, %d unresolved), %d not judged",
-		len(cells), strings.Join(phases, ", "), allowed, refused+timedOut+unresolved, refused, timedOut, unresolved, ignored), differing, pairs
+	return verdict(true, "%d cells in phases %s: %d allowed as expected, %d blocked as expected (%d refused, %d timed out), %d unresolved names (not judged: their IP cells judge the policy), %d not judged",
+		len(cells), strings.Join(phases, ", "), allowed, refused+timedOut, refused, timedOut, unresolved, ignored), differing, pairs
 }
 
 // connectedPairs groups the cells expected blocked that connected by source and target tenant:

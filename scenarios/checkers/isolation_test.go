@@ -182,3 +182,21 @@ func TestIsolation(t *testing.T) {
 		})
 	}
 }
+
+// A name that does not resolve is its own outcome: not judged where the cell expects blocked (no
+// pass for the policy, no error either), a failure where it expects allowed.
+func TestIsolationDNSFailureIsNotBlocked(t *testing.T) {
+	src := topology.Source{Kind: topology.SourceTenant, Tenant: "a", Name: "agent"}
+	other := topology.Target{Tenant: "b", Component: "kafka", Port: 9092, AddressKind: topology.AddressDNS, Address: "kafka.b"}
+	own := topology.Target{Tenant: "a", Component: "kafka", Port: 9092, AddressKind: topology.AddressDNS, Address: "kafka.a"}
+	refusedIP := Cell{Phase: "before", Source: src, Target: topology.Target{Tenant: "b", Component: "kafka", Port: 9092, AddressKind: topology.AddressPodIP, Address: "10.0.0.1"},
+		Expected: ExpectBlocked, Observed: topology.OutcomeRefused}
+	unresolved := Cell{Phase: "before", Source: src, Target: other, Expected: ExpectBlocked, Observed: topology.OutcomeDNSFailure}
+	if v, differing, _ := Isolation([]Cell{refusedIP, unresolved}); v.Status != reports.Pass || len(differing) != 0 || !strings.Contains(v.Summary, "1 blocked as expected") {
+		t.Errorf("unresolved name expected blocked: %s (%s), want it not counted as blocked", v.Status, v.Summary)
+	}
+	broken := Cell{Phase: "before", Source: src, Target: own, Expected: ExpectAllowed, Observed: topology.OutcomeDNSFailure}
+	if v, _, _ := Isolation([]Cell{refusedIP, broken}); v.Status != reports.Fail {
+		t.Errorf("own service not resolved: %s (%s), want fail", v.Status, v.Summary)
+	}
+}

@@ -2,6 +2,8 @@ package checkers
 
 import (
 	"fmt"
+
+	"dpsim/reports"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +18,9 @@ type TLSObservation struct {
 	KeyType  string        `json:"keyType"`
 	Curve    string        `json:"curve"`
 	Lifetime time.Duration `json:"lifetime"`
+	// Errors are the handshakes that neither succeeded nor were refused by the server (a timeout, a
+	// reset): what they would have shown is unknown.
+	Errors []string `json:"errors,omitempty"`
 }
 
 // TLSPosture checks that exactly the claimed versions are accepted and that the certificate is ECDSA
@@ -35,6 +40,9 @@ func TLSPosture(obs TLSObservation, versions []string, curve string, maxLifetime
 	}
 	if len(problems) > 0 {
 		return verdict(false, "%s", strings.Join(problems, "; "))
+	}
+	if len(obs.Errors) > 0 {
+		return Verdict{Status: reports.Error, Summary: "handshakes neither accepted nor refused: " + strings.Join(obs.Errors, "; ")}
 	}
 	return verdict(true, "accepts TLS %s only; certificate ECDSA %s living %s", strings.Join(accepted, ", "), obs.Curve, days(obs.Lifetime))
 }

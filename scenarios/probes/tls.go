@@ -8,9 +8,12 @@ import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/tls"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sort"
+	"strings"
 	"time"
 
 	"dpsim/scenarios/checkers"
@@ -18,8 +21,9 @@ import (
 )
 
 // TLS handshakes with addr once per protocol version (1.0 to 1.3), each pinned to that version, and
-// inspects the certificate served. It fails only if addr does not accept TCP connections at all; a
-// refused handshake means that version is not accepted.
+// inspects the certificate served. It fails only if addr does not accept TCP connections at all. A
+// version counts as refused only when the server says so (a TLS alert, a close, or an answer in
+// another version); a timeout or a reset proves nothing and is recorded as that version's error.
 func TLS(ctx context.Context, addr string) (checkers.TLSObservation, error) {
 	obs := checkers.TLSObservation{Address: addr}
 	var d net.Dialer
@@ -40,6 +44,9 @@ func TLS(ctx context.Context, addr string) (checkers.TLSObservation, error) {
 			return obs, ctx.Err()
 		}
 		if err != nil {
+			if !Refused(err) {
+				obs.Errors = append(obs.Errors, fmt.Sprintf("TLS %s: %v", name, err))
+			}
 			continue
 		}
 		obs.Accepted = append(obs.Accepted, name)
@@ -78,6 +85,22 @@ func handshake(ctx context.Context, addr string, version uint16) (tls.Connection
 	}
 	defer conn.Close()
 	return conn.(*tls.Conn).ConnectionState(), nil
+}
+
+// Refused reports whether a failed handshake was the server's answer: an alert it sent, a close of
+// the connection, or a ServerHello in a version the client did not offer. Anything else (a timeout,
+// a reset, a dial error) says nothing about what the server accepts.
+func Refused(err error) bool {
+	var op *net.OpError
+	switch {
+	case errors.As(err, &op) && op.Op == "remote error":
+		return true
+	case errors.Is(err, io.EOF):
+		return true
+	case strings.Contains(err.Error(), "server selected unsupported protocol version"):
+		return true
+	}
+	return false
 }
 
 func allSuites() []uint16 {
