@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -115,7 +116,13 @@ func (s *Server) Handler() http.Handler {
 		}
 		return api.PlacementResponse{Placements: pl}, err
 	}))
-	mux.HandleFunc("POST /v1/drop", s.handleDrop)
+	mux.HandleFunc("POST /v1/drop", storeQuery(s, "drop", func(ctx context.Context, st topology.Store) (struct{}, error) {
+		if err := st.Drop(ctx); err != nil {
+			return struct{}{}, err
+		}
+		s.forget(st)
+		return struct{}{}, nil
+	}))
 	mux.HandleFunc("GET /v1/describe", s.handleDescribe)
 	mux.HandleFunc("GET /v1/replicated", s.handleReplicated)
 	return mux
@@ -224,26 +231,11 @@ func storeQuery[T any](s *Server, what string, query func(ctx context.Context, s
 	}
 }
 
-// handleDrop removes a dataset and forgets its store.
-func (s *Server) handleDrop(w http.ResponseWriter, r *http.Request) {
-	var req api.StoreRequest
-	if err := decode(r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	st, err := s.store(r.Context(), req)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	if err := st.Drop(r.Context()); err != nil {
-		writeError(w, fmt.Errorf("drop %s/%s: %w", req.Store, req.Dataset, err))
-		return
-	}
+// forget drops st from the cache of opened stores (its dataset is gone).
+func (s *Server) forget(st topology.Store) {
 	s.mu.Lock()
-	delete(s.cache, [2]string{req.Store, req.Dataset})
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, struct{}{})
+	defer s.mu.Unlock()
+	maps.DeleteFunc(s.cache, func(_ [2]string, v topology.Store) bool { return v == st })
 }
 
 // stater opens the store a GET names (?store=S&dataset=D) as a stores.Stater.

@@ -188,6 +188,27 @@ type Cluster interface {
 	Close() error
 }
 
+// Datasets makes a Cluster of a connection whose datasets open with open and which closes with
+// close.
+func Datasets[S topology.Store](open func(ctx context.Context, name string) (S, error), close func() error) Cluster {
+	return datasets[S]{open, close}
+}
+
+type datasets[S topology.Store] struct {
+	open  func(ctx context.Context, name string) (S, error)
+	close func() error
+}
+
+func (d datasets[S]) Dataset(ctx context.Context, name string) (topology.Store, error) {
+	s, err := d.open(ctx, name)
+	if err != nil {
+		return nil, err // not a typed nil inside the interface
+	}
+	return s, nil
+}
+
+func (d datasets[S]) Close() error { return d.close() }
+
 // Stater is a store that reports its dataset's state, for reports and for settling: partitions and
 // their in-sync replicas, shards and their copies, the erasure set's servers.
 type Stater interface {

@@ -18,14 +18,7 @@ func connect(ctx context.Context, c stores.Connection) (stores.Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cluster{cl}, nil
-}
-
-// cluster is a Cluster as stores.Cluster.
-type cluster struct{ *Cluster }
-
-func (c cluster) Dataset(ctx context.Context, name string) (topology.Store, error) {
-	return c.Store(ctx, name)
+	return stores.Datasets(cl.Store, cl.Close), nil
 }
 
 // State reports the index's shard copies: shard, primary or replica, state, node.

@@ -16,18 +16,12 @@ func connect(_ context.Context, c stores.Connection) (stores.Cluster, error) {
 	if len(c.Endpoints) == 0 {
 		return nil, errors.New("s3: no endpoint")
 	}
-	return cluster{Config{Endpoint: c.Endpoints[0], Secure: c.Secure, AccessKey: c.AccessKey, SecretKey: c.SecretKey,
-		Bucket: cmp.Or(c.Bucket, c.Tenant), Drives: c.Spec.ObjectStore.Drives, Parity: c.Spec.ObjectStore.Parity, Log: c.Log}}, nil
+	cfg := Config{Endpoint: c.Endpoints[0], Secure: c.Secure, AccessKey: c.AccessKey, SecretKey: c.SecretKey,
+		Bucket: cmp.Or(c.Bucket, c.Tenant), Drives: c.Spec.ObjectStore.Drives, Parity: c.Spec.ObjectStore.Parity, Log: c.Log}
+	// S3 needs no connection of its own: each dataset opens the bucket.
+	open := func(ctx context.Context, name string) (*Store, error) { return Open(ctx, cfg, name) }
+	return stores.Datasets(open, func() error { return nil }), nil
 }
-
-// cluster opens datasets of one bucket; S3 needs no connection of its own.
-type cluster struct{ cfg Config }
-
-func (c cluster) Dataset(ctx context.Context, name string) (topology.Store, error) {
-	return Open(ctx, c.cfg, name)
-}
-
-func (cluster) Close() error { return nil }
 
 // State reports the servers' liveness and the erasure set's write-quorum health.
 func (s *Store) State(ctx context.Context) (any, error) { return s.Describe(ctx), nil }
