@@ -49,4 +49,3 @@ type HoldSample struct {
 	// Detail says why the held request failed.
 	Detail string `json:"detail,omitempty"`
 }
-

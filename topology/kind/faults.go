@@ -264,7 +264,6 @@ func (p *Platform) objectsHealed(ctx context.Context, tenant string) error {
 	return nil
 }
 
-
 // networkConverged reports whether the pod network has recovered: the policy engine's daemonset
 // has every pod ready and, with kube-router, every node routes to every node's pod subnet. Until a
 // restarted node has learned those routes, its host-network traffic to pods elsewhere bypasses the

@@ -435,7 +435,9 @@ type placedStore struct {
 }
 
 // Placement implements topology.Store.
-func (s *placedStore) Placement(ctx context.Context) ([]topology.Placement, error) { return s.locate(ctx) }
+func (s *placedStore) Placement(ctx context.Context) ([]topology.Placement, error) {
+	return s.locate(ctx)
+}
 
 // Drop implements topology.Store.
 func (s *placedStore) Drop(ctx context.Context) error {
