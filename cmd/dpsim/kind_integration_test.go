@@ -101,12 +101,47 @@ func TestIntegrationKindDriveLoss(t *testing.T) {
 			if s := statusOf(r, "DP-NET-3"); s != tt.want {
 				t.Errorf("DP-NET-3 is %s, want %s", s, tt.want)
 			}
+			checkDriveLossEvidence(t, r, tt.want)
 			checkIsolationTable(t, r, tt.want)
 			if left := leftovers(t, tt.platform); len(left) > 0 {
 				t.Errorf("containers left after the run: %v", left)
 			}
 		})
 	}
+}
+
+// checkDriveLossEvidence checks what the drive-loss scenario must show besides its verdicts: the
+// fault's evidence (the volumes destroyed and the new ones), its run-scoped dataset, and placement
+// samples naming the nodes the stores reported (two or more when replication is as promised).
+func checkDriveLossEvidence(t *testing.T, r reports.Report, want reports.Status) {
+	t.Helper()
+	for _, s := range r.Scenarios {
+		if s.Name != "drive-loss" {
+			continue
+		}
+		if len(s.Faults) != 1 || len(s.Faults[0].Effect) == 0 {
+			t.Errorf("drive-loss faults %+v: want one fault with its evidence", s.Faults)
+		}
+		for _, f := range s.Faults {
+			t.Logf("fault %s on %s: %s", f.Kind, f.Target, strings.Join(f.Effect, "; "))
+		}
+		if !strings.HasPrefix(s.Dataset, r.Run.ID+"-") {
+			t.Errorf("dataset %q is not under the run id %q", s.Dataset, r.Run.ID)
+		}
+		if len(s.Placements) == 0 {
+			t.Error("no placement evidence in the report")
+		}
+		for _, p := range s.Placements {
+			if want == reports.Pass && len(p.Nodes) < 2 {
+				t.Errorf("%s/%s %s on %v: fewer than 2 nodes as promised", p.Tenant, p.Store, p.ID, p.Nodes)
+			}
+		}
+		for _, rec := range s.Recovery {
+			t.Logf("%s/%s during %s: %.0f acknowledged/s, by part %v", rec.Tenant, rec.Store, rec.Fault, rec.AckedPerSecond, rec.AckedPerSecondByPart)
+		}
+		return
+	}
+	t.Error("no drive-loss scenario in the report")
 }
 
 // checkIsolationTable checks the isolation scenario's table: every phase, every source to every
