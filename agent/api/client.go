@@ -258,27 +258,101 @@ type stream struct {
 	pending map[string]bool // taken from ids, no outcome yet; true once written to the connection
 }
 
-// feed sends every id of ids, one per line. An id taken but not written to the connection is
-// failed at once: the agent never saw it.
+// feedFlush is how long an id may wait in the feed's buffer before it goes to the agent: ids are
+// sent in batches (a port-forward carries one small frame per write), a few milliseconds apart.
+const feedFlush = 10 * time.Millisecond
+
+// feed sends every id of ids, one per line, in batches flushed every feedFlush (or when 32 KiB
+// are waiting). An id taken but not written to the connection is failed: the agent never saw it.
 func (w *stream) feed(ctx context.Context, ids iter.Seq[string], out *io.PipeWriter) {
 	defer out.Close()
+	lb := &lineBuffer{out: out, stream: w}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		t := time.NewTicker(feedFlush)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				lb.flush()
+			}
+		}
+	}()
 	for id := range ids {
-		now := time.Now()
 		w.mu.Lock()
 		w.pending[id] = false
 		w.mu.Unlock()
-		if _, err := io.WriteString(out, id+"\n"); err != nil {
-			w.settle(id, topology.WriteResult{ID: id, Invoked: now, Finished: time.Now(), Err: fmt.Errorf("write %s: not sent: %v", id, err)})
-			return
+		if lb.add(id) != nil || ctx.Err() != nil {
+			break
 		}
-		w.mu.Lock()
-		if _, ok := w.pending[id]; ok {
-			w.pending[id] = true
+	}
+	lb.flush()
+}
+
+// lineBuffer batches a feed's id lines; it knows which ids each write carried.
+type lineBuffer struct {
+	mu     sync.Mutex
+	out    *io.PipeWriter
+	stream *stream
+	buf    bytes.Buffer
+	ids    []string    // the ids in buf, in order
+	taken  []time.Time // when each was taken
+	err    error       // the connection failed: nothing more goes out
+}
+
+// add queues id; past 32 KiB it flushes. It returns the connection's error once it has failed.
+func (b *lineBuffer) add(id string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.WriteString(id)
+	b.buf.WriteByte('\n')
+	b.ids, b.taken = append(b.ids, id), append(b.taken, time.Now())
+	if b.err == nil && b.buf.Len() < 32<<10 {
+		return nil
+	}
+	return b.flushLocked()
+}
+
+func (b *lineBuffer) flush() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_ = b.flushLocked()
+}
+
+// flushLocked writes the queued lines. The ids whose whole line the connection took are marked
+// sent; after a failure, the others are failed as never sent.
+func (b *lineBuffer) flushLocked() error {
+	if len(b.ids) == 0 {
+		return b.err
+	}
+	n := 0
+	if b.err == nil {
+		n, b.err = b.out.Write(b.buf.Bytes())
+	}
+	end := 0
+	for i, id := range b.ids {
+		end += len(id) + 1
+		if end <= n {
+			b.stream.markSent(id)
+			continue
 		}
-		w.mu.Unlock()
-		if ctx.Err() != nil {
-			return
-		}
+		b.stream.settle(id, topology.WriteResult{ID: id, Invoked: b.taken[i], Finished: time.Now(),
+			Err: fmt.Errorf("write %s: not sent: %v", id, b.err)})
+	}
+	b.buf.Reset()
+	b.ids, b.taken = b.ids[:0], b.taken[:0]
+	return b.err
+}
+
+// markSent notes that id reached the connection: from now on a lost answer makes it unknown.
+func (w *stream) markSent(id string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, ok := w.pending[id]; ok {
+		w.pending[id] = true
 	}
 }
 

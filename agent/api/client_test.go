@@ -89,7 +89,7 @@ func TestWriteStreamAnswers(t *testing.T) {
 			w.WriteHeader(http.StatusNotFound)
 			_ = json.NewEncoder(w).Encode(ErrorResponse{Error: `store "x": not offered`})
 		}, nil, `404 Not Found: store "x": not offered`},
-		{"no agent", nil, []outcome{notSent}, "agent write kafka/ds"},
+		{"no agent", nil, []outcome{notSent, notSent, notSent}, "agent write kafka/ds"}, // batched: all taken, none sent
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
