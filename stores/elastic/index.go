@@ -85,10 +85,10 @@ func (c *Cluster) Store(ctx context.Context, dataset string) (*Store, error) {
 }
 
 // Name is the component's name.
-func (s *Store) Name() string { return "elasticsearch" }
+func (s *Store) Name() string { return Description.Name }
 
 // Kind is the store family.
-func (s *Store) Kind() topology.Kind { return topology.KindDocument }
+func (s *Store) Kind() topology.Kind { return Description.Kind }
 
 // Index is the dataset's index.
 func (s *Store) Index() string { return s.index }

@@ -25,10 +25,10 @@ var (
 )
 
 // Name is the component's name.
-func (s *Store) Name() string { return "kafka" }
+func (s *Store) Name() string { return Description.Name }
 
 // Kind is the store family.
-func (s *Store) Kind() topology.Kind { return topology.KindLog }
+func (s *Store) Kind() topology.Kind { return Description.Kind }
 
 // Topic is the dataset's topic.
 func (s *Store) Topic() string { return s.topic }

@@ -127,10 +127,10 @@ func Open(ctx context.Context, cfg Config, dataset string) (*Store, error) {
 }
 
 // Name is the component's name.
-func (s *Store) Name() string { return "objectstore" }
+func (s *Store) Name() string { return Description.Name }
 
 // Kind is the store family.
-func (s *Store) Kind() topology.Kind { return topology.KindObject }
+func (s *Store) Kind() topology.Kind { return Description.Kind }
 
 // Bucket is the tenant's bucket.
 func (s *Store) Bucket() string { return s.bucket }
