@@ -12,6 +12,9 @@ import (
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 
+	"dpsim/reports"
+	"dpsim/scenarios/checkers"
+	"dpsim/scenarios/history"
 	"dpsim/stores"
 	"dpsim/topology"
 )
@@ -161,44 +164,35 @@ func TestIntegrationElasticNodeKill(t *testing.T) {
 	if err := c.call(ctx, esapiHealthGreen(s.Index()), nil); err != nil {
 		t.Fatal(err)
 	}
-	var results []topology.WriteResult
+	var h history.History
+	rec := &history.Recorder{Store: s, Tenant: "it", History: &h}
+	killed, effect := false, ""
 	start := time.Now()
 	for b := range 30 {
 		if b == 3 {
 			if out, err := exec.CommandContext(ctx, "sh", "-c", kill).CombinedOutput(); err != nil {
 				t.Fatalf("kill node: %v: %s", err, out)
 			}
+			killed = true
 			t.Logf("killed a node at %s", time.Since(start).Round(time.Millisecond))
 		}
 		batch := make([]string, 200)
 		for i := range batch {
 			batch[i] = fmt.Sprintf("%s/w-%02d-%03d", dataset, b, i)
 		}
-		res, err := stores.Collect(ctx, s, batch, 100)
-		if err != nil {
+		if err := rec.WriteIDs(ctx, batch, 100); err != nil {
 			t.Fatalf("batch %d: %v", b, err)
 		}
-		results = append(results, res...)
-		ok, failed, unknown, copies1 := 0, 0, 0, 0
-		var first string
-		for _, r := range res {
-			switch {
-			case r.Err == nil:
-				ok++
-				if r.Ack.Copies == 1 {
-					copies1++
-				}
-			case errors.Is(r.Err, topology.ErrIndefinite):
-				unknown++
-			default:
-				failed++
-			}
-			if r.Err != nil && first == "" {
-				first = r.Err.Error()
+		if killed && effect == "" { // the fault must show: a shard copy no longer started
+			if ok, why, err := s.Replicated(ctx); err == nil && !ok {
+				effect = why
 			}
 		}
-		t.Logf("batch %2d at %6s: %3d acknowledged (%d with 1 copy) %3d failed %3d unknown %.160s", b, time.Since(start).Round(time.Millisecond), ok, copies1, failed, unknown, first)
 	}
+	if effect == "" {
+		t.Fatal("the node kill left every shard copy started: the fault had no effect")
+	}
+	t.Logf("fault in effect: %s", effect)
 	if out, err := exec.CommandContext(ctx, "sh", "-c", restart).CombinedOutput(); err != nil {
 		t.Fatalf("restart node: %v: %s", err, out)
 	}
@@ -217,37 +211,10 @@ func TestIntegrationElasticNodeKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(read.Unreadable) > 0 {
-		t.Errorf("unreadable after recovery: %v", read.Unreadable)
-	}
-	present := map[string]bool{}
-	for _, rec := range read.Records {
-		present[rec.ID] = true
-	}
-	acked, failed, unknown, lost, unknownPresent, failedPresent := 0, 0, 0, 0, 0, 0
-	for _, r := range results {
-		switch {
-		case r.Err == nil:
-			acked++
-			if !present[r.ID] {
-				lost++
-			}
-		case errors.Is(r.Err, topology.ErrIndefinite):
-			unknown++
-			if present[r.ID] {
-				unknownPresent++
-			}
-		default:
-			failed++
-			if present[r.ID] {
-				failedPresent++
-			}
-		}
-	}
-	t.Logf("elasticsearch node kill: attempted %d, acknowledged %d, failed %d, unknown %d; read %d: lost %d, unknown-but-present %d, failed-but-present %d",
-		len(results), acked, failed, unknown, len(read.Records), lost, unknownPresent, failedPresent)
-	if lost > 0 {
-		t.Errorf("%d acknowledged writes lost", lost)
+	l, verdict := checkers.Ledger(h.Ops(), read, 0)
+	t.Logf("elasticsearch node kill: %s", verdict.Summary)
+	if verdict.Status != reports.Pass {
+		t.Errorf("ledger %s: %s (lost %v, failed but present %v, corrupt %v)", verdict.Status, verdict.Summary, l.LostIDs, l.FailedPresentIDs, l.CorruptIDs)
 	}
 	places, err := s.Placement(ctx)
 	if err != nil {

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"dpsim/reports"
+	"dpsim/scenarios/checkers"
+	"dpsim/scenarios/history"
 	"dpsim/stores"
 	"dpsim/topology"
 )
@@ -184,75 +187,63 @@ func TestIntegrationKafkaBrokerKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Paced writes: 40 batches of 500, so the kill lands mid-traffic and the outcomes after it show.
-	var results []topology.WriteResult
-	killed := false
-	var killedAt time.Time
+	var h history.History
+	rec := &history.Recorder{Store: s, Tenant: "it", History: &h}
+	killed, effect := false, ""
 	start := time.Now()
 	for b := range 40 {
 		if b == 4 {
 			if out, err := exec.CommandContext(ctx, "sh", "-c", kill).CombinedOutput(); err != nil {
 				t.Fatalf("kill broker: %v: %s", err, out)
 			}
-			killed, killedAt = true, time.Now()
-			t.Logf("killed a broker at %s", killedAt.Sub(start).Round(time.Millisecond))
+			killed = true
+			t.Logf("killed a broker at %s", time.Since(start).Round(time.Millisecond))
 		}
 		batch := make([]string, 500)
 		for i := range batch {
 			batch[i] = fmt.Sprintf("%s/w-%02d-%03d", dataset, b, i)
 		}
-		res, err := stores.Collect(ctx, s, batch, 100)
-		if err != nil {
+		if err := rec.WriteIDs(ctx, batch, 100); err != nil {
 			t.Fatalf("batch %d: %v", b, err)
 		}
-		results = append(results, res...)
-		acked, failed, unknown, errs := tally(res)
-		t.Logf("batch %2d at %6s: %3d acknowledged %3d failed %3d unknown %v", b, time.Since(start).Round(time.Millisecond), len(acked), failed, unknown, errs[:min(len(errs), 1)])
+		if killed && effect == "" { // the fault must show: a replica offline or out of sync
+			if parts, err := s.Describe(ctx); err == nil {
+				for _, p := range parts {
+					if len(p.OfflineReplicas) > 0 || len(p.ISR) < len(p.Replicas) {
+						effect = fmt.Sprintf("partition %d: replicas %v, in sync %v, offline %v", p.Partition, p.Replicas, p.ISR, p.OfflineReplicas)
+						break
+					}
+				}
+			}
+		}
 	}
-	if !killed {
-		t.Fatal("broker never killed")
+	if !killed || effect == "" {
+		t.Fatalf("the broker kill left no trace in the partitions' replicas (killed %v)", killed)
 	}
+	t.Logf("fault in effect: %s", effect)
 	if out, err := exec.CommandContext(ctx, "sh", "-c", restart).CombinedOutput(); err != nil {
 		t.Fatalf("restart broker: %v: %s", err, out)
 	}
 	// Wait for the restarted broker to rejoin every ISR.
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		parts, err := s.Describe(ctx)
-		inSync := err == nil
-		for _, p := range parts {
-			inSync = inSync && len(p.ISR) == len(p.Replicas)
-		}
-		if inSync {
+		ok, why, err := s.Replicated(ctx)
+		if err == nil && ok {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("replicas not back in sync: %+v %v", parts, err)
+			t.Fatalf("replicas not back in sync: %s %v", why, err)
 		}
 		time.Sleep(2 * time.Second)
 	}
-	acked, failed, unknown, _ := tally(results)
-	present, read := readBack(ctx, t, s, 100)
-	lost, recoveredUnknown, recoveredFailed, dup := 0, 0, 0, 0
-	for _, r := range results {
-		switch {
-		case r.Err == nil && present[r.ID] == 0:
-			lost++
-		case r.Err != nil && errors.Is(r.Err, topology.ErrIndefinite) && present[r.ID] > 0:
-			recoveredUnknown++
-		case r.Err != nil && !errors.Is(r.Err, topology.ErrIndefinite) && present[r.ID] > 0:
-			recoveredFailed++
-		}
-		if present[r.ID] > 1 {
-			dup++
-		}
+	rb, err := s.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("kafka broker kill: attempted %d, acknowledged %d, failed %d, unknown %d; read %d: lost %d, unknown-but-present %d, failed-but-present %d, duplicated %d",
-		len(results), len(acked), failed, unknown, read, lost, recoveredUnknown, recoveredFailed, dup)
-	if lost > 0 {
-		t.Errorf("%d acknowledged writes lost", lost)
-	}
-	if read > len(results)+dup {
-		t.Errorf("read %d records of %d attempted", read, len(results))
+	l, v := checkers.Ledger(h.Ops(), rb, 0)
+	t.Logf("kafka broker kill: %s", v.Summary)
+	if v.Status != reports.Pass {
+		t.Errorf("ledger %s: %s (lost %v, failed but present %v, corrupt %v)", v.Status, v.Summary, l.LostIDs, l.FailedPresentIDs, l.CorruptIDs)
 	}
 	places, err := s.Placement(ctx)
 	if err != nil {
