@@ -156,8 +156,8 @@ func (r *runner) evidenceMissing() error {
 // placementSamplesPerStore bounds the placement evidence the report keeps per store.
 const placementSamplesPerStore = 5
 
-// placementSamples picks, per store, the first acknowledged records (by id) with the nodes the
-// store reported holding them.
+// placementSamples picks, per store, acknowledged records spread over the ids (so over the phases)
+// with the nodes the store reported holding them.
 func placementSamples(o Observation) []reports.PlacementSample {
 	var out []reports.PlacementSample
 	for _, s := range o.Stores {
@@ -174,7 +174,9 @@ func placementSamples(o Observation) []reports.PlacementSample {
 			}
 		}
 		slices.SortFunc(picked, func(a, b topology.Placement) int { return strings.Compare(a.ID, b.ID) })
-		for _, p := range picked[:min(len(picked), placementSamplesPerStore)] {
+		step := max(len(picked)/placementSamplesPerStore, 1) // spread over the phases' ids
+		for i := 0; i < len(picked) && i/step < placementSamplesPerStore; i += step {
+			p := picked[i]
 			out = append(out, reports.PlacementSample{Tenant: s.Tenant, Store: s.Name, ID: p.ID, Nodes: p.Nodes})
 		}
 	}
