@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -184,8 +185,8 @@ func (s *section) add(class Status, cells ...string) {
 // scenarioSections lays out a scenario's data as tables, leaving out the empty ones.
 func scenarioSections(s Scenario) []section {
 	all := []section{
-		faultSection(s.Faults), ledgerSection(s.Ledgers), identitySection(s.Ledgers),
-		checkSection(s.Checks), recoverySection(s.Recovery), eventSection(s.Events),
+		faultSection(s.Faults), unhealedSection(s.Unhealed), ledgerSection(s.Ledgers), identitySection(s.Ledgers),
+		checkSection(s.Checks), placementSection(s.Placements), recoverySection(s.Recovery), eventSection(s.Events),
 	}
 	if s.Isolation != nil {
 		all = append(all, isolationPhaseSection(*s.Isolation), isolationSummarySection(*s.Isolation), differingSection(*s.Isolation))
@@ -200,23 +201,46 @@ func scenarioSections(s Scenario) []section {
 }
 
 func faultSection(faults []Fault) section {
-	sec := section{Title: "Faults", Header: []string{"Kind", "Target", "Start", "End"}}
+	sec := section{Title: "Faults", Header: []string{"Kind", "Target", "Start", "End", "Evidence it took effect"}}
 	for _, f := range faults {
-		sec.add("", f.Kind, f.Target, secs(f.StartSeconds), secs(f.EndSeconds))
+		class := Status("")
+		if len(f.Effect) == 0 {
+			class = Error
+		}
+		sec.add(class, f.Kind, f.Target, secs(f.StartSeconds), secs(f.EndSeconds), strings.Join(f.Effect, "; "))
+	}
+	return sec
+}
+
+// unhealedSection lists what recovery could not undo or what did not settle.
+func unhealedSection(unhealed []string) section {
+	sec := section{Title: "Not healed", Header: []string{"What"}}
+	for _, u := range unhealed {
+		sec.add(Fail, u)
+	}
+	return sec
+}
+
+// placementSection lists the sampled records and the nodes the stores reported holding them.
+func placementSection(samples []PlacementSample) section {
+	sec := section{Title: "Placement samples", Header: []string{"Tenant", "Store", "Record", "Nodes"}}
+	for _, p := range samples {
+		sec.add("", p.Tenant, p.Store, p.ID, strings.Join(p.Nodes, ", "))
 	}
 	return sec
 }
 
 func ledgerSection(ledgers []Ledger) section {
 	sec := section{Title: "Ledgers", Header: []string{"Tenant", "Store", "Attempted", "Acknowledged",
-		"Failed", "Unknown", "Lost", "Unexpected", "Duplicated", "Recovered"}}
+		"Failed", "Unknown", "Lost", "Unexpected", "Duplicated", "Recovered", "Failed but present", "Corrupt", "Unreadable"}}
 	for _, l := range ledgers {
 		cells := []string{l.Tenant, l.Store}
-		for _, n := range []int{l.Attempted, l.Acknowledged, l.Failed, l.Unknown, l.Lost, l.Unexpected, l.Duplicated, l.Recovered} {
+		for _, n := range []int{l.Attempted, l.Acknowledged, l.Failed, l.Unknown, l.Lost, l.Unexpected, l.Duplicated, l.Recovered, l.FailedPresent, l.Corrupt} {
 			cells = append(cells, strconv.Itoa(n))
 		}
+		cells = append(cells, strings.Join(l.Unreadable, "; "))
 		class := Status("")
-		if l.Lost > 0 || l.Unexpected > 0 {
+		if l.Lost > 0 || l.Unexpected > 0 || l.FailedPresent > 0 || l.Corrupt > 0 {
 			class = Fail
 		}
 		sec.add(class, cells...)
@@ -224,15 +248,18 @@ func ledgerSection(ledgers []Ledger) section {
 	return sec
 }
 
-// identitySection lists the first lost and unexpected identities of each ledger, for debugging.
+// identitySection lists the first lost, unexpected, failed-but-present and corrupt identities of
+// each ledger, for debugging.
 func identitySection(ledgers []Ledger) section {
-	sec := section{Title: "Lost and unexpected identities", Header: []string{"Tenant", "Store", "Kind", "First identities"}}
+	sec := section{Title: "Lost, unexpected, failed-but-present and corrupt identities", Header: []string{"Tenant", "Store", "Kind", "First identities"}}
 	for _, l := range ledgers {
-		if len(l.LostIDs) > 0 {
-			sec.add(Fail, l.Tenant, l.Store, "lost", strings.Join(l.LostIDs, ", "))
-		}
-		if len(l.UnexpectedIDs) > 0 {
-			sec.add(Fail, l.Tenant, l.Store, "unexpected", strings.Join(l.UnexpectedIDs, ", "))
+		for _, k := range []struct {
+			kind string
+			ids  []string
+		}{{"lost", l.LostIDs}, {"unexpected", l.UnexpectedIDs}, {"failed but present", l.FailedPresentIDs}, {"corrupt", l.CorruptIDs}} {
+			if len(k.ids) > 0 {
+				sec.add(Fail, l.Tenant, l.Store, k.kind, strings.Join(k.ids, ", "))
+			}
 		}
 	}
 	return sec
@@ -247,9 +274,14 @@ func checkSection(checks []Check) section {
 }
 
 func recoverySection(recovery []Recovery) section {
-	sec := section{Title: "Recovery", Header: []string{"Tenant", "Store", "Fault", "Recovered after", "Longest unavailable", "Acknowledged/s during the fault"}}
+	sec := section{Title: "Recovery", Header: []string{"Tenant", "Store", "Fault", "Recovered after", "Longest unavailable", "Acknowledged/s during the fault", "By partition or shard"}}
 	for _, r := range recovery {
-		sec.add("", r.Tenant, r.Store, r.Fault, recoverySecs(r.Seconds), secs(r.UnavailableSeconds), strconv.FormatFloat(finite(r.AckedPerSecond), 'f', 0, 64))
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(r.AckedPerSecondByPart)) {
+			parts = append(parts, k+": "+strconv.FormatFloat(finite(r.AckedPerSecondByPart[k]), 'f', 0, 64))
+		}
+		sec.add("", r.Tenant, r.Store, r.Fault, recoverySecs(r.Seconds), secs(r.UnavailableSeconds),
+			strconv.FormatFloat(finite(r.AckedPerSecond), 'f', 0, 64), strings.Join(parts, ", "))
 	}
 	return sec
 }
