@@ -408,8 +408,14 @@ func (r *runner) dropDatasets(ctx context.Context) {
 // timed reports whether phase's writes are a timed workload: while the fault is in force, on a
 // provider that runs on the wall clock. A provider with a simulated clock gets a number of writes.
 func (r *runner) timed(phase string) bool {
-	_, simulated := r.env.Provider.(topology.Clocked)
-	return phase == "during" && r.sc.Traffic.FaultSeconds > 0 && !simulated
+	return phase == "during" && r.sc.Traffic.FaultSeconds > 0 && !r.simulated()
+}
+
+// simulated reports whether the provider keeps a simulated clock (the fake), on which traffic goes
+// one store after another and counts writes instead of timing them.
+func (r *runner) simulated() bool {
+	_, ok := r.env.Provider.(topology.Clocked)
+	return ok
 }
 
 // traffic writes the phase's records to every store. On a real platform the stores are written
@@ -440,7 +446,7 @@ func (r *runner) traffic(ctx context.Context, phase string) error {
 		}
 	}
 	before := r.hist.Len()
-	if _, simulated := r.env.Provider.(topology.Clocked); simulated {
+	if r.simulated() {
 		for _, rec := range r.recs {
 			write(rec)
 		}
