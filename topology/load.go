@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -111,6 +112,12 @@ func (s Spec) Validate() error {
 	}
 	if d, err := time.ParseDuration(s.Backup.Retention); err != nil || d <= 0 {
 		bad("backup.retention", "must be a positive duration such as 720h, got %q", s.Backup.Retention)
+	}
+
+	for i, c := range s.Backup.ExcludeComponents {
+		if !slices.Contains(DataComponents, c) {
+			bad(fmt.Sprintf("backup.excludeComponents[%d]", i), "%q is not a data component (one of %s)", c, strings.Join(DataComponents, ", "))
+		}
 	}
 
 	minV, okMin := TLSVersions[s.TLS.MinVersion]

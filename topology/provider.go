@@ -37,8 +37,8 @@ const (
 	CapDriveLoss   Capability = "drive-loss"  // DriveDropper
 	CapPartition   Capability = "partition"   // Partitioner
 	CapIngress     Capability = "ingress-tls" // Ingress
-	CapBackup      Capability = "backup"      // (later issues)
-	CapOffboarding Capability = "offboarding" // (later issues)
+	CapBackup      Capability = "backup"      // Backups
+	CapOffboarding Capability = "offboarding" // Offboarder
 	CapIsolation   Capability = "isolation"   // IsolationProber
 	CapExposure    Capability = "exposure"    // (later issues)
 	CapOIDC        Capability = "oidc"        // (later issues)
@@ -64,6 +64,10 @@ func Has(p Provider, c Capability) bool {
 		_, ok = p.(IsolationProber)
 	case CapIngress:
 		_, ok = p.(Ingress)
+	case CapBackup:
+		_, ok = p.(Backups)
+	case CapOffboarding:
+		_, ok = p.(Offboarder)
 	}
 	return ok
 }

@@ -20,6 +20,7 @@ type Spec struct {
 	Elasticsearch Elasticsearch `yaml:"elasticsearch"`
 	ObjectStore   ObjectStore   `yaml:"objectStore"`
 	Backup        Backup        `yaml:"backup"`
+	Offboarding   Offboarding   `yaml:"offboarding"`
 	TLS           TLS           `yaml:"tls"`
 	Auth          Auth          `yaml:"auth"`
 	Network       Network       `yaml:"network"`
@@ -48,11 +49,23 @@ type ObjectStore struct {
 	Parity int `yaml:"parity"`
 }
 
-// Backup is the Velero schedule.
+// Backup is the Velero schedule of every tenant.
 type Backup struct {
 	Schedule  string `yaml:"schedule"`  // cron expression
-	Retention string `yaml:"retention"` // Go duration, e.g. 720h
+	Retention string `yaml:"retention"` // Go duration, e.g. 720h: the backups' TTL
+	// ExcludeComponents are data components (DataComponents) whose volumes the schedule leaves out.
+	ExcludeComponents []string `yaml:"excludeComponents"`
 }
+
+// Offboarding is how the platform removes a departing tenant.
+type Offboarding struct {
+	// PurgeBackupRepository deletes the tenant's backup repository and its data in the bucket;
+	// false is what Velero does by itself (it never deletes repository data).
+	PurgeBackupRepository bool `yaml:"purgeBackupRepository"`
+}
+
+// DataComponents are the in-cluster data-storing components every tenant gets, by name.
+var DataComponents = []string{"kafka", "elasticsearch"}
 
 // TLS is the ingress controller's TLS configuration.
 type TLS struct {
@@ -87,7 +100,8 @@ func Default() Spec {
 		Kafka:         Kafka{Brokers: 3, ReplicationFactor: 2, MinInsyncReplicas: 2, Acks: "all", Partitions: 6},
 		Elasticsearch: Elasticsearch{Nodes: 3, Shards: 3, Replicas: 1, WaitForActiveShards: "all"},
 		ObjectStore:   ObjectStore{Drives: 4, Parity: 2},
-		Backup:        Backup{Schedule: "0 2 * * *", Retention: "720h"},
+		Backup:        Backup{Schedule: "0 2 * * *", Retention: "720h", ExcludeComponents: []string{}},
+		Offboarding:   Offboarding{PurgeBackupRepository: true},
 		TLS:           TLS{MinVersion: "1.2", MaxVersion: "1.3", CertCurve: "P-384", CertLifetime: "2160h"},
 		Auth:          Auth{Provider: "keycloak", HashAlgorithm: "pbkdf2-sha256", HashIterations: 20000},
 		Network:       Network{Isolation: "namespace", PolicyEngine: "kube-router"},
