@@ -128,7 +128,7 @@ func definitions() []*image {
 		},
 		kindNodeImage(),
 	}
-	return append(defs, platformDefinitions()...)
+	return append(append(defs, platformDefinitions()...), veleroDefinitions()...)
 }
 
 // kubeImage is the image of one Kubernetes control-plane component, under

@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"text/template"
 
@@ -21,7 +22,8 @@ import (
 var manifestFS embed.FS
 
 var templates = template.Must(template.New("platform").Option("missingkey=error").Funcs(template.FuncMap{
-	"spread": spread,
+	"spread":   spread,
+	"excluded": func(component string, excluded []string) bool { return slices.Contains(excluded, component) },
 }).ParseFS(manifestFS, "manifests/*.yaml"))
 
 // Options are what a provider decides besides the spec.

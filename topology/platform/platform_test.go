@@ -77,3 +77,21 @@ func TestClusterIDIsAUUID(t *testing.T) {
 		t.Fatalf("cluster id %q", id)
 	}
 }
+
+func TestExcludedComponentsOptOutOfVolumeBackup(t *testing.T) {
+	spec := topology.Default()
+	spec.Backup.ExcludeComponents = []string{"elasticsearch"}
+	excluded := map[string]bool{}
+	for _, d := range render(t, spec) {
+		if d["kind"] != "StatefulSet" {
+			continue
+		}
+		name := d["metadata"].(map[string]any)["name"].(string)
+		meta := d["spec"].(map[string]any)["template"].(map[string]any)["metadata"].(map[string]any)
+		ann, _ := meta["annotations"].(map[string]any)
+		excluded[name] = ann["backup.velero.io/backup-volumes-excludes"] == "data"
+	}
+	if want := map[string]bool{"kafka": false, "es": true}; excluded["kafka"] != want["kafka"] || excluded["es"] != want["es"] {
+		t.Fatalf("volume-backup opt-outs %v, want %v", excluded, want)
+	}
+}
