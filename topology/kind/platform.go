@@ -93,6 +93,7 @@ func (p *Platform) Versions() map[string]string {
 	v := map[string]string{
 		"kubernetes": images.KubernetesVersion, "kind": images.KindVersion,
 		"kafka": images.KafkaVersion, "elasticsearch": images.ElasticsearchVersion, "minio": images.MinIOVersion,
+		"velero": images.VeleroVersion,
 	}
 	if p.cluster != nil {
 		v["policyEngine"] = p.cluster.EngineName()
@@ -109,8 +110,9 @@ func (p *Platform) clusterFor(spec topology.Spec) (*Provider, error) {
 		Logger: p.log, BuildImages: true, ReadyTimeout: p.opts.ReadyTimeout, PolicyEngine: spec.Network.PolicyEngine})
 }
 
-// Up builds what is missing, creates the cluster, starts the object store and deploys every
-// tenant, then waits until all of it is ready and the agents answer.
+// Up builds what is missing, creates the cluster, starts the object store, installs Velero and
+// deploys every tenant with its backup schedule, then waits until all of it is ready and the
+// agents answer.
 func (p *Platform) Up(ctx context.Context, spec topology.Spec) error {
 	p.spec = spec
 	c, err := p.clusterFor(spec)
@@ -118,7 +120,7 @@ func (p *Platform) Up(ctx context.Context, spec topology.Spec) error {
 		return err
 	}
 	p.cluster = c
-	recipes := append(inClusterImages(), images.MinIO)
+	recipes := append(append(inClusterImages(), veleroImages()...), images.MinIO)
 	if _, err := images.Build(ctx, p.log, recipes, p.opts.Images); err != nil {
 		return fmt.Errorf("build platform images: %w", err)
 	}
@@ -126,7 +128,7 @@ func (p *Platform) Up(ctx context.Context, spec topology.Spec) error {
 		return err
 	}
 	var inCluster []string
-	for _, r := range inClusterImages() {
+	for _, r := range append(inClusterImages(), veleroImages()...) {
 		inCluster = append(inCluster, images.MustTag(r))
 	}
 	start := time.Now()
@@ -142,7 +144,13 @@ func (p *Platform) Up(ctx context.Context, spec topology.Spec) error {
 	if err != nil {
 		return err
 	}
+	if err := p.applyVelero(ctx); err != nil {
+		return err
+	}
 	if err := p.deployTenants(ctx); err != nil {
+		return err
+	}
+	if err := p.waitVelero(ctx); err != nil {
 		return err
 	}
 	return p.connectAgents(ctx)

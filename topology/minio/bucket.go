@@ -1,0 +1,136 @@
+package minio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	miniogo "github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"dpsim/topology"
+)
+
+// client is an S3 client of the store with its root credentials, from this host.
+func (s *Store) client() (*miniogo.Client, error) {
+	if s == nil || s.HostEndpoint == "" {
+		return nil, errors.New("object store is not running")
+	}
+	c, err := miniogo.New(s.HostEndpoint, &miniogo.Options{Creds: credentials.NewStaticV4(s.cfg.AccessKey, s.cfg.SecretKey, "")})
+	if err != nil {
+		return nil, fmt.Errorf("object store client: %w", err)
+	}
+	return c, nil
+}
+
+// EnsureBucket makes bucket unless it exists.
+func (s *Store) EnsureBucket(ctx context.Context, bucket string) error {
+	c, err := s.client()
+	if err != nil {
+		return err
+	}
+	ok, err := c.BucketExists(ctx, bucket)
+	if err != nil {
+		return fmt.Errorf("look for bucket %s: %w", bucket, err)
+	}
+	if ok {
+		return nil
+	}
+	if err := c.MakeBucket(ctx, bucket, miniogo.MakeBucketOptions{}); err != nil {
+		return fmt.Errorf("make bucket %s: %w", bucket, err)
+	}
+	return nil
+}
+
+// List lists every object of bucket under prefix ("" for all), recursively, with its size.
+func (s *Store) List(ctx context.Context, bucket, prefix string) ([]topology.StoredObject, error) {
+	c, err := s.client()
+	if err != nil {
+		return nil, err
+	}
+	var out []topology.StoredObject
+	for o := range c.ListObjects(ctx, bucket, miniogo.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if o.Err != nil {
+			return out, fmt.Errorf("list bucket %s under %q: %w", bucket, prefix, o.Err)
+		}
+		out = append(out, topology.StoredObject{Key: o.Key, Size: o.Size})
+	}
+	return out, nil
+}
+
+// ReadAll lists every object of bucket under prefix and reads each whole; an object that cannot be
+// read back whole (an error, or fewer or more bytes than listed) says why in Unreadable.
+func (s *Store) ReadAll(ctx context.Context, bucket, prefix string) ([]topology.StoredObject, error) {
+	objs, err := s.List(ctx, bucket, prefix)
+	if err != nil {
+		return objs, err
+	}
+	c, err := s.client()
+	if err != nil {
+		return objs, err
+	}
+	for i := range objs {
+		if err := ctx.Err(); err != nil {
+			return objs, err
+		}
+		n, err := readObject(ctx, c, bucket, objs[i].Key)
+		switch {
+		case err != nil:
+			objs[i].Unreadable = err.Error()
+		case n != objs[i].Size:
+			objs[i].Unreadable = fmt.Sprintf("read %d bytes, listed %d", n, objs[i].Size)
+		}
+	}
+	return objs, nil
+}
+
+func readObject(ctx context.Context, c *miniogo.Client, bucket, key string) (int64, error) {
+	o, err := c.GetObject(ctx, bucket, key, miniogo.GetObjectOptions{})
+	if err != nil {
+		return 0, err
+	}
+	defer o.Close()
+	return io.Copy(io.Discard, o)
+}
+
+// Get reads one object whole.
+func (s *Store) Get(ctx context.Context, bucket, key string) ([]byte, error) {
+	c, err := s.client()
+	if err != nil {
+		return nil, err
+	}
+	o, err := c.GetObject(ctx, bucket, key, miniogo.GetObjectOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("get %s/%s: %w", bucket, key, err)
+	}
+	defer o.Close()
+	data, err := io.ReadAll(o)
+	if err != nil {
+		return nil, fmt.Errorf("get %s/%s: %w", bucket, key, err)
+	}
+	return data, nil
+}
+
+// RemovePrefix removes every object of bucket under prefix and returns how many it removed.
+func (s *Store) RemovePrefix(ctx context.Context, bucket, prefix string) (int, error) {
+	if prefix == "" {
+		return 0, errors.New("remove objects: refusing an empty prefix")
+	}
+	objs, err := s.List(ctx, bucket, prefix)
+	if err != nil {
+		return 0, err
+	}
+	c, err := s.client()
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	for _, o := range objs {
+		if err := c.RemoveObject(ctx, bucket, o.Key, miniogo.RemoveObjectOptions{}); err != nil {
+			return removed, fmt.Errorf("remove %s/%s: %w", bucket, o.Key, err)
+		}
+		removed++
+	}
+	return removed, nil
+}
