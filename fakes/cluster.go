@@ -31,10 +31,11 @@ type member struct {
 	tenant    string // "" for the shared object store
 	node      *node
 	lost      bool // its drive was dropped and not yet restored
+	offline   bool // its drive is offline, with its data, until brought back
 }
 
 // running reports whether the member's process is up: its node runs and its drive is there.
-func (m *member) running() bool { return !m.node.killed && !m.lost }
+func (m *member) running() bool { return !m.node.killed && !m.lost && !m.offline }
 
 // available reports whether the rest of the platform can reach the running member.
 func (m *member) available() bool { return m.running() && !m.node.isolated }
@@ -104,6 +105,7 @@ type site struct {
 	tenants []tenantStores // in spec order
 	object  *objectStore
 	ingress *ingress
+	backups backups
 	// hashes are the hashes of the values each store holds, by key.
 	hashes map[simData]map[string]string
 }

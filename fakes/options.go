@@ -39,6 +39,19 @@ const (
 	// ReturnNothing makes the store take no write (every id is refused before it is sent), read back
 	// nothing and report no placement: a provider whose stores return nothing.
 	ReturnNothing Misbehaviour = "return-nothing"
+
+	// The backup system's misbehaviours apply to the platform, whatever store kinds WithFault names.
+
+	// BackupSkipsVolume makes every backup leave the document store's volumes out, with only a
+	// warning, as Velero does with volumes it cannot back up.
+	BackupSkipsVolume Misbehaviour = "backup-skips-volume"
+	// DeleteKeepsObjects makes deleting a backup (by request, by expiry or by offboarding) leave
+	// its objects in the storage.
+	DeleteKeepsObjects Misbehaviour = "delete-keeps-objects"
+	// OffboardKeepsClaim makes offboarding leave a PersistentVolumeClaim of the tenant behind.
+	OffboardKeepsClaim Misbehaviour = "offboard-keeps-claim"
+	// OffboardKeepsBackup makes offboarding leave the tenant's backups behind.
+	OffboardKeepsBackup Misbehaviour = "offboard-keeps-backup"
 )
 
 // DefaultDropEvery is how often DropAcknowledged discards a write unless WithDropEvery says otherwise.
@@ -128,12 +141,18 @@ func WithSettleTime(d time.Duration) Option {
 func (c config) validate() error {
 	for _, f := range c.faults {
 		switch f.m {
-		case DropAcknowledged, AckWithoutReplicating, IgnoreMinInsync, NeverRecover, FailAfterApply, CorruptValues, HideLocation, ReturnNothing:
+		case DropAcknowledged, AckWithoutReplicating, IgnoreMinInsync, NeverRecover, FailAfterApply, CorruptValues, HideLocation, ReturnNothing,
+			BackupSkipsVolume, DeleteKeepsObjects, OffboardKeepsClaim, OffboardKeepsBackup:
 		default:
 			return fmt.Errorf("unknown misbehaviour %q", f.m)
 		}
 	}
 	return nil
+}
+
+// has reports whether the platform was told to misbehave as m.
+func (c config) has(m Misbehaviour) bool {
+	return slices.ContainsFunc(c.faults, func(f fault) bool { return f.m == m })
 }
 
 // misbehaviourFor collects the misbehaviours that apply to stores of kind k.

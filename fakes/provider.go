@@ -31,15 +31,16 @@ type Provider struct {
 }
 
 var (
-	_ topology.Provider     = (*Provider)(nil)
-	_ topology.Inventory    = (*Provider)(nil)
-	_ topology.StoreAccess  = (*Provider)(nil)
-	_ topology.NodeKiller   = (*Provider)(nil)
-	_ topology.DriveDropper = (*Provider)(nil)
-	_ topology.Partitioner  = (*Provider)(nil)
-	_ topology.Settler      = (*Provider)(nil)
-	_ topology.Ingress      = (*Provider)(nil)
-	_ topology.Clocked      = (*Provider)(nil)
+	_ topology.Provider      = (*Provider)(nil)
+	_ topology.Inventory     = (*Provider)(nil)
+	_ topology.StoreAccess   = (*Provider)(nil)
+	_ topology.NodeKiller    = (*Provider)(nil)
+	_ topology.DriveDropper  = (*Provider)(nil)
+	_ topology.Partitioner   = (*Provider)(nil)
+	_ topology.DriveOffliner = (*Provider)(nil)
+	_ topology.Settler       = (*Provider)(nil)
+	_ topology.Ingress       = (*Provider)(nil)
+	_ topology.Clocked       = (*Provider)(nil)
 )
 
 // NewProvider returns a fake provider: defaults first, then opts in order.
@@ -84,7 +85,8 @@ func (p *Provider) Up(ctx context.Context, spec topology.Spec) error {
 
 // build lays out nodes and stores for spec.
 func (p *Provider) build(spec topology.Spec, in *ingress) *site {
-	s := &site{mu: &p.mu, clock: p.clock, lat: p.cfg.lat, spec: spec, ingress: in, hashes: map[simData]map[string]string{}}
+	s := &site{mu: &p.mu, clock: p.clock, lat: p.cfg.lat, spec: spec, ingress: in, hashes: map[simData]map[string]string{},
+		backups: backups{offboarded: map[string]bool{}, destroyed: map[string]bool{}, lastGC: p.clock.Now()}}
 	for i := range spec.Nodes {
 		s.nodes = append(s.nodes, &node{name: fmt.Sprintf("node-%d", i+1), zone: spec.ZoneOf(i)})
 	}
@@ -169,13 +171,12 @@ func component(tenant, name string, kind topology.Kind, ms []*member) topology.C
 func (p *Provider) Stores(ctx context.Context, tenant, name string) ([]topology.Store, error) {
 	var out []topology.Store
 	err := p.do(ctx, func(s *site) error {
-		for _, t := range s.tenants {
-			if t.name == tenant {
-				out = []topology.Store{s.dataset(t.log, "", name), s.dataset(t.doc, "", name), s.dataset(s.object, tenant+"/", name)}
-				return nil
-			}
+		t, err := s.tenant(tenant)
+		if err != nil {
+			return err
 		}
-		return fmt.Errorf("unknown tenant %q", tenant)
+		out = []topology.Store{s.dataset(t.log, "", name), s.dataset(t.doc, "", name), s.dataset(s.object, tenant+"/", name)}
+		return nil
 	})
 	return out, err
 }
@@ -283,6 +284,28 @@ func (p *Provider) setDrive(ctx context.Context, d topology.Drive, lost bool) er
 			st.wipe(m)
 		}
 		m.lost = lost
+		s.react()
+		return nil
+	})
+}
+
+// OfflineDrive stops drive d's member; its data stays.
+func (p *Provider) OfflineDrive(ctx context.Context, d topology.Drive) (string, error) {
+	return fmt.Sprintf("drive %s on %s offline", d.Name, d.Node), p.setOffline(ctx, d, true)
+}
+
+// OnlineDrive starts drive d's member again with its data.
+func (p *Provider) OnlineDrive(ctx context.Context, d topology.Drive) (string, error) {
+	return fmt.Sprintf("drive %s on %s online with its data", d.Name, d.Node), p.setOffline(ctx, d, false)
+}
+
+func (p *Provider) setOffline(ctx context.Context, d topology.Drive, offline bool) error {
+	return p.do(ctx, func(s *site) error {
+		_, m, err := s.member(d)
+		if err != nil {
+			return err
+		}
+		m.offline = offline
 		s.react()
 		return nil
 	})

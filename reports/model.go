@@ -102,6 +102,103 @@ type Scenario struct {
 	Unhealed []string `json:"unhealed,omitempty"`
 	// Isolation is the tenant-isolation truth table of the scenarios that take one.
 	Isolation *Isolation `json:"isolation,omitempty"`
+	// Backups is what the backup scenarios saw of the backup system.
+	Backups *Backups `json:"backups,omitempty"`
+}
+
+// Backups is what a backup scenario saw: the schedules, the backups it made, its restores, expiry
+// and offboarding.
+type Backups struct {
+	Schedules []BackupSchedule `json:"schedules"`
+	Backups   []Backup         `json:"backups"`
+	Restores  []Restore        `json:"restores,omitempty"`
+	Expiry    *Expiry          `json:"expiry,omitempty"`
+	// DriveLoss is one entry per object-store fault the backups were read back under.
+	DriveLoss   []BackupDriveLoss `json:"driveLoss,omitempty"`
+	Offboarding *Offboarding      `json:"offboarding,omitempty"`
+}
+
+// BackupSchedule is one live schedule with the longest gap between its firings over a year.
+type BackupSchedule struct {
+	Name              string   `json:"name"`
+	Cron              string   `json:"cron"`
+	TTL               string   `json:"ttl"`
+	Tenants           []string `json:"tenants"`
+	LongestGapSeconds float64  `json:"longestGapSeconds"`
+	Paused            bool     `json:"paused,omitempty"`
+}
+
+// Backup is one backup a scenario made: how long it took, what it moved and which data volumes it
+// left out.
+type Backup struct {
+	Name            string   `json:"name"`
+	Tenant          string   `json:"tenant"`
+	Phase           string   `json:"phase"`
+	DurationSeconds float64  `json:"durationSeconds"`
+	Bytes           int64    `json:"bytes"`
+	Volumes         int      `json:"volumes"`
+	DataVolumes     int      `json:"dataVolumes"`
+	MissingVolumes  []string `json:"missingVolumes,omitempty"`
+	TTLSeconds      float64  `json:"ttlSeconds"`
+	Warnings        []string `json:"warnings,omitempty"`
+}
+
+// Restore is one restore: the time until the stores answered again (RTO) and the data window lost
+// (RPO: from the backup's start to the tenant's destruction; the records are in the ledgers).
+type Restore struct {
+	Tenant     string   `json:"tenant"`
+	Backup     string   `json:"backup"`
+	Name       string   `json:"name"`
+	Phase      string   `json:"phase"`
+	Volumes    int      `json:"volumes"`
+	RTOSeconds float64  `json:"rtoSeconds"`
+	RPOSeconds float64  `json:"rpoSeconds"`
+	Warnings   []string `json:"warnings,omitempty"`
+}
+
+// RestoreLedger is the part of a ledger a restore adds: records acknowledged before the backup and
+// restored, markers written after it and found, and what was acknowledged after the backup began
+// and is gone (the window a restore loses by design).
+type RestoreLedger struct {
+	AcknowledgedBefore int      `json:"acknowledgedBefore"`
+	Restored           int      `json:"restored"`
+	Markers            int      `json:"markers"`
+	MarkersFound       int      `json:"markersFound"`
+	MarkerIDs          []string `json:"markerIds,omitempty"`
+	WindowLost         int      `json:"windowLost"`
+}
+
+// Expiry is the retention experiment: a backup with a short TTL that must vanish and one within
+// its TTL that must stay, and what stays in the backup repository.
+type Expiry struct {
+	Expired           string   `json:"expired"`
+	ExpiredTTL        string   `json:"expiredTtl"`
+	Kept              string   `json:"kept"`
+	WaitedSeconds     float64  `json:"waitedSeconds"`
+	ObjectsLeft       []string `json:"objectsLeft,omitempty"`
+	GCPeriod          string   `json:"gcPeriod"`
+	RepositoryObjects int      `json:"repositoryObjects"`
+	RepositoryBytes   int64    `json:"repositoryBytes"`
+}
+
+// BackupDriveLoss is the backups read back with object-store drives down.
+type BackupDriveLoss struct {
+	Fault  string `json:"fault"`
+	Drives int    `json:"drives"`
+	// WithinClaim is false for the step beyond the store's parity, which is shown, not judged.
+	WithinClaim bool     `json:"withinClaim"`
+	Listed      int      `json:"listed"`
+	Objects     int      `json:"objects"`
+	Unreadable  []string `json:"unreadable,omitempty"`
+	// Status is this step's verdict; beyond the claim it is skipped when something was unreadable.
+	Status Status `json:"status"`
+}
+
+// Offboarding is what offboarding a tenant did and what was left of it.
+type Offboarding struct {
+	Tenant  string             `json:"tenant"`
+	Steps   []string           `json:"steps"`
+	Remains []topology.Remnant `json:"remains"`
 }
 
 // Isolation is a scenario's tenant-isolation truth table (DP-NET-3): every probe of every phase,
@@ -183,6 +280,9 @@ type Ledger struct {
 	// Unreadable names the parts (partitions, shards, objects) the final read could not read; the
 	// acknowledged records on them count as lost.
 	Unreadable []string `json:"unreadable,omitempty"`
+	// Restore is set in a restore's ledger, where Acknowledged and Lost count only the records
+	// acknowledged before the backup.
+	Restore *RestoreLedger `json:"restore,omitempty"`
 	// LostIDs, UnexpectedIDs, FailedPresentIDs, CorruptIDs: the first identities of each.
 	LostIDs          []string `json:"lostIds,omitempty"`
 	UnexpectedIDs    []string `json:"unexpectedIds,omitempty"`

@@ -22,6 +22,14 @@ func Catalogue() []Scenario {
 			Invariants: invariants,
 		}
 	}
+	backup := func(name, desc string, d Drill, needs []topology.Capability, invariants ...Invariant) Scenario {
+		sc := Scenario{Name: name, Description: desc, Drill: d, Controls: controlsOf(invariants),
+			Needs: append([]topology.Capability{topology.CapInventory, topology.CapBackup}, needs...), Invariants: invariants}
+		if slices.Contains(needs, topology.CapStores) {
+			sc.Traffic = &DefaultTraffic // sizes the drill's writes
+		}
+		return sc
+	}
 	notYet := func(name, desc string, controls []string, needs ...topology.Capability) Scenario {
 		return Scenario{Name: name, Description: desc, Controls: controls, Needs: needs}
 	}
@@ -34,10 +42,12 @@ func Catalogue() []Scenario {
 			ZoneLoss{}, ledgerInvariant("DP-DUR-5", maxLostOnZone), zoneOutageInvariant()),
 		durability("partition", "cut one node off from every other node, then heal the cut",
 			Partition{}, ledgerInvariant("DP-DUR-3", maxLostOnNode), recoveryInvariant("DP-DUR-3")),
-		notYet("backup-restore", "back up every data volume, destroy a tenant's data, restore it, diff against the ledger", []string{"DP-BAK-1", "DP-BAK-2"}, topology.CapBackup),
-		notYet("backup-retention", "check backups expire after the retention period and vanish from the object store", []string{"DP-BAK-3"}, topology.CapBackup),
-		notYet("backup-store-drive-loss", "drop one object-store drive and read every backup back", []string{"DP-BAK-4"}, topology.CapBackup, topology.CapDriveLoss),
-		notYet("offboarding", "offboard a tenant: namespace, PVCs, PVs and backup objects must all be gone", []string{"DP-OFF-1"}, topology.CapOffboarding, topology.CapBackup),
+		backup("backup-restore", "write a ledger, back every tenant up from its schedule, destroy the first tenant, restore it and judge it against the ledger",
+			BackupRestore{}, []topology.Capability{topology.CapStores}, scheduleInvariant(), coverageInvariant(), restoreInvariant("DP-BAK-2")),
+		backup("backup-retention", "make a backup that expires within a minute and one that does not; the first must vanish from the backup system and the bucket",
+			BackupRetention{}, nil, retentionInvariant()),
+		backup("backup-store-drive-loss", "back a ledger up, wipe object-store drives up to parity (then restore), take one more offline, then a zone's: backups stay listed, readable and restorable",
+			BackupStoreDriveLoss{}, []topology.Capability{topology.CapStores, topology.CapDriveLoss, topology.CapDriveOffline}, backupReadableInvariant(), restoreInvariant("DP-BAK-4")),
 		{
 			Name:        "isolation",
 			Description: "probe every tenant port from every tenant, from outside and from the nodes, before, during and after a node kill and after a policy-engine restart",
@@ -53,6 +63,9 @@ func Catalogue() []Scenario {
 		notYet("oidc", "OIDC discovery, token and JWKS over TLS; a token of one tenant refused by another", []string{"DP-AUTH-1"}, topology.CapOIDC),
 		notYet("password-hashing", "read the identity provider's password policy and stored credential data", []string{"DP-AUTH-2"}, topology.CapPasswords),
 		notYet("encryption-at-rest", "inspect StorageClasses and volumes for encryption at rest", []string{"DP-ENC-1"}, topology.CapEncryption),
+		// Offboarding removes a tenant, so it runs last.
+		backup("offboarding", "back every tenant up, offboard the last tenant and look everywhere for what remains of it; the others' data and backups stay",
+			Offboarding{}, []topology.Capability{topology.CapStores, topology.CapOffboarding}, offboardingInvariant(), ledgerInvariant("DP-OFF-1", noLoss)),
 	}
 }
 

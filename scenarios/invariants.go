@@ -25,6 +25,8 @@ type Observation struct {
 	Ledgers []reports.Ledger
 	// Recovery is filled by the recovery invariant, for the report.
 	Recovery []reports.Recovery
+	// Backup is what the backup scenarios saw; nil in the others.
+	Backup *BackupObservation
 }
 
 // StoreState is one tenant's store after the faults healed (or the wait for them gave up).
@@ -46,6 +48,7 @@ func check(name, control string, s StoreState, v checkers.Verdict) reports.Check
 func maxLostOnNode(c claims.Claims) int  { return c.MaxLostOnNodeLoss }
 func maxLostOnDrive(c claims.Claims) int { return c.MaxLostOnDriveLoss }
 func maxLostOnZone(c claims.Claims) int  { return c.MaxLostOnZoneLoss }
+func noLoss(claims.Claims) int           { return 0 }
 
 // noStores is the check of an invariant over stores when no store was read back: an error, since
 // there is nothing to judge.

@@ -61,6 +61,8 @@ type runner struct {
 	unsettled error
 	// unhealed names what recovery could not undo or what did not settle.
 	unhealed []string
+	// madeBackups are the backups the scenario made, deleted at its end unless the run retains them.
+	madeBackups []string
 }
 
 // newResult is the empty report entry of a scenario.
@@ -103,6 +105,7 @@ func runOne(ctx context.Context, env Env, sc Scenario) reports.Scenario {
 	env.Log.Info(sc.Name + ": started")
 	err := r.execute(ctx)
 	r.dropDatasets(ctx)
+	r.deleteBackups(ctx)
 	r.obs.Ops = r.hist.Ops()
 	end := clock.Now()
 	res.DurationSeconds = r.since(end)
@@ -112,6 +115,7 @@ func runOne(ctx context.Context, env Env, sc Scenario) reports.Scenario {
 	res.Timeline = buckets(r.obs.Ops, r.start, end)
 	res.Events = r.events
 	res.Unhealed = r.unhealed
+	res.Backups = backupReport(r.obs.Backup)
 	if err == nil {
 		err = r.evidenceMissing()
 	}
@@ -207,6 +211,9 @@ func (r *runner) execute(ctx context.Context) error {
 			return fmt.Errorf("inspect components: %w", err)
 		}
 		r.obs.Components = comps
+	}
+	if r.sc.Drill != nil {
+		return r.sc.Drill.run(ctx, r)
 	}
 	if r.sc.Traffic != nil {
 		if err := r.openStores(ctx); err != nil {
@@ -371,17 +378,30 @@ func (r *runner) settle(ctx context.Context) error {
 // openStores opens this scenario's dataset in every store of every tenant, each behind a recording
 // client.
 func (r *runner) openStores(ctx context.Context) error {
-	sa := r.env.Provider.(topology.StoreAccess)
 	for _, tenant := range r.env.Spec.Tenants {
-		stores, err := sa.Stores(ctx, tenant, r.dataset)
-		if err != nil {
-			return fmt.Errorf("open stores of tenant %s: %w", tenant, err)
-		}
-		for _, s := range stores {
-			r.recs = append(r.recs, &history.Recorder{Store: s, Tenant: tenant, History: &r.hist})
+		if _, err := r.openTenant(ctx, tenant); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// openTenant opens this scenario's dataset in every store of tenant and returns their recorders.
+func (r *runner) openTenant(ctx context.Context, tenant string) ([]*history.Recorder, error) {
+	sa, ok := r.env.Provider.(topology.StoreAccess)
+	if !ok {
+		return nil, fmt.Errorf("provider %s lacks the %s capability", r.env.Provider.Name(), topology.CapStores)
+	}
+	stores, err := sa.Stores(ctx, tenant, r.dataset)
+	if err != nil {
+		return nil, fmt.Errorf("open stores of tenant %s: %w", tenant, err)
+	}
+	var out []*history.Recorder
+	for _, s := range stores {
+		out = append(out, &history.Recorder{Store: s, Tenant: tenant, History: &r.hist})
+	}
+	r.recs = append(r.recs, out...)
+	return out, nil
 }
 
 // dropDatasets removes the scenario's datasets unless the run retains them; it runs after an
@@ -428,35 +448,19 @@ func (r *runner) traffic(ctx context.Context, phase string) error {
 		return nil
 	}
 	timed := r.timed(phase)
-	write := func(rec *history.Recorder) {
-		prefix := r.idPrefix(rec) + phase + "-"
+	before := r.hist.Len()
+	r.eachStore(r.recs, func(rec *history.Recorder) {
 		var err error
 		if timed {
-			err = rec.WriteFor(ctx, stores.TimedLoad{Prefix: prefix, Duration: t.faultDuration(),
+			err = rec.WriteFor(ctx, stores.TimedLoad{Prefix: r.idPrefix(rec) + phase + "-", Duration: t.faultDuration(),
 				Rate: t.FaultRate, InFlight: t.FaultInFlight, ValueBytes: t.ValueBytes})
 		} else {
-			ids := make([]string, t.writes(phase))
-			for i := range ids {
-				ids[i] = fmt.Sprintf("%s%05d", prefix, i)
-			}
-			err = rec.WriteIDs(ctx, ids, t.ValueBytes)
+			err = r.writeIDs(ctx, rec, phase, t.writes(phase))
 		}
 		if err != nil && ctx.Err() == nil {
 			r.env.Log.Warn(fmt.Sprintf("%s: %s/%s %s the fault: %v", r.sc.Name, rec.Tenant, rec.Store.Name(), phase, err))
 		}
-	}
-	before := r.hist.Len()
-	if r.simulated() {
-		for _, rec := range r.recs {
-			write(rec)
-		}
-	} else {
-		var wg sync.WaitGroup
-		for _, rec := range r.recs {
-			wg.Go(func() { write(rec) })
-		}
-		wg.Wait()
-	}
+	})
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -466,6 +470,39 @@ func (r *runner) traffic(ctx context.Context, phase string) error {
 		r.event("%s the fault: %d writes per store", phase, t.writes(phase))
 	}
 	return nil
+}
+
+// eachStore runs write for every recorder: concurrently on a real platform, one after another on a
+// provider with a simulated clock, which keeps it repeatable.
+func (r *runner) eachStore(recs []*history.Recorder, write func(rec *history.Recorder)) {
+	if r.simulated() {
+		for _, rec := range recs {
+			write(rec)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for _, rec := range recs {
+		wg.Go(func() { write(rec) })
+	}
+	wg.Wait()
+}
+
+// writeIDs writes n records of phase to rec's store: ids <dataset>/<tenant>/<store>/<phase>-NNNNN.
+func (r *runner) writeIDs(ctx context.Context, rec *history.Recorder, phase string, n int) error {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%s%s-%05d", r.idPrefix(rec), phase, i)
+	}
+	return rec.WriteIDs(ctx, ids, r.valueBytes())
+}
+
+// valueBytes is the size of the values the scenario writes.
+func (r *runner) valueBytes() int {
+	if r.sc.Traffic != nil && r.sc.Traffic.ValueBytes > 0 {
+		return r.sc.Traffic.ValueBytes
+	}
+	return DefaultTraffic.ValueBytes
 }
 
 // idPrefix is the prefix of this scenario's ids in one tenant's store.

@@ -66,6 +66,9 @@ type Scenario struct {
 	// Phases observes the platform before the fault, while it is in force and after recovery; nil
 	// for none.
 	Phases PhaseProbe
+	// Drill replaces traffic and fault with a procedure of its own (back up, restore, offboard);
+	// Traffic then only sizes its writes. Nil for none.
+	Drill Drill
 	// Probe observes the platform (TLS, ports, ...) once the traffic is done; nil for none.
 	Probe Probe
 	// Invariants judge the observation.

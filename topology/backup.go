@@ -22,6 +22,9 @@ type Backups interface {
 	DestroyTenant(ctx context.Context, tenant string) (string, error)
 	// Restore restores backup into tenant's namespace and waits until its stores answer again.
 	Restore(ctx context.Context, tenant, backup string) (RestoreRun, error)
+	// DeleteBackup deletes a backup through the backup system (with its objects in the storage) and
+	// waits until it is gone.
+	DeleteBackup(ctx context.Context, name string) error
 	// BackupObjects lists every object of the backup storage (the whole bucket), each read whole.
 	BackupObjects(ctx context.Context) ([]StoredObject, error)
 	// GarbageCollectionPeriod is how often the backup system removes expired backups.
@@ -52,6 +55,9 @@ type BackupRun struct {
 	Started   time.Time `json:"started"`
 	Completed time.Time `json:"completed"`
 	Expires   time.Time `json:"expires"`
+	// Repository is the storage prefix of the repository that holds its volume data
+	// ("kopia/<namespace>/"), shared with the tenant's other backups.
+	Repository string `json:"repository"`
 	// Bytes is what the volume backups moved.
 	Bytes int64 `json:"bytes"`
 	// Volumes are the volume backups it holds (Velero's PodVolumeBackups).

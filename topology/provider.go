@@ -31,19 +31,20 @@ type Capability string
 
 // The optional capabilities.
 const (
-	CapInventory   Capability = "inventory"   // Inventory
-	CapStores      Capability = "data-stores" // StoreAccess
-	CapNodeKill    Capability = "node-kill"   // NodeKiller
-	CapDriveLoss   Capability = "drive-loss"  // DriveDropper
-	CapPartition   Capability = "partition"   // Partitioner
-	CapIngress     Capability = "ingress-tls" // Ingress
-	CapBackup      Capability = "backup"      // Backups
-	CapOffboarding Capability = "offboarding" // Offboarder
-	CapIsolation   Capability = "isolation"   // IsolationProber
-	CapExposure    Capability = "exposure"    // (later issues)
-	CapOIDC        Capability = "oidc"        // (later issues)
-	CapPasswords   Capability = "password-storage"
-	CapEncryption  Capability = "encryption-at-rest"
+	CapInventory    Capability = "inventory"     // Inventory
+	CapStores       Capability = "data-stores"   // StoreAccess
+	CapNodeKill     Capability = "node-kill"     // NodeKiller
+	CapDriveLoss    Capability = "drive-loss"    // DriveDropper
+	CapDriveOffline Capability = "drive-offline" // DriveOffliner
+	CapPartition    Capability = "partition"     // Partitioner
+	CapIngress      Capability = "ingress-tls"   // Ingress
+	CapBackup       Capability = "backup"        // Backups
+	CapOffboarding  Capability = "offboarding"   // Offboarder
+	CapIsolation    Capability = "isolation"     // IsolationProber
+	CapExposure     Capability = "exposure"      // (later issues)
+	CapOIDC         Capability = "oidc"          // (later issues)
+	CapPasswords    Capability = "password-storage"
+	CapEncryption   Capability = "encryption-at-rest"
 )
 
 // Has reports whether p offers capability c.
@@ -58,6 +59,8 @@ func Has(p Provider, c Capability) bool {
 		_, ok = p.(NodeKiller)
 	case CapDriveLoss:
 		_, ok = p.(DriveDropper)
+	case CapDriveOffline:
+		_, ok = p.(DriveOffliner)
 	case CapPartition:
 		_, ok = p.(Partitioner)
 	case CapIsolation:
@@ -126,6 +129,16 @@ type DriveDropper interface {
 	// RestoreDrive waits until d's member runs again on an empty drive and returns evidence that the
 	// drive is a new one (a new volume id, an empty drive).
 	RestoreDrive(ctx context.Context, d Drive) (string, error)
+}
+
+// DriveOffliner takes drives offline without destroying them (their server stopped) and brings
+// them back with their data: how a fault beyond what a store tolerates is shown without losing
+// the store for good.
+type DriveOffliner interface {
+	// OfflineDrive takes d offline and returns evidence that it is (its server stopped).
+	OfflineDrive(ctx context.Context, d Drive) (string, error)
+	// OnlineDrive brings d back with its data and returns evidence that it serves again.
+	OnlineDrive(ctx context.Context, d Drive) (string, error)
 }
 
 // Partitioner cuts a node off from every other node and heals the cut.
