@@ -52,17 +52,17 @@ func statusOf(r reports.Report, id string) reports.Status {
 	return "absent"
 }
 
-// --strict turns the fake's skipped controls (it has no backups, identity, ...) into exit 1, and a
+// --strict turns the fake's skipped controls (it has no identity, ...) into exit 1, and a
 // run records its id and each durability scenario's run-scoped dataset.
 func TestSimulateStrict(t *testing.T) {
 	out := t.TempDir()
-	code, _, errOut := dpsim(t, context.Background(), "simulate", "--provider", "fake", "--strict", "--scenario", "node-kill", "--scenario", "offboarding", "--out", out)
+	code, _, errOut := dpsim(t, context.Background(), "simulate", "--provider", "fake", "--strict", "--scenario", "node-kill", "--scenario", "oidc", "--out", out)
 	if code != exitFailed {
 		t.Fatalf("exit %d with skipped controls under --strict, want %d\n%s", code, exitFailed, errOut)
 	}
 	r := readReport(t, out)
-	if statusOf(r, "DP-OFF-1") != reports.Skipped || r.Run.ID == "" {
-		t.Fatalf("DP-OFF-1 %s, run id %q: want skipped and an id", statusOf(r, "DP-OFF-1"), r.Run.ID)
+	if statusOf(r, "DP-AUTH-1") != reports.Skipped || r.Run.ID == "" {
+		t.Fatalf("DP-AUTH-1 %s, run id %q: want skipped and an id", statusOf(r, "DP-AUTH-1"), r.Run.ID)
 	}
 	if ds := r.Scenarios[0].Dataset; !strings.HasPrefix(ds, r.Run.ID) {
 		t.Errorf("node-kill wrote dataset %q, not under the run id %q", ds, r.Run.ID)
@@ -84,7 +84,7 @@ func TestSimulateFakeDefault(t *testing.T) {
 	if len(r.Controls) != len(controls.IDs()) {
 		t.Fatalf("%d controls, want %d", len(r.Controls), len(controls.IDs()))
 	}
-	for _, id := range []string{"DP-DUR-1", "DP-DUR-2", "DP-DUR-3", "DP-DUR-4", "DP-DUR-5", "DP-NET-2"} {
+	for _, id := range []string{"DP-DUR-1", "DP-DUR-2", "DP-DUR-3", "DP-DUR-4", "DP-DUR-5", "DP-NET-2", "DP-BAK-1", "DP-BAK-2", "DP-BAK-3", "DP-BAK-4", "DP-OFF-1"} {
 		if s := statusOf(r, id); s != reports.Pass {
 			t.Errorf("%s is %s, want pass", id, s)
 		}
