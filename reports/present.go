@@ -191,6 +191,10 @@ func scenarioSections(s Scenario) []section {
 	if s.Isolation != nil {
 		all = append(all, isolationPhaseSection(*s.Isolation), isolationSummarySection(*s.Isolation), differingSection(*s.Isolation))
 	}
+	if b := s.Backups; b != nil {
+		all = append(all, scheduleSection(b.Schedules), backupSection(b.Backups), restoreSection(b.Restores, s.Ledgers),
+			expirySection(b.Expiry), backupDriveLossSection(b.DriveLoss), offboardingSection(b.Offboarding))
+	}
 	out := all[:0]
 	for _, sec := range all {
 		if len(sec.Rows) > 0 {
@@ -282,6 +286,97 @@ func recoverySection(recovery []Recovery) section {
 		}
 		sec.add("", r.Tenant, r.Store, r.Fault, recoverySecs(r.Seconds), secs(r.UnavailableSeconds),
 			strconv.FormatFloat(finite(r.AckedPerSecond), 'f', 0, 64), strings.Join(parts, ", "))
+	}
+	return sec
+}
+
+// scheduleSection lists the live backup schedules.
+func scheduleSection(scheds []BackupSchedule) section {
+	sec := section{Title: "Backup schedules", Header: []string{"Schedule", "Cron", "Longest gap over a year", "TTL", "Tenants"}}
+	for _, s := range scheds {
+		sec.add("", s.Name, s.Cron, secs(s.LongestGapSeconds), s.TTL, strings.Join(s.Tenants, ", "))
+	}
+	return sec
+}
+
+// backupSection lists the backups a scenario made, with the data volumes they left out.
+func backupSection(backups []Backup) section {
+	sec := section{Title: "Backups", Header: []string{"Backup", "Tenant", "Phase", "Took", "Bytes", "Volumes / data volumes", "Left out", "Warnings"}}
+	for _, b := range backups {
+		class := Status("")
+		if len(b.MissingVolumes) > 0 || b.Phase != "Completed" {
+			class = Fail
+		}
+		sec.add(class, b.Name, b.Tenant, b.Phase, secs(b.DurationSeconds), strconv.FormatInt(b.Bytes, 10),
+			fmt.Sprintf("%d / %d", b.Volumes, b.DataVolumes), strings.Join(b.MissingVolumes, ", "), strings.Join(b.Warnings, "; "))
+	}
+	return sec
+}
+
+// restoreSection lists each restore and, per store, the records around its backup.
+func restoreSection(restores []Restore, ledgers []Ledger) section {
+	sec := section{Title: "Restores", Header: []string{"Tenant", "Store", "Backup", "Phase", "RTO", "RPO",
+		"Acknowledged before the backup", "Restored", "Lost", "Markers found / written", "Acknowledged after it began, gone"}}
+	for _, r := range restores {
+		class := Status("")
+		if r.Phase != "Completed" {
+			class = Fail
+		}
+		sec.add(class, r.Tenant, "", r.Backup, r.Phase,
+			secs(r.RTOSeconds), secs(r.RPOSeconds), "", "", "", "", "")
+		for _, l := range ledgers {
+			if l.Restore == nil || l.Tenant != r.Tenant {
+				continue
+			}
+			class := Status("")
+			if l.Lost > 0 || l.Corrupt > 0 || l.Restore.MarkersFound > 0 {
+				class = Fail
+			}
+			sec.add(class, l.Tenant, l.Store, r.Backup, "", "", "", strconv.Itoa(l.Restore.AcknowledgedBefore), strconv.Itoa(l.Restore.Restored),
+				strconv.Itoa(l.Lost), fmt.Sprintf("%d / %d", l.Restore.MarkersFound, l.Restore.Markers), strconv.Itoa(l.Restore.WindowLost))
+		}
+	}
+	return sec
+}
+
+// expirySection shows the retention experiment.
+func expirySection(e *Expiry) section {
+	sec := section{Title: "Expiry", Header: []string{"Expired backup (TTL)", "Kept backup", "Waited", "GC period", "Objects left of the expired", "Repository objects (bytes) after"}}
+	if e != nil {
+		class := Status("")
+		if len(e.ObjectsLeft) > 0 {
+			class = Fail
+		}
+		sec.add(class, e.Expired+" ("+e.ExpiredTTL+")", e.Kept, secs(e.WaitedSeconds), e.GCPeriod, strings.Join(e.ObjectsLeft, ", "),
+			fmt.Sprintf("%d (%d)", e.RepositoryObjects, e.RepositoryBytes))
+	}
+	return sec
+}
+
+// backupDriveLossSection shows the backups read back with object-store drives down.
+func backupDriveLossSection(steps []BackupDriveLoss) section {
+	sec := section{Title: "Backups with object-store drives down", Header: []string{"Drives down", "Within the claim", "Backups listed", "Objects", "Unreadable"}}
+	for _, st := range steps {
+		sec.add(verdict(st.Status), st.Fault, strconv.FormatBool(st.WithinClaim), strconv.Itoa(st.Listed), strconv.Itoa(st.Objects), strings.Join(st.Unreadable, "; "))
+	}
+	return sec
+}
+
+// offboardingSection lists what offboarding did and what remained.
+func offboardingSection(o *Offboarding) section {
+	sec := section{Title: "Offboarding", Header: []string{"Tenant", "Step or remnant", "What"}}
+	if o == nil {
+		return sec
+	}
+	for _, st := range o.Steps {
+		sec.add("", o.Tenant, "step", st)
+	}
+	for _, r := range o.Remains {
+		what := r.Kind + " " + r.Name
+		if r.Where != "" {
+			what += " (" + r.Where + ")"
+		}
+		sec.add(Fail, o.Tenant, "remains", what)
 	}
 	return sec
 }
