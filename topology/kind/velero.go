@@ -81,14 +81,32 @@ func (p *Platform) applyVelero(ctx context.Context) error {
 		"--default-volumes-to-fs-backup",
 		"--garbage-collection-frequency", veleroGCPeriod.String(),
 	}
-	cmd := exec.CommandContext(ctx, bin, args...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	manifest, err := cmd.Output()
-	if err != nil {
-		return fmt.Errorf("render velero install: %w: %s", err, strings.TrimSpace(stderr.String()))
+	render := func(extra ...string) (string, error) {
+		cmd := exec.CommandContext(ctx, bin, append(args, extra...)...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return "", fmt.Errorf("render velero install: %w: %s", err, strings.TrimSpace(stderr.String()))
+		}
+		return string(out), nil
 	}
-	if _, err := p.cluster.Kubectl(ctx, strings.NewReader(string(manifest)), "apply", "-f", "-"); err != nil {
+	// The custom resources need their definitions established first.
+	crds, err := render("--crds-only")
+	if err != nil {
+		return err
+	}
+	if _, err := p.cluster.Kubectl(ctx, strings.NewReader(crds), "apply", "-f", "-"); err != nil {
+		return fmt.Errorf("apply velero's resource definitions: %w", err)
+	}
+	if _, err := p.cluster.Kubectl(ctx, nil, "wait", "--for=condition=established", "crd", "-l", "component=velero", "--timeout=2m"); err != nil {
+		return fmt.Errorf("wait for velero's resource definitions: %w", err)
+	}
+	manifest, err := render()
+	if err != nil {
+		return err
+	}
+	if _, err := p.cluster.Kubectl(ctx, strings.NewReader(manifest), "apply", "-f", "-"); err != nil {
 		return fmt.Errorf("apply velero install: %w", err)
 	}
 	p.log.Info("velero applied", "elapsed", since(start))

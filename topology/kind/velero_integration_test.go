@@ -1,0 +1,200 @@
+package kind
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"dpsim/internal/testenv"
+	"dpsim/topology"
+)
+
+// TestIntegrationBackupRestore backs a tenant up with Velero, destroys its namespace with its
+// volumes, restores it and requires every acknowledged record of Kafka and Elasticsearch back,
+// then offboards the tenant and requires nothing of it to remain. It prints the figures it
+// measured (backup size and time, restore time).
+func TestIntegrationBackupRestore(t *testing.T) {
+	testenv.RequireDocker(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Minute)
+	defer cancel()
+	spec := topology.Default()
+	spec.Name = "dpsim-it-velero"
+	spec.Tenants = []string{"tenant-a"}
+	const tenant, dataset = "tenant-a", "velero-it"
+
+	p := NewPlatform(testenv.Logger(t), PlatformOptions{})
+	t.Cleanup(func() {
+		c, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		if err := p.Down(c); err != nil {
+			t.Errorf("down: %v", err)
+		}
+	})
+	start := time.Now()
+	if err := p.Up(ctx, spec); err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	t.Logf("platform up in %s", time.Since(start).Round(time.Second))
+	backupRestoreOffboard(ctx, t, p, spec, tenant, dataset)
+}
+
+// backupRestoreOffboard is the test's sequence on a platform that is up: write, back up, destroy,
+// restore, read back, read the bucket, offboard, look for remains.
+func backupRestoreOffboard(ctx context.Context, t *testing.T, p *Platform, spec topology.Spec, tenant, dataset string) {
+	schedules, err := p.BackupSchedules(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(schedules) != len(spec.Tenants) {
+		t.Fatalf("schedules %+v, want one per tenant", schedules)
+	}
+	for _, s := range schedules {
+		if s.Cron != spec.Backup.Schedule || len(s.Tenants) != 1 || s.TTL != 720*time.Hour || s.Name != scheduleName(s.Tenants[0]) {
+			t.Errorf("schedule %+v, want one tenant's with the spec's cron and retention", s)
+		}
+	}
+
+	acked := writeRecords(ctx, t, p, tenant, dataset, 200)
+
+	run, err := p.BackUp(ctx, tenant, "it", 2*time.Hour)
+	if err != nil {
+		t.Fatalf("backup: %v", err)
+	}
+	t.Logf("backup %s: phase %s, %d volume backups of %d data volumes, %d bytes, %s; warnings %q",
+		run.Name, run.Phase, len(run.Volumes), len(run.DataVolumes), run.Bytes, run.Completed.Sub(run.Started), run.Warnings)
+	if run.Phase != "Completed" {
+		t.Fatalf("backup phase %s, want Completed", run.Phase)
+	}
+	if want := spec.Kafka.Brokers + spec.Elasticsearch.Nodes; len(run.DataVolumes) != want {
+		t.Fatalf("%d data volumes, want %d: %+v", len(run.DataVolumes), want, run.DataVolumes)
+	}
+	for _, dv := range run.DataVolumes {
+		if !slices.ContainsFunc(run.Volumes, func(v topology.VolumeBackup) bool { return v.Claim == dv.Claim && v.Phase == "Completed" }) {
+			t.Errorf("data volume %s (%s) has no completed volume backup: %+v", dv.Claim, dv.Component, run.Volumes)
+		}
+	}
+	if run.Bytes == 0 || run.Expires.Sub(run.Started) < time.Hour || run.Expires.Sub(run.Started) > 3*time.Hour {
+		t.Errorf("backup bytes %d, expires %s after start; want bytes and the 2 h ttl", run.Bytes, run.Expires.Sub(run.Started))
+	}
+
+	evidence, err := p.DestroyTenant(ctx, tenant)
+	if err != nil {
+		t.Fatalf("destroy: %v", err)
+	}
+	t.Log(evidence)
+
+	restored, err := p.Restore(ctx, tenant, run.Name)
+	if err != nil {
+		t.Fatalf("restore: %v", err)
+	}
+	t.Logf("restore %s: phase %s, %d volumes, stores answered %s after it began; warnings %q",
+		restored.Name, restored.Phase, restored.Volumes, restored.Answered.Sub(restored.Started).Round(time.Second), restored.Warnings)
+	if restored.Volumes != len(run.Volumes) {
+		t.Errorf("%d volumes restored, %d backed up", restored.Volumes, len(run.Volumes))
+	}
+	requireRecords(ctx, t, p, tenant, dataset, acked)
+
+	objects, err := p.BackupObjects(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var size int64
+	for _, o := range objects {
+		size += o.Size
+		if o.Unreadable != "" {
+			t.Errorf("object %s unreadable: %s", o.Key, o.Unreadable)
+		}
+	}
+	t.Logf("bucket: %d objects, %d bytes", len(objects), size)
+
+	steps, err := p.Offboard(ctx, tenant)
+	for _, s := range steps {
+		t.Log("offboard: " + s)
+	}
+	if err != nil {
+		t.Fatalf("offboard: %v", err)
+	}
+	remains, err := p.Remains(ctx, tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range remains {
+		t.Errorf("remains after offboarding: %s %s (%s)", r.Kind, r.Name, r.Where)
+	}
+}
+
+// writeRecords writes n records to every in-cluster store of tenant and returns the acknowledged
+// ids by store.
+func writeRecords(ctx context.Context, t *testing.T, p *Platform, tenant, dataset string, n int) map[string][]string {
+	t.Helper()
+	stores, err := p.Stores(ctx, tenant, dataset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acked := map[string][]string{}
+	for _, s := range stores {
+		if s.Name() == objectStoreName {
+			continue
+		}
+		var mu sync.Mutex
+		ids := func(yield func(string) bool) {
+			for i := range n {
+				if !yield(fmt.Sprintf("%s-%04d", s.Name(), i)) {
+					return
+				}
+			}
+		}
+		err := s.WriteStream(ctx, ids, 256, func(r topology.WriteResult) {
+			if r.Err == nil {
+				mu.Lock()
+				acked[s.Name()] = append(acked[s.Name()], r.ID)
+				mu.Unlock()
+			}
+		})
+		if err != nil {
+			t.Fatalf("write to %s: %v", s.Name(), err)
+		}
+		if len(acked[s.Name()]) == 0 {
+			t.Fatalf("%s acknowledged no write", s.Name())
+		}
+		t.Logf("%s: %d of %d writes acknowledged", s.Name(), len(acked[s.Name()]), n)
+	}
+	return acked
+}
+
+// requireRecords reads every in-cluster store of tenant back and requires each acknowledged id.
+func requireRecords(ctx context.Context, t *testing.T, p *Platform, tenant, dataset string, acked map[string][]string) {
+	t.Helper()
+	stores, err := p.Stores(ctx, tenant, dataset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range stores {
+		want, ok := acked[s.Name()]
+		if !ok {
+			continue
+		}
+		rb, err := s.Read(ctx)
+		if err != nil {
+			t.Errorf("read %s after restore: %v", s.Name(), err)
+			continue
+		}
+		got := map[string]bool{}
+		for _, r := range rb.Records {
+			got[r.ID] = true
+		}
+		var lost []string
+		for _, id := range want {
+			if !got[id] {
+				lost = append(lost, id)
+			}
+		}
+		t.Logf("%s after restore: %d records read, %d of %d acknowledged lost, unreadable %q", s.Name(), len(rb.Records), len(lost), len(want), rb.Unreadable)
+		if len(lost) > 0 || len(rb.Unreadable) > 0 {
+			t.Errorf("%s lost %d acknowledged records (first %q), unreadable %q", s.Name(), len(lost), lost[:min(3, len(lost))], rb.Unreadable)
+		}
+	}
+}
