@@ -187,12 +187,23 @@ func (s *Store) StopServer(ctx context.Context, i int) error {
 	return s.Servers[i].c.Stop(ctx, nil)
 }
 
-// StartServer starts server i again after StopServer.
+// StartServer starts server i again after StopServer. Clients reach the servers at the addresses
+// they had when the store started: a server that comes back at another address is an error.
 func (s *Store) StartServer(ctx context.Context, i int) error {
 	if i < 0 || i >= len(s.Servers) {
 		return fmt.Errorf("no object store server %d", i)
 	}
-	return s.Servers[i].c.Start(ctx)
+	if err := s.Servers[i].c.Start(ctx); err != nil {
+		return err
+	}
+	ip, err := s.Servers[i].c.ContainerIP(ctx)
+	if err != nil {
+		return fmt.Errorf("address of %s: %w", s.Servers[i].Name, err)
+	}
+	if want := "http://" + ip + ":9000"; want != s.Servers[i].URL {
+		return fmt.Errorf("%s came back at %s, not %s", s.Servers[i].Name, want, s.Servers[i].URL)
+	}
+	return nil
 }
 
 // errNoContainer is the answer for a server this process did not start.
