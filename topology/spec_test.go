@@ -55,6 +55,8 @@ func TestParseRejectsWithKeyPath(t *testing.T) {
 		{"duplicate tenant", "tenants: [a, a]\n", "tenants[1]"},
 		{"tenant not a DNS label", "tenants: [Tenant_A]\n", "tenants[0]"},
 		{"parity above half", "objectStore:\n  drives: 4\n  parity: 3\n", "objectStore.parity"},
+		{"unknown excluded component", "backup:\n  excludeComponents: [nosuch]\n", "backup.excludeComponents[0]"},
+		{"purge not a boolean", "offboarding:\n  purgeBackupRepository: maybe\n", "offboarding.purgeBackupRepository"},
 		{"not YAML", "kafka: [\n", "(document)"},
 	}
 	for _, tt := range tests {

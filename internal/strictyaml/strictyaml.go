@@ -81,6 +81,10 @@ func checkShape(n *yaml.Node, t reflect.Type, path string) []*FieldError {
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
 			return at("expected an integer, got %s", describe(n))
 		}
+	case reflect.Bool:
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
+			return at("expected true or false, got %s", describe(n))
+		}
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
 			return at("expected a string, got %s", describe(n))

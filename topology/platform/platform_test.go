@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -93,5 +94,15 @@ func TestExcludedComponentsOptOutOfVolumeBackup(t *testing.T) {
 	}
 	if want := map[string]bool{"kafka": false, "es": true}; excluded["kafka"] != want["kafka"] || excluded["es"] != want["es"] {
 		t.Fatalf("volume-backup opt-outs %v, want %v", excluded, want)
+	}
+}
+
+func TestDataComponentsAreTheDeployedOnes(t *testing.T) {
+	var names []string
+	for _, c := range Components() {
+		names = append(names, c.Name)
+	}
+	if !slices.Equal(names, topology.DataComponents) {
+		t.Fatalf("components %v, topology.DataComponents %v", names, topology.DataComponents)
 	}
 }
