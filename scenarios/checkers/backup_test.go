@@ -1,0 +1,107 @@
+package checkers
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"dpsim/reports"
+	"dpsim/scenarios/history"
+	"dpsim/topology"
+)
+
+var jan1 = time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC)
+
+func TestLongestGap(t *testing.T) {
+	for _, tt := range []struct {
+		cron string
+		want time.Duration
+	}{
+		{"0 2 * * *", 24 * time.Hour},
+		{"@daily", 24 * time.Hour},
+		{"0 */6 * * *", 6 * time.Hour},
+		{"0 2 * * 1", 7 * 24 * time.Hour},
+		{"0 2 1 * *", 31 * 24 * time.Hour},  // monthly: the longest month
+		{"0 2 * * 1-5", 3 * 24 * time.Hour}, // weekdays: Friday to Monday
+	} {
+		got, err := LongestGap(tt.cron, jan1, 365*24*time.Hour)
+		if err != nil || got != tt.want {
+			t.Errorf("%q: %s, %v; want %s", tt.cron, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "not a cron", "0 2 30 2 *"} { // February 30th never comes
+		if _, err := LongestGap(bad, jan1, 365*24*time.Hour); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+func TestSchedulesFailWhenATenantIsUncovered(t *testing.T) {
+	scheds := []topology.BackupSchedule{{Name: "a-daily", Cron: "0 2 * * *", Tenants: []string{"a"}}}
+	if v := Schedules(scheds, []string{"a"}, 24*time.Hour, jan1); v.Status != reports.Pass {
+		t.Fatalf("covered: %+v", v)
+	}
+	v := Schedules(scheds, []string{"a", "b"}, 24*time.Hour, jan1)
+	if v.Status != reports.Fail || !strings.Contains(v.Summary, "tenant b") {
+		t.Fatalf("uncovered tenant: %+v", v)
+	}
+	scheds[0].Paused = true
+	if v := Schedules(scheds, []string{"a"}, 24*time.Hour, jan1); v.Status != reports.Fail {
+		t.Fatalf("paused: %+v", v)
+	}
+}
+
+func TestCoverageNamesLeftOutVolumes(t *testing.T) {
+	b := topology.BackupRun{Name: "b", Phase: "Completed",
+		DataVolumes: []topology.DataVolume{{Component: "kafka", Claim: "data-kafka-0"}, {Component: "elasticsearch", Claim: "data-es-0"}},
+		Volumes:     []topology.VolumeBackup{{Claim: "data-kafka-0", Phase: "Completed"}, {Claim: "data-es-0", Phase: "Failed"}}}
+	missing, v := Coverage(b)
+	if v.Status != reports.Fail || len(missing) != 1 || missing[0] != "elasticsearch/data-es-0" {
+		t.Fatalf("%v %+v", missing, v)
+	}
+	if _, v := Coverage(topology.BackupRun{Name: "b", Phase: "Completed"}); v.Status != reports.Error {
+		t.Fatalf("no data volumes listed: %+v", v)
+	}
+}
+
+func TestRestoredJudgesAroundTheBackup(t *testing.T) {
+	at := func(s int) time.Time { return jan1.Add(time.Duration(s) * time.Second) }
+	op := func(id string, inv, fin int, o history.Outcome) history.Op {
+		return history.Op{ID: id, Invoked: at(inv), Finished: at(fin), Outcome: o, Hash: "h-" + id}
+	}
+	ops := []history.Op{
+		op("pre-1", 0, 1, history.OK), op("pre-2", 0, 1, history.OK), op("pre-3", 0, 1, history.OK),
+		op("during-1", 10, 11, history.OK), // neither way
+		op("marker-1", 30, 31, history.OK), op("marker-2", 30, 31, history.OK),
+	}
+	read := topology.ReadBack{Records: []topology.Record{
+		{ID: "pre-1", Hash: "h-pre-1"}, {ID: "pre-2", Hash: "other"}, {ID: "during-1", Hash: "h-during-1"}, {ID: "marker-2", Hash: "h-marker-2"},
+	}}
+	l, v := Restored(ops, read, at(5), at(20))
+	if v.Status != reports.Fail {
+		t.Fatalf("want fail: %+v", v)
+	}
+	rs := l.Restore
+	if l.Acknowledged != 3 || rs.Restored != 1 || l.Lost != 1 || l.Corrupt != 1 || rs.Markers != 2 || rs.MarkersFound != 1 || rs.WindowLost != 1 {
+		t.Fatalf("ledger %+v restore %+v", l, rs)
+	}
+	clean := topology.ReadBack{Records: []topology.Record{{ID: "pre-1", Hash: "h-pre-1"}, {ID: "pre-2", Hash: "h-pre-2"}, {ID: "pre-3", Hash: "h-pre-3"}}}
+	if _, v := Restored(ops, clean, at(5), at(20)); v.Status != reports.Pass {
+		t.Fatalf("want pass: %+v", v)
+	}
+	if _, v := Restored(ops[3:], clean, at(5), at(20)); v.Status != reports.Error {
+		t.Fatalf("nothing acknowledged before the backup: want error, got %+v", v)
+	}
+}
+
+func TestReadableCountsTheRepository(t *testing.T) {
+	b := topology.BackupRun{Name: "b1", Repository: "kopia/ns/"}
+	objs := []topology.StoredObject{{Key: "backups/b1/velero-backup.json"}, {Key: "kopia/ns/p1", Unreadable: "1 of 2 shards"}}
+	unreadable, v := Readable([]topology.BackupRun{b}, []topology.BackupRun{b}, objs)
+	if v.Status != reports.Fail || len(unreadable) != 1 {
+		t.Fatalf("%v %+v", unreadable, v)
+	}
+	if _, v := Readable([]topology.BackupRun{b}, nil, objs[:1]); v.Status != reports.Fail || !strings.Contains(v.Summary, "b1") {
+		t.Fatalf("unlisted backup: %+v", v)
+	}
+}
