@@ -38,12 +38,14 @@ func TestIntegrationBackupRestore(t *testing.T) {
 		t.Fatalf("up: %v", err)
 	}
 	t.Logf("platform up in %s", time.Since(start).Round(time.Second))
-	backupRestoreOffboard(ctx, t, p, spec, tenant, dataset)
+	backupAndRestore(ctx, t, p, spec, tenant, dataset)
+	offboardLeavesNothing(ctx, t, p, tenant)
 }
 
-// backupRestoreOffboard is the test's sequence on a platform that is up: write, back up, destroy,
-// restore, read back, read the bucket, offboard, look for remains.
-func backupRestoreOffboard(ctx context.Context, t *testing.T, p *Platform, spec topology.Spec, tenant, dataset string) {
+// backupAndRestore writes to tenant's stores, backs the tenant up, destroys it, restores it and
+// requires every acknowledged record back, every dataset fully replicated again and every object of
+// the bucket readable.
+func backupAndRestore(ctx context.Context, t *testing.T, p *Platform, spec topology.Spec, tenant, dataset string) {
 	schedules, err := p.BackupSchedules(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -96,6 +98,11 @@ func backupRestoreOffboard(ctx context.Context, t *testing.T, p *Platform, spec 
 		t.Errorf("%d volumes restored, %d backed up", restored.Volumes, len(run.Volumes))
 	}
 	requireRecords(ctx, t, p, tenant, dataset, acked)
+	if err := waitFor(ctx, 5*time.Minute, func() error { return p.replicated(ctx, tenant) }); err != nil {
+		t.Errorf("after restore: %v", err)
+	} else {
+		t.Logf("every dataset fully replicated %s after the restore began", time.Since(restored.Started).Round(time.Second))
+	}
 
 	objects, err := p.BackupObjects(ctx)
 	if err != nil {
@@ -110,6 +117,10 @@ func backupRestoreOffboard(ctx context.Context, t *testing.T, p *Platform, spec 
 	}
 	t.Logf("bucket: %d objects, %d bytes", len(objects), size)
 
+}
+
+// offboardLeavesNothing offboards tenant and requires nothing of it to remain.
+func offboardLeavesNothing(ctx context.Context, t *testing.T, p *Platform, tenant string) {
 	steps, err := p.Offboard(ctx, tenant)
 	for _, s := range steps {
 		t.Log("offboard: " + s)
