@@ -109,8 +109,27 @@ func (p *Platform) applyVelero(ctx context.Context) error {
 	if _, err := p.cluster.Kubectl(ctx, strings.NewReader(manifest), "apply", "-f", "-"); err != nil {
 		return fmt.Errorf("apply velero install: %w", err)
 	}
+	if p.cluster.Reused() {
+		p.forgetOldBackups(ctx)
+	}
 	p.log.Info("velero applied", "elapsed", since(start))
 	return nil
+}
+
+// forgetOldBackups removes, on a reused cluster, Velero's records of the object store of an earlier
+// run: Up always starts a new, empty one, so those backups are gone, and a backup repository
+// object of a namespace whose kopia repository is gone would make its next backup fail. A failure
+// here is logged, not fatal (Velero's backup sync removes the backups by itself within a minute).
+func (p *Platform) forgetOldBackups(ctx context.Context) {
+	out, err := p.cluster.Kubectl(ctx, nil, "-n", veleroNamespace, "delete", "--all", "--ignore-not-found", "--wait=false",
+		"backups.velero.io,restores.velero.io,backuprepositories.velero.io,deletebackuprequests.velero.io")
+	if err != nil {
+		p.log.Warn("velero: forget the backups of an earlier object store", "err", err)
+		return
+	}
+	if s := strings.TrimSpace(string(out)); s != "" {
+		p.log.Info("velero: backups of an earlier object store forgotten", "objects", strings.Count(s, "\n")+1)
+	}
 }
 
 // waitVelero waits until the server and every node agent are ready and the backup storage location
