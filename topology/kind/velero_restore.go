@@ -206,8 +206,9 @@ func (p *Platform) Restore(ctx context.Context, tenant, backup string) (topology
 }
 
 // storesAnswer checks that tenant's agent answers and each of its in-cluster stores answers a
-// question about every dataset in use (its replication state), or about its own state when none
-// is. An answer is enough: whether the data came back is for the caller to read.
+// question about every dataset in use (its replication state). With no dataset in use the agent's
+// list of its stores is the answer (the workloads' readiness probes already said the stores
+// listen). An answer is enough: whether the data came back is for the caller to read.
 func (p *Platform) storesAnswer(ctx context.Context, tenant string) error {
 	a, ok := p.agents[tenant]
 	if !ok {
@@ -216,15 +217,11 @@ func (p *Platform) storesAnswer(ctx context.Context, tenant string) error {
 	if err := a.client.Healthy(ctx); err != nil {
 		return err
 	}
+	if _, err := a.client.StoreInfos(ctx); err != nil {
+		return err
+	}
 	for _, c := range platform.Components() {
-		sets := a.datasets()
-		if len(sets) == 0 {
-			if _, err := a.client.Describe(ctx, c.Name, ""); err != nil {
-				return err
-			}
-			continue
-		}
-		for _, ds := range sets {
+		for _, ds := range a.datasets() {
 			if _, err := a.client.Replicated(ctx, c.Name, ds); err != nil {
 				return err
 			}
