@@ -361,8 +361,9 @@ func (p *Platform) Components(ctx context.Context) ([]topology.Component, error)
 	}
 	if p.objects != nil {
 		comp := topology.Component{Name: objectStoreName, Kind: topology.KindObject}
-		for _, s := range p.objects.Servers {
-			comp.Members = append(comp.Members, topology.Member{Name: s.Name, Node: s.Name})
+		for i, s := range p.objects.Servers {
+			// The servers run beside the cluster; each stands for one zone's S3, round-robin.
+			comp.Members = append(comp.Members, topology.Member{Name: s.Name, Node: s.Name, Zone: p.spec.ZoneOf(i)})
 		}
 		out = append(out, comp)
 	}
