@@ -57,10 +57,11 @@ func ledgerTotals(r reports.Report, store string) (acked, lost int) {
 	return acked, lost
 }
 
-// TestIntegrationKindDriveLoss runs the drive-loss and isolation scenarios on kind against real
+// TestIntegrationKindDriveLoss runs the drive-loss, backup-restore and isolation scenarios on kind against real
 // Kafka, Elasticsearch and MinIO, and real NetworkPolicies, twice: as promised (replication factor 2,
 // namespace isolation) no acknowledged write is lost, DP-DUR-4 passes and so does DP-NET-3 with the
-// full truth table; with replication factor 1 real Kafka loses acknowledged records and DP-DUR-4
+// full truth table, and a Velero backup restores every record acknowledged before it (DP-BAK-1, -2);
+// with Elasticsearch left out of the backup schedule DP-BAK-1 and -2 fail; with replication factor 1 real Kafka loses acknowledged records and DP-DUR-4
 // fails, and without NetworkPolicies DP-NET-3 fails naming the tenant pairs that connected. Each run
 // tears down everything it made.
 func TestIntegrationKindDriveLoss(t *testing.T) {
@@ -77,6 +78,7 @@ func TestIntegrationKindDriveLoss(t *testing.T) {
 		{"replication factor 1, no isolation", "dpsim-it-rf1", func(s string) string {
 			s = replace("replicationFactor: 2", "replicationFactor: 1")(s)
 			s = replace("isolation: namespace", "isolation: none")(s)
+			s = replace("excludeComponents: []", "excludeComponents: [elasticsearch]")(s)
 			return replace("minInsyncReplicas: 2", "minInsyncReplicas: 1")(s)
 		}, exitFailed, reports.Fail},
 	}
@@ -84,7 +86,7 @@ func TestIntegrationKindDriveLoss(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			spec := writeSpec(t, func(s string) string { return replace("name: dpsim", "name: "+tt.platform)(tt.edit(s)) })
 			out := t.TempDir()
-			code := Run(context.Background(), []string{"simulate", "--provider", "kind", "--spec", spec, "--scenario", "drive-loss", "--scenario", "isolation", "--out", out},
+			code := Run(context.Background(), []string{"simulate", "--provider", "kind", "--spec", spec, "--scenario", "drive-loss", "--scenario", "backup-restore", "--scenario", "isolation", "--out", out},
 				testenv.Writer(t), testenv.Writer(t))
 			r := readReport(t, out)
 			acked, lost := ledgerTotals(r, "kafka")
@@ -101,12 +103,55 @@ func TestIntegrationKindDriveLoss(t *testing.T) {
 			if s := statusOf(r, "DP-NET-3"); s != tt.want {
 				t.Errorf("DP-NET-3 is %s, want %s", s, tt.want)
 			}
+			for _, id := range []string{"DP-BAK-1", "DP-BAK-2"} {
+				if s := statusOf(r, id); s != tt.want {
+					t.Errorf("%s is %s, want %s", id, s, tt.want)
+				}
+			}
+			checkBackupRestore(t, r, tt.want)
 			checkDriveLossEvidence(t, r, tt.want)
 			checkIsolationTable(t, r, tt.want)
 			if left := leftovers(t, tt.platform); len(left) > 0 {
 				t.Errorf("containers left after the run: %v", left)
 			}
 		})
+	}
+}
+
+// checkBackupRestore checks what backup-restore must show: the backups with their figures, the
+// restore's RTO, and per store the records acknowledged before the backup; with Elasticsearch left
+// out of the schedule, its volumes named and its records lost.
+func checkBackupRestore(t *testing.T, r reports.Report, want reports.Status) {
+	t.Helper()
+	for _, s := range r.Scenarios {
+		if s.Name != "backup-restore" {
+			continue
+		}
+		if s.Backups == nil || len(s.Backups.Backups) == 0 || len(s.Backups.Restores) != 1 {
+			t.Fatalf("backup-restore report (%s: %s): %+v", s.Status, s.Reason, s.Backups)
+		}
+		for _, b := range s.Backups.Backups {
+			t.Logf("backup %s: %s in %.0fs, %d bytes, %d of %d volumes, left out %v", b.Name, b.Phase, b.DurationSeconds, b.Bytes, b.Volumes, b.DataVolumes, b.MissingVolumes)
+			if (want == reports.Fail) != (len(b.MissingVolumes) > 0) {
+				t.Errorf("backup %s left out %v", b.Name, b.MissingVolumes)
+			}
+		}
+		rs := s.Backups.Restores[0]
+		t.Logf("restore %s: %s, RTO %.0fs, RPO %.0fs", rs.Name, rs.Phase, rs.RTOSeconds, rs.RPOSeconds)
+		esLost := 0
+		for _, l := range s.Ledgers {
+			if l.Restore == nil {
+				continue
+			}
+			t.Logf("%s/%s: %d acknowledged before the backup, %d restored, %d lost, markers %d of %d found",
+				l.Tenant, l.Store, l.Restore.AcknowledgedBefore, l.Restore.Restored, l.Lost, l.Restore.MarkersFound, l.Restore.Markers)
+			if l.Store == "elasticsearch" {
+				esLost += l.Lost
+			}
+		}
+		if (want == reports.Fail) != (esLost > 0) {
+			t.Errorf("elasticsearch lost %d records in the restore", esLost)
+		}
 	}
 }
 
