@@ -33,6 +33,9 @@ func (s *Store) State(ctx context.Context) (any, error) {
 // Replicated reports whether every shard copy of the index is started.
 func (s *Store) Replicated(ctx context.Context) (bool, string, error) {
 	shards, err := s.Shards(ctx)
+	if missingIndex(err) {
+		return false, fmt.Sprintf("index %s does not exist", s.Index()), nil
+	}
 	if err != nil {
 		return false, "", err
 	}

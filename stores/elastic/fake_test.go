@@ -26,6 +26,8 @@ type fakeES struct {
 	release chan struct{}
 	// cat is the _cat/shards answer.
 	cat []ShardState
+	// gone makes the index missing: _cat/shards answers index_not_found_exception.
+	gone bool
 	// search answers a search by its preference with a status and the hits (ids) or an error body.
 	search func(preference string) (int, any)
 
@@ -109,6 +111,8 @@ func (f *fakeES) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.bulk(w, r)
 	case p == "/"+f.index+"/_refresh":
 		f.answer(w, 200, map[string]any{"_shards": map[string]int{"total": 2 * f.shards, "successful": 2 * f.shards}})
+	case strings.HasPrefix(p, "/_cat/shards") && f.gone:
+		f.answer(w, 404, map[string]any{"error": map[string]string{"type": "index_not_found_exception", "reason": "no such index [" + f.index + "]"}})
 	case strings.HasPrefix(p, "/_cat/shards"):
 		f.answer(w, 200, f.cat)
 	case strings.HasPrefix(p, "/_search/scroll") && r.Method == http.MethodDelete:

@@ -143,11 +143,16 @@ func (s *Store) Drop(ctx context.Context) error {
 	clear(s.sent)
 	s.mu.Unlock()
 	err := s.c.call(ctx, esapi.IndicesDeleteRequest{Index: []string{s.index}}, nil)
-	var he *httpError
-	if err != nil && !(errors.As(err, &he) && he.Type == "index_not_found_exception") {
+	if err != nil && !missingIndex(err) {
 		return fmt.Errorf("delete index %s: %w", s.index, err)
 	}
 	return nil
+}
+
+// missingIndex tells Elasticsearch's answer that an index does not exist.
+func missingIndex(err error) bool {
+	var he *httpError
+	return errors.As(err, &he) && he.Type == "index_not_found_exception"
 }
 
 // refresh makes every write so far visible to searches. A failure is logged, not returned: a

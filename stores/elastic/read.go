@@ -23,6 +23,9 @@ import (
 func (s *Store) Read(ctx context.Context) (topology.ReadBack, error) {
 	s.refresh(ctx)
 	copies, err := s.Shards(ctx)
+	if missingIndex(err) { // an answer: the index and everything in it are gone
+		return topology.ReadBack{Unreadable: []string{fmt.Sprintf("index %s does not exist", s.index)}}, nil
+	}
 	if err != nil {
 		return topology.ReadBack{}, fmt.Errorf("read %s: %w", s.index, err)
 	}
