@@ -118,6 +118,11 @@ func TestDockerfilesRender(t *testing.T) {
 			[]string{"FROM dpsim/debian-net:x", `ENTRYPOINT ["/usr/local/bin/kube-router"]`}},
 		{"recipes/kind-node.Dockerfile", binaryImage{Base: "dpsim/build-kind-node:x"},
 			[]string{"FROM dpsim/build-kind-node:x", "STOPSIGNAL SIGRTMIN+3"}},
+		{"recipes/velero.Dockerfile", binaryImage{Base: "dpsim/debian-net:x"},
+			[]string{"FROM dpsim/debian-net:x", "COPY velero /velero", "COPY velero-restore-helper /velero-restore-helper", `ENTRYPOINT ["/velero"]`}},
+		{"recipes/velero-plugin.Dockerfile", binaryImage{Binary: "velero-plugin-for-aws"},
+			[]string{"FROM scratch", "COPY velero-plugin-for-aws /plugins/velero-plugin-for-aws",
+				`ENTRYPOINT ["/bin/cp-plugin", "/plugins/velero-plugin-for-aws", "/target/velero-plugin-for-aws"]`}},
 	}
 	for _, tt := range tests {
 		tmpl := template.Must(template.New(tt.file).Option("missingkey=error").Parse(recipe(tt.file)))
@@ -211,5 +216,23 @@ func TestCachedRunsOnceAndAgainWhenForced(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "broken", ".done")); err == nil {
 		t.Fatal("a failed step was marked done")
+	}
+}
+
+func TestVeleroBuildStampsVersionAndRepeatsReplaces(t *testing.T) {
+	s := veleroSpec()
+	if !strings.Contains(s.ldflags, "github.com/vmware-tanzu/velero/pkg/buildinfo.Version="+VeleroVersion) {
+		t.Errorf("ldflags %q do not stamp the version (the install would default to velero/velero:latest)", s.ldflags)
+	}
+	for _, want := range []string{"github.com/kopia/kopia => github.com/project-velero/kopia", "k8s.io/cli-runtime => k8s.io/cli-runtime v0.33.13"} {
+		if !slices.ContainsFunc(s.replaces, func(r string) bool { return strings.HasPrefix(r, want) }) {
+			t.Errorf("replaces %q lack %q", s.replaces, want)
+		}
+	}
+	if s.binaries["velero"] == "" || s.binaries["velero-restore-helper"] == "" {
+		t.Errorf("binaries %v, want velero and velero-restore-helper", s.binaries)
+	}
+	if p := veleroPluginAWSSpec().binaries; p["velero-plugin-for-aws"] == "" || p["cp-plugin"] == "" {
+		t.Errorf("plugin binaries %v, want the plugin and its copier", p)
 	}
 }
