@@ -134,25 +134,18 @@ func (r *runner) backUp(ctx context.Context, tenant, label string, ttl time.Dura
 	return b, nil
 }
 
-// deleteBackups deletes the backups the scenario made unless the run retains its data; it runs
-// after an interrupt too, with a bounded time of its own.
+// deleteBackups deletes the backups the scenario made, through the backup system, unless the run
+// retains its data.
 func (r *runner) deleteBackups(ctx context.Context) {
-	if r.env.Retain || len(r.madeBackups) == 0 {
-		return
-	}
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recoverTimeout)
-	defer cancel()
-	var failed []string
-	for _, name := range r.madeBackups {
-		if err := r.backupSystem().DeleteBackup(dctx, name); err != nil {
-			failed = append(failed, fmt.Sprintf("%s: %v", name, err))
-		}
-	}
-	if len(failed) > 0 {
+	failed, ran := cleanUp(ctx, r, r.madeBackups, func(ctx context.Context, name string) (string, error) {
+		return name, r.backupSystem().DeleteBackup(ctx, name)
+	})
+	switch {
+	case len(failed) > 0:
 		r.event("could not delete backups: %s", strings.Join(failed, "; "))
-		return
+	case ran:
+		r.event("deleted the %d backups the scenario made", len(r.madeBackups))
 	}
-	r.event("deleted the %d backups the scenario made", len(r.madeBackups))
 }
 
 // writePhase writes writesPerPhase records of phase to every store in recs.

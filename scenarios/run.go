@@ -407,22 +407,32 @@ func (r *runner) openTenant(ctx context.Context, tenant string) ([]*history.Reco
 // dropDatasets removes the scenario's datasets unless the run retains them; it runs after an
 // interrupt too, with a bounded time of its own.
 func (r *runner) dropDatasets(ctx context.Context) {
-	if r.env.Retain || len(r.recs) == 0 {
-		return
+	failed, ran := cleanUp(ctx, r, r.recs, func(ctx context.Context, rec *history.Recorder) (string, error) {
+		return rec.Tenant + "/" + rec.Store.Name(), rec.Store.Drop(ctx)
+	})
+	switch {
+	case len(failed) > 0:
+		r.event("could not remove dataset %s: %s", r.dataset, strings.Join(failed, "; "))
+	case ran:
+		r.event("removed dataset %s from %d stores", r.dataset, len(r.recs))
+	}
+}
+
+// cleanUp removes every item the scenario made unless the run retains its data; it runs after an
+// interrupt too, with a bounded time of its own. It returns what could not be removed, and whether
+// it ran at all.
+func cleanUp[T any](ctx context.Context, r *runner, items []T, remove func(context.Context, T) (string, error)) (failed []string, ran bool) {
+	if r.env.Retain || len(items) == 0 {
+		return nil, false
 	}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recoverTimeout)
 	defer cancel()
-	var failed []string
-	for _, rec := range r.recs {
-		if err := rec.Store.Drop(dctx); err != nil {
-			failed = append(failed, fmt.Sprintf("%s/%s: %v", rec.Tenant, rec.Store.Name(), err))
+	for _, it := range items {
+		if name, err := remove(dctx, it); err != nil {
+			failed = append(failed, fmt.Sprintf("%s: %v", name, err))
 		}
 	}
-	if len(failed) > 0 {
-		r.event("could not remove dataset %s: %s", r.dataset, strings.Join(failed, "; "))
-		return
-	}
-	r.event("removed dataset %s from %d stores", r.dataset, len(r.recs))
+	return failed, true
 }
 
 // timed reports whether phase's writes are a timed workload: while the fault is in force, on a
