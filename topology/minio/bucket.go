@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"strings"
+	"time"
 
 	miniogo "github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -12,21 +15,44 @@ import (
 	"dpsim/topology"
 )
 
-// client is an S3 client of the store with its root credentials, from this host.
-func (s *Store) client() (*miniogo.Client, error) {
-	if s == nil || s.HostEndpoint == "" {
+// client is an S3 client of the store with its root credentials, from this host, at the first
+// server that is live: like S3's endpoint, it does not depend on one server (or zone) being up.
+func (s *Store) client(ctx context.Context) (*miniogo.Client, error) {
+	if s == nil || len(s.Servers) == 0 {
 		return nil, errors.New("object store is not running")
 	}
-	c, err := miniogo.New(s.HostEndpoint, &miniogo.Options{Creds: credentials.NewStaticV4(s.cfg.AccessKey, s.cfg.SecretKey, "")})
+	endpoint := s.liveEndpoint(ctx)
+	c, err := miniogo.New(endpoint, &miniogo.Options{Creds: credentials.NewStaticV4(s.cfg.AccessKey, s.cfg.SecretKey, "")})
 	if err != nil {
 		return nil, fmt.Errorf("object store client: %w", err)
 	}
 	return c, nil
 }
 
+// liveEndpoint is the address of the first server whose liveness check answers 200, or of the
+// first server when none does (its error is then the caller's answer).
+func (s *Store) liveEndpoint(ctx context.Context) string {
+	for _, srv := range s.Servers {
+		endpoint := strings.TrimPrefix(srv.URL, "http://")
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		req, err := http.NewRequestWithContext(cctx, http.MethodGet, srv.URL+"/minio/health/live", nil)
+		if err == nil {
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					cancel()
+					return endpoint
+				}
+			}
+		}
+		cancel()
+	}
+	return strings.TrimPrefix(s.Servers[0].URL, "http://")
+}
+
 // EnsureBucket makes bucket unless it exists.
 func (s *Store) EnsureBucket(ctx context.Context, bucket string) error {
-	c, err := s.client()
+	c, err := s.client(ctx)
 	if err != nil {
 		return err
 	}
@@ -45,7 +71,7 @@ func (s *Store) EnsureBucket(ctx context.Context, bucket string) error {
 
 // List lists every object of bucket under prefix ("" for all), recursively, with its size.
 func (s *Store) List(ctx context.Context, bucket, prefix string) ([]topology.StoredObject, error) {
-	c, err := s.client()
+	c, err := s.client(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +92,7 @@ func (s *Store) ReadAll(ctx context.Context, bucket, prefix string) ([]topology.
 	if err != nil {
 		return objs, err
 	}
-	c, err := s.client()
+	c, err := s.client(ctx)
 	if err != nil {
 		return objs, err
 	}
@@ -96,7 +122,7 @@ func readObject(ctx context.Context, c *miniogo.Client, bucket, key string) (int
 
 // Get reads one object whole.
 func (s *Store) Get(ctx context.Context, bucket, key string) ([]byte, error) {
-	c, err := s.client()
+	c, err := s.client(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +147,7 @@ func (s *Store) RemovePrefix(ctx context.Context, bucket, prefix string) (int, e
 	if err != nil {
 		return 0, err
 	}
-	c, err := s.client()
+	c, err := s.client(ctx)
 	if err != nil {
 		return 0, err
 	}
