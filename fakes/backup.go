@@ -214,11 +214,11 @@ func (s *site) deleteBackup(name string, keepObjects bool) {
 	}
 }
 
-// DeleteBackup deletes a backup with its objects.
+// DeleteBackup deletes a backup with its objects; one that is gone already is no error.
 func (p *Provider) DeleteBackup(ctx context.Context, name string) error {
 	return p.do(ctx, func(s *site) error {
 		if s.backups.find(name) == nil {
-			return fmt.Errorf("backup %s not found", name)
+			return nil // gone already (expired, or deleted by offboarding)
 		}
 		s.deleteBackup(name, p.cfg.has(DeleteKeepsObjects))
 		return nil

@@ -23,7 +23,7 @@ type Backups interface {
 	// Restore restores backup into tenant's namespace and waits until its stores answer again.
 	Restore(ctx context.Context, tenant, backup string) (RestoreRun, error)
 	// DeleteBackup deletes a backup through the backup system (with its objects in the storage) and
-	// waits until it is gone.
+	// waits until it is gone; a backup that is gone already is no error.
 	DeleteBackup(ctx context.Context, name string) error
 	// BackupObjects lists every object of the backup storage (the whole bucket), each read whole.
 	BackupObjects(ctx context.Context) ([]StoredObject, error)

@@ -340,9 +340,12 @@ func (p *Platform) Offboard(ctx context.Context, tenant string) ([]string, error
 // backup delete` makes it, then the wait until the Backup is gone (Velero removes its objects in
 // the bucket, its volume backups' snapshots and its restores first).
 func (p *Platform) DeleteBackup(ctx context.Context, name string) error {
-	out, err := p.cluster.Kubectl(ctx, nil, "-n", veleroNamespace, "get", "backups.velero.io", name, "-o", "json")
+	out, err := p.cluster.Kubectl(ctx, nil, "-n", veleroNamespace, "get", "backups.velero.io", name, "--ignore-not-found", "-o", "json")
 	if err != nil {
 		return fmt.Errorf("delete backup %s: %w", name, err)
+	}
+	if len(bytes.TrimSpace(out)) == 0 {
+		return nil // gone already (expired, or deleted by offboarding)
 	}
 	var b veleroBackup
 	if err := json.Unmarshal(out, &b); err != nil {
