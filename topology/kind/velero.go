@@ -132,16 +132,11 @@ func (p *Platform) forgetOldBackups(ctx context.Context) {
 	}
 }
 
-// waitVelero waits until the server and every node agent are ready and the backup storage location
-// is available, then applies every tenant's schedule.
-func (p *Platform) waitVelero(ctx context.Context) error {
-	start := time.Now()
-	for _, w := range []string{"deployment/velero", "daemonset/node-agent"} {
-		if err := p.rollout(ctx, veleroNamespace, w); err != nil {
-			return err
-		}
-	}
-	err := waitFor(ctx, p.opts.ReadyTimeout, func() error {
+// waitLocation waits until Velero reports its backup storage location available: after an outage
+// of the object store it validates the location again within a minute, and until then it refuses
+// to delete backups.
+func (p *Platform) waitLocation(ctx context.Context) error {
+	return waitFor(ctx, p.opts.ReadyTimeout, func() error {
 		out, err := p.cluster.Kubectl(ctx, nil, "-n", veleroNamespace, "get", "backupstoragelocation", veleroLocation,
 			"-o", `jsonpath={.status.phase} {.status.message}`)
 		if err != nil {
@@ -152,7 +147,18 @@ func (p *Platform) waitVelero(ctx context.Context) error {
 		}
 		return nil
 	})
-	if err != nil {
+}
+
+// waitVelero waits until the server and every node agent are ready and the backup storage location
+// is available, then applies every tenant's schedule.
+func (p *Platform) waitVelero(ctx context.Context) error {
+	start := time.Now()
+	for _, w := range []string{"deployment/velero", "daemonset/node-agent"} {
+		if err := p.rollout(ctx, veleroNamespace, w); err != nil {
+			return err
+		}
+	}
+	if err := p.waitLocation(ctx); err != nil {
 		return fmt.Errorf("wait for velero: %w", err)
 	}
 	if err := p.applySchedules(ctx); err != nil {

@@ -369,6 +369,9 @@ func (p *Platform) DeleteBackup(ctx context.Context, name string) error {
 // deleteBackups asks Velero to delete backups, one DeleteBackupRequest each, and waits until left
 // lists none.
 func (p *Platform) deleteBackups(ctx context.Context, backups []veleroBackup, left func() ([]veleroBackup, error)) error {
+	if err := p.waitLocation(ctx); err != nil { // Velero refuses deletions while it is unavailable
+		return fmt.Errorf("delete backups: %w", err)
+	}
 	for _, b := range backups {
 		req := map[string]any{
 			"apiVersion": "velero.io/v1", "kind": "DeleteBackupRequest",
