@@ -78,6 +78,8 @@ type DriveLossObservation struct {
 	Backups     []topology.BackupRun
 	Listed      []topology.BackupRun
 	Objects     []topology.StoredObject
+	// ListErr is why the storage could not be listed at all (beyond the claim only).
+	ListErr string
 }
 
 // OffboardingObservation is an offboarding: the steps, what remained, and the other tenants'
@@ -334,9 +336,9 @@ func (r *runner) sleep(ctx context.Context, d time.Duration) error {
 
 // BackupStoreDriveLoss backs the first tenant up with a ledger, then wipes object-store drives one
 // after another up to the store's parity (at least one, the claim): every backup must stay listed
-// and readable, and a restore with that many drives wiped must pass the ledger. One drive more is
-// taken offline, not wiped (a wipe beyond parity would destroy the bucket for good), to show what
-// becomes unreadable. Last, every drive of the zone holding most of them is taken offline: S3's
+// and readable, and a restore with that many drives wiped must pass the ledger. Then one drive more
+// than the claim is taken offline at once, not wiped (a wipe beyond parity would destroy the bucket
+// for good), to show what becomes unreadable. Last, every drive of the zone holding most of them is taken offline: S3's
 // promise is replication across zones (DP-BAK-4).
 type BackupStoreDriveLoss struct{}
 
@@ -373,17 +375,19 @@ func (BackupStoreDriveLoss) run(ctx context.Context, r *runner) error {
 	if err := r.destroyAndRestore(ctx, ro, recs); err != nil {
 		return err
 	}
+	// Wiped drives heal in the background; with them back, one drive more than the claim is taken
+	// offline at once (stopped, not wiped), which is beyond what the store tolerates.
+	r.restoreDrives(ctx, dd, wiped)
+	wiped = nil
 	if claim < len(drives) {
-		d := drives[claim]
-		err := r.offline(ctx, []topology.Drive{d}, func() error {
-			return r.readBackups(ctx, ro, fmt.Sprintf("%d of %d drives down: %s wiped, %s offline", claim+1, len(drives), driveNames(wiped), d.Name), claim+1, false)
+		beyond := drives[:claim+1]
+		err := r.offline(ctx, beyond, func() error {
+			return r.readBackups(ctx, ro, fmt.Sprintf("%d of %d drives offline at once: %s", len(beyond), len(drives), driveNames(beyond)), len(beyond), false)
 		})
 		if err != nil {
 			return err
 		}
 	}
-	r.restoreDrives(ctx, dd, wiped)
-	wiped = nil
 	zone, down := r.busiestZone(drives)
 	if zone == "" {
 		r.event("the object store's drives carry no zone: no zone taken away")
@@ -403,7 +407,10 @@ func (r *runner) readBackups(ctx context.Context, ro *RestoreObservation, fault 
 		return fmt.Errorf("list backups, %s: %w", fault, err)
 	}
 	if step.Objects, err = bs.BackupObjects(ctx); err != nil {
-		return fmt.Errorf("list the backup storage, %s: %w", fault, err)
+		if withinClaim {
+			return fmt.Errorf("list the backup storage, %s: %w", fault, err)
+		}
+		step.ListErr = err.Error() // beyond the claim, a storage that cannot even be listed is what it shows
 	}
 	r.backupObs().DriveLoss = append(r.backupObs().DriveLoss, step)
 	return nil

@@ -205,6 +205,10 @@ func backupReport(b *BackupObservation) *reports.Backups {
 				}
 			}
 		}
+		if step.ListErr != "" {
+			unreadable = append([]string{"the storage could not be listed: " + step.ListErr}, unreadable...)
+			v.Status = reports.Fail
+		}
 		status := v.Status
 		if !step.WithinClaim && status == reports.Fail {
 			status = reports.Skipped // beyond the claim: shown, not judged

@@ -46,7 +46,7 @@ func Catalogue() []Scenario {
 			BackupRestore{}, []topology.Capability{topology.CapStores}, scheduleInvariant(), coverageInvariant(), restoreInvariant("DP-BAK-2")),
 		backup("backup-retention", "make a backup that expires within a minute and one that does not; the first must vanish from the backup system and the bucket",
 			BackupRetention{}, nil, retentionInvariant()),
-		backup("backup-store-drive-loss", "back a ledger up, wipe object-store drives up to parity (then restore), take one more offline, then a zone's: backups stay listed, readable and restorable",
+		backup("backup-store-drive-loss", "back a ledger up, wipe object-store drives up to parity (then restore), take parity + 1 offline, then a zone's: backups stay listed, readable and restorable",
 			BackupStoreDriveLoss{}, []topology.Capability{topology.CapStores, topology.CapDriveLoss, topology.CapDriveOffline}, backupReadableInvariant(), restoreInvariant("DP-BAK-4")),
 		{
 			Name:        "isolation",
