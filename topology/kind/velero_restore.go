@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"dpsim/stores/s3/keys"
 	"dpsim/topology"
 	"dpsim/topology/platform"
 )
@@ -333,6 +334,17 @@ func (p *Platform) Offboard(ctx context.Context, tenant string) ([]string, error
 		return steps, fmt.Errorf("offboard %s: %w", tenant, err)
 	}
 	step("namespace %s deleted with %d volumes (%s) in %s", ns, len(volumes), strings.Join(volumes, ", "), since(start))
+	if p.objects != nil { // the tenant's own data in the object store goes too
+		bucket, err := keys.BucketName(tenant)
+		if err != nil {
+			return steps, err
+		}
+		n, err := p.objects.RemoveBucket(ctx, bucket)
+		if err != nil {
+			return steps, fmt.Errorf("offboard %s: %w", tenant, err)
+		}
+		step("object store bucket %s deleted with %d objects", bucket, n)
+	}
 	return steps, nil
 }
 
@@ -567,6 +579,20 @@ func (p *Platform) Remains(ctx context.Context, tenant string) ([]topology.Remna
 			if strings.Contains(o.Key, ns) {
 				add("object", o.Key, veleroBucket)
 			}
+		}
+		bucket, err := keys.BucketName(tenant)
+		if err != nil {
+			return nil, err
+		}
+		own, exists, err := p.objects.Contents(ctx, bucket)
+		if err != nil {
+			return nil, err
+		}
+		if exists {
+			add("Bucket", bucket, "object store")
+		}
+		for _, o := range own {
+			add("object", o.Key, bucket)
 		}
 	}
 	return out, nil

@@ -160,3 +160,38 @@ func (s *Store) RemovePrefix(ctx context.Context, bucket, prefix string) (int, e
 	}
 	return removed, nil
 }
+
+// noBucket tells S3's answer that a bucket does not exist.
+func noBucket(err error) bool { return miniogo.ToErrorResponse(err).Code == "NoSuchBucket" }
+
+// Contents lists every object of bucket, recursively; a bucket that does not exist has none and
+// exists is false.
+func (s *Store) Contents(ctx context.Context, bucket string) (objs []topology.StoredObject, exists bool, err error) {
+	objs, err = s.List(ctx, bucket, "")
+	if noBucket(errors.Unwrap(err)) || noBucket(err) {
+		return nil, false, nil
+	}
+	return objs, err == nil, err
+}
+
+// RemoveBucket removes bucket with every object in it and returns how many objects it removed; a
+// bucket that does not exist is no error.
+func (s *Store) RemoveBucket(ctx context.Context, bucket string) (int, error) {
+	objs, exists, err := s.Contents(ctx, bucket)
+	if err != nil || !exists {
+		return 0, err
+	}
+	c, err := s.client(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for i, o := range objs {
+		if err := c.RemoveObject(ctx, bucket, o.Key, miniogo.RemoveObjectOptions{}); err != nil {
+			return i, fmt.Errorf("remove %s/%s: %w", bucket, o.Key, err)
+		}
+	}
+	if err := c.RemoveBucket(ctx, bucket); err != nil && !noBucket(err) {
+		return len(objs), fmt.Errorf("remove bucket %s: %w", bucket, err)
+	}
+	return len(objs), nil
+}
