@@ -83,7 +83,9 @@ func (p *Platform) connectAgents(ctx context.Context) error {
 func (p *Platform) forward(ctx context.Context, done *sync.WaitGroup, kubectl, ns string, port int) {
 	defer done.Done()
 	for ctx.Err() == nil {
-		cmd := exec.CommandContext(ctx, kubectl, "--kubeconfig", p.cluster.Kubeconfig(), "-n", ns,
+		// The context is named: the kubeconfig is shared, and another cluster created or deleted
+		// meanwhile changes its current context.
+		cmd := exec.CommandContext(ctx, kubectl, "--kubeconfig", p.cluster.Kubeconfig(), "--context", p.cluster.KubeContext(), "-n", ns,
 			"port-forward", "deployment/dpsim-agent", fmt.Sprintf("%d:8080", port))
 		stderr, _ := cmd.StderrPipe()
 		if err := cmd.Start(); err != nil {

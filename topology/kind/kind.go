@@ -175,6 +175,9 @@ func (p *Provider) Config() Config { return p.cfg }
 // Kubeconfig returns the path of the cluster's kubeconfig (valid after Up).
 func (p *Provider) Kubeconfig() string { return p.cfg.KubeconfigPath }
 
+// KubeContext is the cluster's context in the kubeconfig, as kind names it.
+func (p *Provider) KubeContext() string { return "kind-" + p.cfg.ClusterName }
+
 // Network returns the docker network the nodes are on.
 func (p *Provider) Network() string { return NetworkName }
 

@@ -68,7 +68,7 @@ func (p *Platform) applyVelero(ctx context.Context) error {
 		return err
 	}
 	args := []string{"install", "--dry-run", "-o", "yaml",
-		"--kubeconfig", p.cluster.Kubeconfig(),
+		"--kubeconfig", p.cluster.Kubeconfig(), "--kubecontext", p.cluster.KubeContext(),
 		"--namespace", veleroNamespace,
 		"--provider", "aws",
 		"--plugins", images.MustTag(images.VeleroPluginAWS),
