@@ -240,6 +240,9 @@ func BackupPrefix(name string) string { return "backups/" + name + "/" }
 // Readable checks that every backup is listed and that every object of it (its own, and its
 // repository's, which holds the volume data) reads back whole.
 func Readable(backups []topology.BackupRun, listed []topology.BackupRun, objects []topology.StoredObject) (unreadable []string, v Verdict) {
+	if len(backups) == 0 {
+		return nil, Verdict{Status: reports.Error, Summary: "no backup to read back: nothing to judge"}
+	}
 	have := map[string]bool{}
 	for _, b := range listed {
 		have[b.Name] = true

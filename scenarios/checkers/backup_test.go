@@ -104,4 +104,7 @@ func TestReadableCountsTheRepository(t *testing.T) {
 	if _, v := Readable([]topology.BackupRun{b}, nil, objs[:1]); v.Status != reports.Fail || !strings.Contains(v.Summary, "b1") {
 		t.Fatalf("unlisted backup: %+v", v)
 	}
+	if _, v := Readable(nil, nil, objs); v.Status != reports.Error {
+		t.Fatalf("no backup given: %+v", v)
+	}
 }
