@@ -266,46 +266,35 @@ func (p *Provider) Drives(ctx context.Context) ([]topology.Drive, error) {
 
 // DropDrive wipes drive d (found by tenant and name) and stops its member until RestoreDrive.
 func (p *Provider) DropDrive(ctx context.Context, d topology.Drive) (string, error) {
-	return fmt.Sprintf("drive %s on %s wiped", d.Name, d.Node), p.setDrive(ctx, d, true)
+	return fmt.Sprintf("drive %s on %s wiped", d.Name, d.Node), p.changeDrive(ctx, d, func(st simStore, m *member) {
+		st.wipe(m)
+		m.lost = true
+	})
 }
 
 // RestoreDrive brings drive d back empty; its member re-syncs (or heals) in Settle.
 func (p *Provider) RestoreDrive(ctx context.Context, d topology.Drive) (string, error) {
-	return fmt.Sprintf("drive %s on %s back, empty", d.Name, d.Node), p.setDrive(ctx, d, false)
+	return fmt.Sprintf("drive %s on %s back, empty", d.Name, d.Node), p.changeDrive(ctx, d, func(_ simStore, m *member) { m.lost = false })
 }
 
-func (p *Provider) setDrive(ctx context.Context, d topology.Drive, lost bool) error {
+// OfflineDrive stops drive d's member; its data stays.
+func (p *Provider) OfflineDrive(ctx context.Context, d topology.Drive) (string, error) {
+	return fmt.Sprintf("drive %s on %s offline", d.Name, d.Node), p.changeDrive(ctx, d, func(_ simStore, m *member) { m.offline = true })
+}
+
+// OnlineDrive starts drive d's member again with its data.
+func (p *Provider) OnlineDrive(ctx context.Context, d topology.Drive) (string, error) {
+	return fmt.Sprintf("drive %s on %s online with its data", d.Name, d.Node), p.changeDrive(ctx, d, func(_ simStore, m *member) { m.offline = false })
+}
+
+// changeDrive applies change to drive d's store and member, then lets every store react.
+func (p *Provider) changeDrive(ctx context.Context, d topology.Drive, change func(simStore, *member)) error {
 	return p.do(ctx, func(s *site) error {
 		st, m, err := s.member(d)
 		if err != nil {
 			return err
 		}
-		if lost {
-			st.wipe(m)
-		}
-		m.lost = lost
-		s.react()
-		return nil
-	})
-}
-
-// OfflineDrive stops drive d's member; its data stays.
-func (p *Provider) OfflineDrive(ctx context.Context, d topology.Drive) (string, error) {
-	return fmt.Sprintf("drive %s on %s offline", d.Name, d.Node), p.setOffline(ctx, d, true)
-}
-
-// OnlineDrive starts drive d's member again with its data.
-func (p *Provider) OnlineDrive(ctx context.Context, d topology.Drive) (string, error) {
-	return fmt.Sprintf("drive %s on %s online with its data", d.Name, d.Node), p.setOffline(ctx, d, false)
-}
-
-func (p *Provider) setOffline(ctx context.Context, d topology.Drive, offline bool) error {
-	return p.do(ctx, func(s *site) error {
-		_, m, err := s.member(d)
-		if err != nil {
-			return err
-		}
-		m.offline = offline
+		change(st, m)
 		s.react()
 		return nil
 	})
