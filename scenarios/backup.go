@@ -115,7 +115,7 @@ func (r *runner) readSchedules(ctx context.Context) error {
 	for _, s := range scheds {
 		names = append(names, fmt.Sprintf("%s %q ttl %s for %s", s.Name, s.Cron, s.TTL, strings.Join(s.Tenants, ",")))
 	}
-	r.event("backup schedules: %s", listOrNone(names))
+	r.event("%d backup schedules: %s", len(names), strings.Join(names, "; "))
 	return nil
 }
 
@@ -592,11 +592,4 @@ func (Offboarding) run(ctx context.Context, r *runner) error {
 		r.obs.Stores = append(r.obs.Stores, StoreState{Tenant: rec.Tenant, Name: rec.Store.Name(), Read: rb})
 	}
 	return nil
-}
-
-func listOrNone(s []string) string {
-	if len(s) == 0 {
-		return "none"
-	}
-	return strings.Join(s, "; ")
 }
