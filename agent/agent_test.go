@@ -42,6 +42,7 @@ type fakeStore struct {
 	readErr error
 
 	mu      sync.Mutex
+	gone    bool // the dataset does not exist (Replicated says so)
 	held    []topology.Record
 	dropped int
 }
@@ -144,7 +145,14 @@ func (f *fakeStore) State(context.Context) (any, error) {
 }
 
 // Replicated completes the fake's stores.Stater.
-func (f *fakeStore) Replicated(context.Context) (bool, string, error) { return true, "every copy", nil }
+func (f *fakeStore) Replicated(context.Context) (bool, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.gone {
+		return false, "", fmt.Errorf("topic %s: %w", f.name, stores.ErrDatasetMissing)
+	}
+	return true, "every copy", nil
+}
 
 // plainStore hides a store's State: a store that cannot describe itself.
 type plainStore struct{ topology.Store }
@@ -340,6 +348,15 @@ func TestStoresReadPlacementDescribe(t *testing.T) {
 	}
 	if err := a.c.Healthy(ctx); err != nil {
 		t.Error(err)
+	}
+	if r, err := a.c.Replicated(ctx, "kafka", "ds"); err != nil || !r.Replicated || r.Missing {
+		t.Errorf("Replicated = %+v, %v; want replicated", r, err)
+	}
+	object.mu.Lock()
+	object.gone = true
+	object.mu.Unlock()
+	if r, err := a.c.Replicated(ctx, "objectstore", "ds"); err != nil || r.Replicated || !r.Missing || !strings.Contains(r.Detail, "does not exist") {
+		t.Errorf("Replicated of a missing dataset = %+v, %v; want an answer saying it is missing", r, err)
 	}
 }
 

@@ -263,6 +263,10 @@ func (s *Server) handleReplicated(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ok, detail, err := d.Replicated(r.Context())
+	if errors.Is(err, stores.ErrDatasetMissing) {
+		writeJSON(w, http.StatusOK, api.Replication{Missing: true, Detail: err.Error()})
+		return
+	}
 	if err != nil {
 		writeError(w, fmt.Errorf("replication of %s/%s: %w", req.Store, req.Dataset, err))
 		return

@@ -215,6 +215,11 @@ type Stater interface {
 	State(ctx context.Context) (any, error)
 	// Replicated reports whether every part of the dataset has all its copies again (a full
 	// in-sync replica set, every shard copy started, write quorum); the string says what is
-	// missing, or what was seen.
+	// missing, or what was seen. A dataset that does not exist (a restore without its volumes) is
+	// an error wrapping ErrDatasetMissing: no wait brings it back.
 	Replicated(ctx context.Context) (bool, string, error)
 }
+
+// ErrDatasetMissing is a store's answer that the dataset does not exist (an unknown topic, index or
+// bucket): an answer to judge, not silence.
+var ErrDatasetMissing = errors.New("dataset does not exist")

@@ -70,8 +70,10 @@ type PlacementResponse struct {
 }
 
 // Replication says whether every part of a dataset has all its copies, and what is missing.
+// Missing says the dataset does not exist at all.
 type Replication struct {
 	Replicated bool   `json:"replicated"`
+	Missing    bool   `json:"missing,omitempty"`
 	Detail     string `json:"detail"`
 }
 

@@ -34,7 +34,7 @@ func (s *Store) State(ctx context.Context) (any, error) {
 func (s *Store) Replicated(ctx context.Context) (bool, string, error) {
 	shards, err := s.Shards(ctx)
 	if missingIndex(err) {
-		return false, fmt.Sprintf("index %s does not exist", s.Index()), nil
+		return false, "", fmt.Errorf("index %s: %w", s.Index(), stores.ErrDatasetMissing)
 	}
 	if err != nil {
 		return false, "", err

@@ -369,15 +369,15 @@ func TestPicker(t *testing.T) {
 }
 
 // A missing index is an answer, not an error: a read names it unreadable (its records count as
-// lost) and the store says it is not replicated.
+// lost) and the store says the dataset is missing.
 func TestMissingIndexIsAnAnswer(t *testing.T) {
 	_, s := newFake(t, 3, func(f *fakeES) { f.gone = true })
 	rb, err := s.Read(context.Background())
 	if err != nil || len(rb.Records) != 0 || len(rb.Unreadable) != 1 || !strings.Contains(rb.Unreadable[0], "does not exist") {
 		t.Fatalf("read: %+v, %v", rb, err)
 	}
-	ok, why, err := s.Replicated(context.Background())
-	if err != nil || ok || !strings.Contains(why, "does not exist") {
-		t.Fatalf("replicated: %v %q %v", ok, why, err)
+	ok, _, err := s.Replicated(context.Background())
+	if ok || !errors.Is(err, stores.ErrDatasetMissing) {
+		t.Fatalf("replicated: %v %v, want ErrDatasetMissing", ok, err)
 	}
 }

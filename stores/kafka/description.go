@@ -2,8 +2,11 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/IBM/sarama"
 
 	"dpsim/stores"
 	"dpsim/topology"
@@ -34,6 +37,9 @@ func (s *Store) State(ctx context.Context) (any, error) {
 // Replicated reports whether every partition has its whole replica set in sync.
 func (s *Store) Replicated(ctx context.Context) (bool, string, error) {
 	parts, err := s.Describe(ctx)
+	if errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
+		return false, "", fmt.Errorf("topic %s: %w", s.Topic(), stores.ErrDatasetMissing)
+	}
 	if err != nil {
 		return false, "", err
 	}

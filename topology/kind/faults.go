@@ -237,7 +237,7 @@ func (p *Platform) replicated(ctx context.Context, tenant string) error {
 			if err != nil {
 				return err
 			}
-			if !r.Replicated {
+			if !r.Replicated && !r.Missing { // no wait brings back a dataset that is gone: the read judges it
 				return fmt.Errorf("%s: %s", st.Name, r.Detail)
 			}
 		}
