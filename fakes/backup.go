@@ -44,9 +44,9 @@ type backups struct {
 type fakeBackup struct {
 	run topology.BackupRun
 	// images hold, per store and member (volume), the member's copy of every group.
-	images map[*replicatedStore]map[*member]map[int][]string
+	images map[tenantStore]map[*member]map[int][]string
 	// hashes are the values' hashes of the records the images hold.
-	hashes map[*replicatedStore]map[string]string
+	hashes map[tenantStore]map[string]string
 }
 
 var (
@@ -107,15 +107,15 @@ func (p *Provider) BackUp(ctx context.Context, tenant, label string, ttl time.Du
 				return err
 			}
 		}
-		b := &fakeBackup{images: map[*replicatedStore]map[*member]map[int][]string{}, hashes: map[*replicatedStore]map[string]string{}}
+		b := &fakeBackup{images: map[tenantStore]map[*member]map[int][]string{}, hashes: map[tenantStore]map[string]string{}}
 		b.run = topology.BackupRun{Name: name, Tenant: tenant, Started: s.clock.Now(), Repository: "kopia/" + ns + "/"}
-		for _, st := range []*replicatedStore{t.log, t.doc} {
+		for _, st := range t.own {
 			b.images[st], b.hashes[st] = map[*member]map[int][]string{}, map[string]string{}
-			skip := slices.Contains(s.spec.Backup.ExcludeComponents, st.component) ||
-				(p.cfg.has(BackupSkipsVolume) && st.family == topology.KindDocument)
-			for _, m := range st.mems {
+			skip := slices.Contains(s.spec.Backup.ExcludeComponents, st.name()) ||
+				(p.cfg.has(BackupSkipsVolume) && st.kind() == topology.KindDocument)
+			for _, m := range st.members() {
 				claim := "data-" + m.name
-				b.run.DataVolumes = append(b.run.DataVolumes, topology.DataVolume{Component: st.component, Claim: claim})
+				b.run.DataVolumes = append(b.run.DataVolumes, topology.DataVolume{Component: st.name(), Claim: claim})
 				if skip {
 					b.run.Warnings = append(b.run.Warnings, fmt.Sprintf("volume data of pod %s/%s skipped: not selected for backup", ns, m.name))
 					continue
@@ -233,8 +233,8 @@ func (p *Provider) DestroyTenant(ctx context.Context, tenant string) (string, er
 		if err != nil {
 			return err
 		}
-		for _, st := range []*replicatedStore{t.log, t.doc} {
-			for _, m := range st.mems {
+		for _, st := range t.own {
+			for _, m := range st.members() {
 				st.wipe(m)
 				gone = append(gone, "data-"+m.name)
 			}
@@ -262,8 +262,8 @@ func (p *Provider) Restore(ctx context.Context, tenant, backup string) (topology
 		}
 		ns := namespace(tenant)
 		run = topology.RestoreRun{Name: backup + "-restore", Backup: backup, Phase: "Completed", Started: s.clock.Now()}
-		for _, st := range []*replicatedStore{t.log, t.doc} {
-			for _, m := range st.mems {
+		for _, st := range t.own {
+			for _, m := range st.members() {
 				image, ok := b.images[st][m]
 				if !ok {
 					continue // not in the backup: comes back empty
@@ -346,10 +346,10 @@ func (p *Provider) Offboard(ctx context.Context, tenant string) ([]string, error
 			s.object.remove(backupBucket + "kopia/" + ns + "/")
 			steps = append(steps, "deleted the backup repository of "+ns+" and its data")
 		}
-		for _, st := range []*replicatedStore{t.log, t.doc} {
-			for _, m := range st.mems {
+		for _, st := range t.own {
+			for _, m := range st.members() {
 				st.wipe(m)
-				if p.cfg.has(OffboardKeepsClaim) && st.family == topology.KindDocument && m == st.mems[0] {
+				if p.cfg.has(OffboardKeepsClaim) && st.kind() == topology.KindDocument && m == st.members()[0] {
 					s.backups.kept = append(s.backups.kept, topology.Remnant{Kind: "PersistentVolumeClaim", Name: "data-" + m.name, Where: ns})
 				}
 			}
@@ -371,8 +371,8 @@ func (p *Provider) Remains(ctx context.Context, tenant string) ([]topology.Remna
 		ns := namespace(tenant)
 		if t, err := s.tenant(tenant); err == nil {
 			out = append(out, topology.Remnant{Kind: "Namespace", Name: ns}, topology.Remnant{Kind: "Schedule", Name: scheduleName(tenant)})
-			for _, st := range []*replicatedStore{t.log, t.doc} {
-				for _, m := range st.mems {
+			for _, st := range t.own {
+				for _, m := range st.members() {
 					out = append(out, topology.Remnant{Kind: "PersistentVolumeClaim", Name: "data-" + m.name, Where: ns})
 				}
 			}

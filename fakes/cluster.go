@@ -118,11 +118,23 @@ func (s *site) dataset(data simData, keyPrefix, name string) *dataset {
 	return &dataset{site: s, data: data, keyPrefix: keyPrefix, prefix: name + "/", hashes: s.hashes[data]}
 }
 
-// tenantStores are one tenant's own stores.
+// tenantStores are one tenant's own stores, in the order reports list them.
 type tenantStores struct {
 	name string
-	log  *replicatedStore
-	doc  *replicatedStore
+	own  []tenantStore
+}
+
+// tenantStore is one of a tenant's own data components: what faults, backups, isolation and the
+// workload drive in it.
+type tenantStore interface {
+	simStore
+	simData
+	// image copies what member m's volume holds (per part), for a backup.
+	image(m *member) map[int][]string
+	// restoreImage puts a backup's image of m's volume back.
+	restoreImage(m *member, image map[int][]string)
+	// ports are the ports member m listens on.
+	ports(m *member) []int
 }
 
 // do runs f under the platform lock once ctx and the platform allow it.
@@ -155,7 +167,9 @@ func (s *site) charge(err error) {
 func (s *site) stores() []simStore {
 	var all []simStore
 	for _, t := range s.tenants {
-		all = append(all, t.log, t.doc)
+		for _, st := range t.own {
+			all = append(all, st)
+		}
 	}
 	return append(all, s.object)
 }

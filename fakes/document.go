@@ -23,6 +23,7 @@ func newDocumentStore(st *site, spec topology.Spec, tenant string, ti int, hosts
 		mis:          mis,
 		mems:         placeMembers("es", "elasticsearch", tenant, e.Nodes, hosts),
 		unreplicated: map[string]bool{},
+		listens:      []int{9200, 9300},
 	}
 	for sh := range e.Shards {
 		s.groups = append(s.groups, newGroup(sh, s.mems, sh+ti, e.Replicas+1))

@@ -16,9 +16,6 @@ import (
 
 var _ topology.IsolationProber = (*Provider)(nil)
 
-// componentPorts are the ports the fake's tenant components listen on.
-var componentPorts = map[string][]int{"kafka": {9092, 9093}, "elasticsearch": {9200, 9300}}
-
 // probeLatency is the simulated duration of one probe.
 const probeLatency = time.Millisecond
 
@@ -27,12 +24,12 @@ func (p *Provider) IsolationTargets(ctx context.Context) ([]topology.Target, err
 	var out []topology.Target
 	err := p.do(ctx, func(s *site) error {
 		for ti, t := range s.tenants {
-			for _, store := range []*replicatedStore{t.log, t.doc} {
+			for _, store := range t.own {
 				for mi, m := range store.members() {
-					for _, port := range componentPorts[store.component] {
-						out = append(out, topology.Target{Tenant: t.name, Component: store.component, Pod: m.name, Node: m.node.name,
+					for _, port := range store.ports(m) {
+						out = append(out, topology.Target{Tenant: t.name, Component: store.name(), Pod: m.name, Node: m.node.name,
 							Port: port, Protocol: topology.ProtocolTCP, AddressKind: topology.AddressPodIP,
-							Address: fmt.Sprintf("10.244.%d.%d", ti+1, 10*len(store.component)+mi)})
+							Address: fmt.Sprintf("10.244.%d.%d", ti+1, 10*len(store.name())+mi)})
 					}
 				}
 			}

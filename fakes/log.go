@@ -22,6 +22,7 @@ func newLogStore(st *site, spec topology.Spec, tenant string, ti int, hosts []*n
 		mis:          mis,
 		mems:         placeMembers("kafka", "kafka", tenant, k.Brokers, hosts),
 		unreplicated: map[string]bool{},
+		listens:      []int{9092, 9093},
 	}
 	for p := range k.Partitions {
 		s.groups = append(s.groups, newGroup(p, s.mems, p+ti, k.ReplicationFactor))

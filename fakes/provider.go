@@ -95,11 +95,10 @@ func (p *Provider) build(spec topology.Spec, in *ingress) *site {
 		hosts = hosts[:n]
 	}
 	for ti, t := range spec.Tenants {
-		s.tenants = append(s.tenants, tenantStores{
-			name: t,
-			log:  newLogStore(s, spec, t, ti, hosts, p.cfg.misbehaviourFor(topology.KindLog)),
-			doc:  newDocumentStore(s, spec, t, ti, hosts, p.cfg.misbehaviourFor(topology.KindDocument)),
-		})
+		s.tenants = append(s.tenants, tenantStores{name: t, own: []tenantStore{
+			newLogStore(s, spec, t, ti, hosts, p.cfg.misbehaviourFor(topology.KindLog)),
+			newDocumentStore(s, spec, t, ti, hosts, p.cfg.misbehaviourFor(topology.KindDocument)),
+		}})
 	}
 	s.object = newObjectStore(s, spec, hosts, p.cfg.misbehaviourFor(topology.KindObject))
 	return s
@@ -149,8 +148,9 @@ func (p *Provider) Components(ctx context.Context) ([]topology.Component, error)
 	var out []topology.Component
 	err := p.do(ctx, func(s *site) error {
 		for _, t := range s.tenants {
-			out = append(out, component(t.name, t.log.component, t.log.family, t.log.members()),
-				component(t.name, t.doc.component, t.doc.family, t.doc.members()))
+			for _, st := range t.own {
+				out = append(out, component(t.name, st.name(), st.kind(), st.members()))
+			}
 		}
 		out = append(out, component("", "objectstore", topology.KindObject, s.object.members()))
 		return nil
@@ -175,7 +175,10 @@ func (p *Provider) Stores(ctx context.Context, tenant, name string) ([]topology.
 		if err != nil {
 			return err
 		}
-		out = []topology.Store{s.dataset(t.log, "", name), s.dataset(t.doc, "", name), s.dataset(s.object, tenant+"/", name)}
+		for _, st := range t.own {
+			out = append(out, s.dataset(st, "", name))
+		}
+		out = append(out, s.dataset(s.object, tenant+"/", name))
 		return nil
 	})
 	return out, err

@@ -161,6 +161,7 @@ type replicatedStore struct {
 	mems         []*member
 	groups       []*group
 	unreplicated map[string]bool // ids written under AckWithoutReplicating: never copied
+	listens      []int           // every member's ports
 }
 
 func (s *replicatedStore) name() string              { return s.component }
@@ -257,6 +258,8 @@ func (s *replicatedStore) remove(prefix string) {
 }
 
 func (s *replicatedStore) members() []*member { return s.mems }
+
+func (s *replicatedStore) ports(*member) []int { return s.listens }
 
 func (s *replicatedStore) react() {
 	s.mis.noteFault()
