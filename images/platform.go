@@ -19,6 +19,7 @@ const (
 	DebianJava    = "debian-java"
 	Kafka         = "kafka"
 	Elasticsearch = "elasticsearch"
+	HDFS          = "hdfs"
 	MinIO         = "minio"
 	Agent         = "agent"
 )
@@ -28,11 +29,12 @@ const (
 	KafkaVersion         = "4.1.2"
 	Log4jVersion         = "2.24.3"
 	ElasticsearchVersion = "8.19.21"
+	HadoopVersion        = "3.4.3"
 	MinIOModule          = "github.com/minio/minio"
 	MinIOVersion         = "v0.0.0-20260212201848-7aac2a2c5b7c"
 )
 
-// debianJavaPackages make the base of the Java stores (Kafka 4.x and Elasticsearch 8.x run on 17).
+// debianJavaPackages make the base of the Java stores (Kafka 4.x, Elasticsearch 8.x and Hadoop 3.4 run on 17).
 var debianJavaPackages = []string{"openjdk-17-jre-headless", "ca-certificates", "procps", "passwd"}
 
 // AgentBinaryEnv names the environment variable that points at the dpsim binary to put into the agent
@@ -68,7 +70,13 @@ func fileDigest(path string) string {
 // mavenArtifacts are what the Java images are assembled from.
 var (
 	kafkaArtifacts = []string{"org.apache.kafka:kafka_2.13:" + KafkaVersion, "org.apache.logging.log4j:log4j-slf4j-impl:" + Log4jVersion}
-	esArtifact     = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:" + ElasticsearchVersion + ":zip"
+	// hadoop-hdfs marks hadoop-common and hadoop-hdfs-client provided: they are named here.
+	hdfsArtifacts = []string{
+		"org.apache.hadoop:hadoop-hdfs:" + HadoopVersion,
+		"org.apache.hadoop:hadoop-common:" + HadoopVersion,
+		"org.apache.hadoop:hadoop-hdfs-client:" + HadoopVersion,
+	}
+	esArtifact = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:" + ElasticsearchVersion + ":zip"
 )
 
 func platformDefinitions() []*image {
@@ -99,6 +107,25 @@ func platformDefinitions() []*image {
 				defer os.Remove(archive)
 				return b.dockerBuild(ctx, Kafka, tag, recipe("recipes/kafka.Dockerfile"), binaryImage{Base: MustTag(DebianJava)},
 					map[string]string{"kafka-libs.tar": archive})
+			},
+		},
+		{
+			Info: Info{Name: HDFS, Description: "Apache Hadoop " + HadoopVersion + " HDFS (namenode, datanode, tools) from Maven Central on " + DebianJava, Deps: []string{DebianJava}},
+			key: func() string {
+				return strings.Join(hdfsArtifacts, "\n") + "\n" + recipe("recipes/hdfs.Dockerfile")
+			},
+			build: func(ctx context.Context, b *builder, tag string) error {
+				libs, err := b.mavenDependencies(ctx, "hadoop-"+HadoopVersion, hdfsArtifacts)
+				if err != nil {
+					return err
+				}
+				archive, err := b.tarDir(libs, "libs")
+				if err != nil {
+					return err
+				}
+				defer os.Remove(archive)
+				return b.dockerBuild(ctx, HDFS, tag, recipe("recipes/hdfs.Dockerfile"), binaryImage{Base: MustTag(DebianJava)},
+					map[string]string{"hdfs-libs.tar": archive})
 			},
 		},
 		{
