@@ -32,6 +32,8 @@ type member struct {
 	node      *node
 	lost      bool // its drive was dropped and not yet restored
 	offline   bool // its drive is offline, with its data, until brought back
+	// metadataOnly marks a member holding no records (HDFS's namenode).
+	metadataOnly bool
 }
 
 // running reports whether the member's process is up: its node runs and its drive is there.
@@ -45,7 +47,7 @@ func (m *member) drive() topology.Drive {
 }
 
 func (m *member) info() topology.Member {
-	return topology.Member{Name: m.name, Node: m.node.name, Zone: m.node.zone}
+	return topology.Member{Name: m.name, Node: m.node.name, Zone: m.node.zone, MetadataOnly: m.metadataOnly}
 }
 
 // placeMembers makes count members of component named prefix-<i>, member i on hosts[i % len(hosts)].

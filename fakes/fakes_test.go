@@ -294,7 +294,8 @@ func TestInventory(t *testing.T) {
 					t.Errorf("%s/%s runs on %d nodes, want %d", c.Tenant, c.Name, len(nodes), tt.wantNodes)
 				}
 			}
-			want := []string{"tenant-a/kafka/log", "tenant-a/elasticsearch/document", "tenant-b/kafka/log", "tenant-b/elasticsearch/document", "/objectstore/object"}
+			want := []string{"tenant-a/kafka/log", "tenant-a/elasticsearch/document", "tenant-a/stackgraph/file",
+				"tenant-b/kafka/log", "tenant-b/elasticsearch/document", "tenant-b/stackgraph/file", "/objectstore/object"}
 			if !slices.Equal(names, want) {
 				t.Errorf("components %v, want %v", names, want)
 			}
@@ -302,8 +303,9 @@ func TestInventory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(drives) != 16 || !slices.IsSortedFunc(drives, func(a, b topology.Drive) int { return cmpDrive(a, b) }) {
-				t.Errorf("drives %v: want 16, sorted by node, tenant, name", drives)
+			// 2 tenants x (3 brokers + 3 Elasticsearch nodes + 1 namenode + 3 datanodes) + 4 drives.
+			if len(drives) != 24 || !slices.IsSortedFunc(drives, func(a, b topology.Drive) int { return cmpDrive(a, b) }) {
+				t.Errorf("drives %v: want 24, sorted by node, tenant, name", drives)
 			}
 		})
 	}

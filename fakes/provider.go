@@ -98,6 +98,7 @@ func (p *Provider) build(spec topology.Spec, in *ingress) *site {
 		s.tenants = append(s.tenants, tenantStores{name: t, own: []tenantStore{
 			newLogStore(s, spec, t, ti, hosts, p.cfg.misbehaviourFor(topology.KindLog)),
 			newDocumentStore(s, spec, t, ti, hosts, p.cfg.misbehaviourFor(topology.KindDocument)),
+			newFileStore(s, spec, t, ti, hosts, p.cfg.misbehaviourFor(topology.KindFile)),
 		}})
 	}
 	s.object = newObjectStore(s, spec, hosts, p.cfg.misbehaviourFor(topology.KindObject))

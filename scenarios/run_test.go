@@ -73,6 +73,8 @@ func TestCheckersFailOnMisbehavingFake(t *testing.T) {
 		{"ledger catches a definite failure that is present", []fakes.Option{fakes.WithFault(fakes.FailAfterApply, topology.KindLog)}, nil, "node-kill", "ledger", reports.Fail},
 		{"ledger catches a corrupt value", []fakes.Option{fakes.WithFault(fakes.CorruptValues, topology.KindDocument)}, nil, "node-kill", "ledger", reports.Fail},
 		{"placement catches an acknowledged record with no location", []fakes.Option{fakes.WithFault(fakes.HideLocation, topology.KindObject)}, nil, "node-kill", "placement", reports.Fail},
+		{"ledger catches stackgraph with one copy under drive loss", nil, func(s *topology.Spec) { s.StackGraph.Replication, s.StackGraph.MinReplication = 1, 1 }, "drive-loss", "ledger", reports.Fail},
+		{"placement catches stackgraph acknowledging one copy", nil, func(s *topology.Spec) { s.StackGraph.MinReplication = 1 }, "node-kill", "placement", reports.Fail},
 		{"isolation catches a platform without policies", nil, func(s *topology.Spec) { s.Network.Isolation = "none" }, "isolation", "isolation", reports.Fail},
 	}
 	for _, tt := range tests {
@@ -207,14 +209,15 @@ func TestIsolationTableNamesConnectedPairs(t *testing.T) {
 	if iso.Differing == 0 {
 		t.Error("no cell marked as differing")
 	}
-	// 2 tenants x 2 components x 3 members x 2 ports = 24 targets; 2 agents + outside + 5 nodes.
+	// 2 tenants x (2 components x 3 members + 4 HDFS daemons) x 2 ports = 40 targets; 2 agents +
+	// outside + 5 nodes.
 	before := 0
 	for _, c := range iso.Cells {
 		if c.Phase == "before" {
 			before++
 		}
 	}
-	if want := 24 * (3 + spec.Nodes); before != want {
+	if want := 40 * (3 + spec.Nodes); before != want {
 		t.Errorf("%d cells before the fault, want %d", before, want)
 	}
 }

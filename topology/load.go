@@ -99,6 +99,17 @@ func (s Spec) Validate() error {
 		}
 	}
 
+	g := s.StackGraph
+	if g.Datanodes < 1 {
+		bad("stackgraph.datanodes", "must be at least 1, got %d", g.Datanodes)
+	}
+	if g.Replication < 1 || g.Replication > g.Datanodes {
+		bad("stackgraph.replication", "must be between 1 and stackgraph.datanodes (%d), got %d", g.Datanodes, g.Replication)
+	}
+	if g.MinReplication < 1 || g.MinReplication > g.Replication {
+		bad("stackgraph.minReplication", "must be between 1 and stackgraph.replication (%d), got %d", g.Replication, g.MinReplication)
+	}
+
 	o := s.ObjectStore
 	if o.Drives < 1 {
 		bad("objectStore.drives", "must be at least 1, got %d", o.Drives)

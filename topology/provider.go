@@ -88,6 +88,9 @@ type Member struct {
 	Name string `json:"name"`
 	Node string `json:"node"`
 	Zone string `json:"zone"`
+	// MetadataOnly marks a member that keeps the component's metadata but none of its records
+	// (HDFS's namenode): DP-DUR-1 counts the others' nodes and names it apart.
+	MetadataOnly bool `json:"metadataOnly,omitempty"`
 }
 
 // Kind is the family of a data store; checkers treat each family by its own rules.
@@ -98,6 +101,7 @@ const (
 	KindLog      Kind = "log"      // Kafka
 	KindDocument Kind = "document" // Elasticsearch
 	KindObject   Kind = "object"   // S3 / MinIO
+	KindFile     Kind = "file"     // HDFS (StackGraph's storage)
 )
 
 // Inventory reports the data components and their placement (topology inspection).

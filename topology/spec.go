@@ -18,6 +18,7 @@ type Spec struct {
 	Tenants       []string      `yaml:"tenants"`
 	Kafka         Kafka         `yaml:"kafka"`
 	Elasticsearch Elasticsearch `yaml:"elasticsearch"`
+	StackGraph    StackGraph    `yaml:"stackgraph"`
 	ObjectStore   ObjectStore   `yaml:"objectStore"`
 	Backup        Backup        `yaml:"backup"`
 	Offboarding   Offboarding   `yaml:"offboarding"`
@@ -43,6 +44,14 @@ type Elasticsearch struct {
 	WaitForActiveShards string `yaml:"waitForActiveShards"` // "all" or a count
 }
 
+// StackGraph is the per-tenant graph store's storage: HDFS, one namenode and Datanodes datanodes.
+type StackGraph struct {
+	Datanodes   int `yaml:"datanodes"`
+	Replication int `yaml:"replication"` // dfs.replication: copies of every block
+	// MinReplication is dfs.namenode.replication.min: copies a block needs before a write completes.
+	MinReplication int `yaml:"minReplication"`
+}
+
 // ObjectStore is the S3 stand-in: one erasure set of Drives with Parity drives.
 type ObjectStore struct {
 	Drives int `yaml:"drives"`
@@ -65,7 +74,7 @@ type Offboarding struct {
 }
 
 // DataComponents are the in-cluster data-storing components every tenant gets, by name.
-var DataComponents = []string{"kafka", "elasticsearch"}
+var DataComponents = []string{"kafka", "elasticsearch", "stackgraph"}
 
 // TLS is the ingress controller's TLS configuration.
 type TLS struct {
@@ -99,6 +108,7 @@ func Default() Spec {
 		Tenants:       []string{"tenant-a", "tenant-b"},
 		Kafka:         Kafka{Brokers: 3, ReplicationFactor: 2, MinInsyncReplicas: 2, Acks: "all", Partitions: 6},
 		Elasticsearch: Elasticsearch{Nodes: 3, Shards: 3, Replicas: 1, WaitForActiveShards: "all"},
+		StackGraph:    StackGraph{Datanodes: 3, Replication: 2, MinReplication: 2},
 		ObjectStore:   ObjectStore{Drives: 4, Parity: 2},
 		Backup:        Backup{Schedule: "0 2 * * *", Retention: "720h", ExcludeComponents: []string{}},
 		Offboarding:   Offboarding{PurgeBackupRepository: true},

@@ -54,6 +54,8 @@ func TestParseRejectsWithKeyPath(t *testing.T) {
 		{"bad isolation", "network:\n  isolation: vlan\n", "network.isolation"},
 		{"duplicate tenant", "tenants: [a, a]\n", "tenants[1]"},
 		{"tenant not a DNS label", "tenants: [Tenant_A]\n", "tenants[0]"},
+		{"hdfs replication above datanodes", "stackgraph:\n  replication: 4\n", "stackgraph.replication"},
+		{"hdfs min above replication", "stackgraph:\n  minReplication: 3\n", "stackgraph.minReplication"},
 		{"parity above half", "objectStore:\n  drives: 4\n  parity: 3\n", "objectStore.parity"},
 		{"unknown excluded component", "backup:\n  excludeComponents: [nosuch]\n", "backup.excludeComponents[0]"},
 		{"purge not a boolean", "offboarding:\n  purgeBackupRepository: maybe\n", "offboarding.purgeBackupRepository"},

@@ -123,11 +123,17 @@ func sample(ids []string) []string {
 // Placement checks that every acknowledged record is stored on at least minCopies distinct nodes
 // and survives the loss of minCopies-1 of them. An acknowledged record the store reports no location
 // for is short of copies too (fail closed); with no acknowledged record there is nothing to judge.
+// A record the store acknowledged with fewer than minCopies copies written (Ack.Copies, where the
+// store tells it) was at risk when acknowledged, whatever copies it has since: it fails too.
 func Placement(ops []history.Op, placements []topology.Placement, minCopies int) Verdict {
 	acked := map[string]bool{}
+	var thin []string
 	for _, op := range ops {
 		if op.Outcome == history.OK {
 			acked[op.ID] = true
+			if op.Ack.Copies > 0 && op.Ack.Copies < minCopies {
+				thin = append(thin, op.ID)
+			}
 		}
 	}
 	if len(acked) == 0 {
@@ -163,7 +169,11 @@ func Placement(ops []history.Op, placements []topology.Placement, minCopies int)
 	if len(nowhere) > 0 {
 		summary += fmt.Sprintf("; %d with no location reported by the store%s", len(nowhere), listed(nowhere))
 	}
-	return verdict(len(short) == 0 && len(nowhere) == 0, "%s", summary)
+	if len(thin) > 0 {
+		sort.Strings(thin)
+		summary += fmt.Sprintf("; %d acknowledged while fewer than %d copies were written%s", len(thin), minCopies, listed(thin))
+	}
+	return verdict(len(short) == 0 && len(nowhere) == 0 && len(thin) == 0, "%s", summary)
 }
 
 func distinct(nodes []string) int {
@@ -189,14 +199,19 @@ func Topology(components []topology.Component, minNodes int) Verdict {
 	var parts, short []string
 	for _, c := range components {
 		nodes := map[string]bool{}
+		var apart []string
 		for _, m := range c.Members {
+			if m.MetadataOnly {
+				apart = append(apart, fmt.Sprintf(" (its metadata only on %s at %s, one process)", m.Name, m.Node))
+				continue
+			}
 			nodes[m.Node] = true
 		}
 		name := c.Name
 		if c.Tenant != "" {
 			name = c.Tenant + "/" + c.Name
 		}
-		parts = append(parts, fmt.Sprintf("%s on %d nodes", name, len(nodes)))
+		parts = append(parts, fmt.Sprintf("%s on %d nodes%s", name, len(nodes), strings.Join(apart, "")))
 		if len(nodes) < minNodes {
 			short = append(short, name)
 		}

@@ -115,6 +115,12 @@ func TestPlacement(t *testing.T) {
 	if v := Placement(ops("fu"), nil, 2); v.Status != reports.Error {
 		t.Errorf("no acknowledged record: %s (%s), want error", v.Status, v.Summary)
 	}
+	thin := ops("oo")
+	thin[1].Ack.Copies = 1 // written to one copy when acknowledged, on two now
+	two := []topology.Placement{{ID: "id-0", Nodes: []string{"n1", "n2"}, Tolerates: 1}, {ID: "id-1", Nodes: []string{"n2", "n3"}, Tolerates: 1}}
+	if v := Placement(thin, two, 2); v.Status != reports.Fail || !strings.Contains(v.Summary, "1 acknowledged while fewer than 2 copies were written e.g. id-1") {
+		t.Errorf("a record acknowledged with one copy: %s (%s), want fail naming it", v.Status, v.Summary)
+	}
 }
 
 func TestLedgerNamesUnreadableParts(t *testing.T) {
@@ -124,6 +130,12 @@ func TestLedgerNamesUnreadableParts(t *testing.T) {
 	if v.Status != reports.Fail || l.Lost != 1 || !strings.Contains(v.Summary, "shard 1: no active copy") {
 		t.Fatalf("got %s (%s), ledger %+v: want the record on the unreadable shard lost and the shard named", v.Status, v.Summary, l)
 	}
+}
+
+// withMetadata adds a metadata-only member (a namenode) on node to c.
+func withMetadata(c topology.Component, node string) topology.Component {
+	c.Members = append(c.Members, topology.Member{Name: "namenode", Node: node, MetadataOnly: true})
+	return c
 }
 
 func TestTopology(t *testing.T) {
@@ -143,6 +155,8 @@ func TestTopology(t *testing.T) {
 		{"three members on two nodes", []topology.Component{comp("a", "b", "b")}, reports.Fail},
 		{"one component short", []topology.Component{comp("a", "b", "c"), comp("a", "b")}, reports.Fail},
 		{"no components", nil, reports.Error},
+		{"a metadata member's node does not count", []topology.Component{withMetadata(comp("a", "b"), "c")}, reports.Fail},
+		{"three data nodes and a metadata member", []topology.Component{withMetadata(comp("a", "b", "c"), "a")}, reports.Pass},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
