@@ -15,10 +15,9 @@ import (
 // of one block.
 //
 // A write needs the namenode; its block goes to the first Replication reachable datanodes from a
-// stable offset (the client leaves out a datanode it cannot reach), and the file completes (the
-// write is acknowledged) once MinReplication datanodes have reported their copy, as
-// dfs.namenode.replication.min decides: at that moment the namenode knows of MinReplication copies,
-// the others' reports still under way, and that is what Ack.Copies says. The namenode notices
+// stable offset (the client leaves out a datanode it cannot reach and asks for another), and the
+// file completes (the write is acknowledged) only with at least MinReplication copies written, as
+// dfs.namenode.replication.min decides; Ack.Copies is how many were. The namenode notices
 // neither a dead datanode nor a missing copy before Settle, which re-replicates every block with a
 // reachable copy up to Replication.
 type fileStore struct {
@@ -95,7 +94,7 @@ func (s *fileStore) put(key string) (topology.Ack, bool, error) {
 	if len(targets) == 0 {
 		return topology.Ack{}, false, fmt.Errorf("stackgraph create %s: no datanode reachable", key)
 	}
-	ack := topology.Ack{Node: targets[0].node.name, Copies: min(len(targets), max(s.minCopies, 1))}
+	ack := topology.Ack{Node: targets[0].node.name, Copies: len(targets)}
 	if s.mis.drop() {
 		return ack, false, nil
 	}
