@@ -416,7 +416,8 @@ func (r *runner) readBackups(ctx context.Context, ro *RestoreObservation, fault 
 	return nil
 }
 
-// offline takes drives offline, runs observe and brings them back, even after an interrupt.
+// offline takes drives offline, runs observe and brings them back, even after an interrupt, and
+// waits (bounded) for the platform to settle.
 func (r *runner) offline(ctx context.Context, drives []topology.Drive, observe func() error) error {
 	do, ok := r.env.Provider.(topology.DriveOffliner)
 	if !ok {
@@ -446,6 +447,10 @@ func (r *runner) offline(ctx context.Context, drives []topology.Drive, observe f
 			continue
 		}
 		r.event("object-store drive %s back online: %s", d.Name, evidence)
+	}
+	r.settleBy, r.unsettled = time.Now().Add(r.env.settleTimeout()), nil // the store regains its quorum
+	if err := r.settle(rctx); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

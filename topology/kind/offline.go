@@ -30,7 +30,8 @@ func (p *Platform) OfflineDrive(ctx context.Context, d topology.Drive) (string, 
 }
 
 // OnlineDrive implements topology.DriveOffliner: the server starts again on its drive, at its old
-// address, and the store has write quorum.
+// address, and answers. It does not wait for write quorum: with more drives offline than parity the
+// first server back cannot have it, and the others would never be started; settling waits for it.
 func (p *Platform) OnlineDrive(ctx context.Context, d topology.Drive) (string, error) {
 	i, err := p.offlineServer(d)
 	if err != nil {
@@ -40,16 +41,16 @@ func (p *Platform) OnlineDrive(ctx context.Context, d topology.Drive) (string, e
 		return "", fmt.Errorf("start object store server %s: %w", d.Name, err)
 	}
 	err = waitFor(ctx, p.opts.ReadyTimeout, func() error {
-		ok, err := p.objects.Healthy(ctx)
+		ok, err := p.objects.Live(ctx, i)
 		if err == nil && !ok {
-			err = fmt.Errorf("no write quorum yet")
+			err = fmt.Errorf("not live yet")
 		}
 		return err
 	})
 	if err != nil {
-		return "", fmt.Errorf("object store after starting %s: %w", d.Name, err)
+		return "", fmt.Errorf("object store server %s after its start: %w", d.Name, err)
 	}
-	return fmt.Sprintf("object store server %s runs again at %s with its drive; write quorum", d.Name, p.objects.Servers[i].URL), nil
+	return fmt.Sprintf("object store server %s runs again at %s with its drive and answers", d.Name, p.objects.Servers[i].URL), nil
 }
 
 // offlineServer is the object store server of d; only object-store drives can go offline.

@@ -173,6 +173,23 @@ func (s *Store) Healthy(ctx context.Context) (bool, error) {
 	return resp.StatusCode == http.StatusOK, nil
 }
 
+// Live reports whether server i itself answers (MinIO's liveness endpoint), whatever the others do.
+func (s *Store) Live(ctx context.Context, i int) (bool, error) {
+	if i < 0 || i >= len(s.Servers) {
+		return false, fmt.Errorf("no object store server %d", i)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.Servers[i].URL+"/minio/health/live", nil)
+	if err != nil {
+		return false, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK, nil
+}
+
 // DropDrive wipes server i's drive (every object shard and MinIO's own metadata on it).
 func (s *Store) DropDrive(ctx context.Context, i int) error {
 	_, err := s.run(ctx, i, "sh", "-c", "rm -rf "+dataDir+"/* "+dataDir+"/.minio.sys")
