@@ -62,11 +62,11 @@ func TestWrite(t *testing.T) {
 		detail     string // in the detail or the error
 		left       bool   // a file is at the path afterwards
 	}{
-		{name: "acknowledged on two datanodes", ack: true, copies: 2, node: "hdfs-datanode-0", detail: "copies=2 lookups=1", left: true},
+		{name: "acknowledged on two datanodes", ack: true, copies: 2, node: "hdfs-datanode-0", detail: "copies=2", left: true},
 		{name: "one replica when two are wanted", set: func(f *fakeHDFS) { f.replicas = 1 },
-			ack: true, copies: 1, node: "hdfs-datanode-0", detail: "copies=1 lookups=3", left: true},
-		{name: "a replica reported after the close", set: func(f *fakeHDFS) { f.lateReport = true },
-			ack: true, copies: 2, node: "hdfs-datanode-0", detail: "copies=2 lookups=2", left: true},
+			ack: true, copies: 1, node: "hdfs-datanode-0", detail: "copies=1", left: true},
+		{name: "a replica reported after the close counts as missing", set: func(f *fakeHDFS) { f.lateReport = true },
+			ack: true, copies: 1, node: "hdfs-datanode-0", detail: "copies=1", left: true},
 		{name: "block locations unknown", set: func(f *fakeHDFS) { f.failLocations = true },
 			ack: true, copies: 0, node: "127.0.0.1", detail: "block locations unknown: http 403: RetriableException", left: true},
 		{name: "the namenode names no datanode", set: func(f *fakeHDFS) { f.noDatanode = true },
