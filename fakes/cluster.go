@@ -43,7 +43,7 @@ func (m *member) running() bool { return !m.node.killed && !m.lost && !m.offline
 func (m *member) available() bool { return m.running() && !m.node.isolated }
 
 func (m *member) drive() topology.Drive {
-	return topology.Drive{Node: m.node.name, Name: m.name, Component: m.component, Tenant: m.tenant}
+	return topology.Drive{Node: m.node.name, Name: m.name, Component: m.component, Tenant: m.tenant, MetadataOnly: m.metadataOnly}
 }
 
 func (m *member) info() topology.Member {

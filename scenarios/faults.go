@@ -123,7 +123,8 @@ func restartNodes(ctx context.Context, k topology.NodeKiller, nodes []string) er
 
 // DriveLoss wipes one drive of every data component: for the components running on the platform's
 // nodes, their drives on one node chosen with rng; for components outside them (an object store
-// beside the cluster), one drive chosen with rng. On recovery the drives come back empty.
+// beside the cluster), one drive chosen with rng. A metadata-only member's volume (HDFS's namenode)
+// is no data drive and is left alone. On recovery the drives come back empty.
 type DriveLoss struct{}
 
 // Kind implements Fault.
@@ -190,6 +191,9 @@ func chooseDrives(all []topology.Drive, node string, nodes []string, rng *rand.R
 	seen := map[key]bool{}
 	for _, d := range all {
 		k := key{d.Tenant, d.Component}
+		if d.MetadataOnly {
+			continue
+		}
 		if !slices.Contains(nodes, d.Node) {
 			if len(external[k]) == 0 {
 				order = append(order, k)

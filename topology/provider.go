@@ -115,6 +115,9 @@ type Drive struct {
 	Name      string `json:"name"`
 	Component string `json:"component"`
 	Tenant    string `json:"tenant,omitempty"`
+	// MetadataOnly marks the volume of a metadata-only member (Member.MetadataOnly): drive loss
+	// wipes data drives, not this one.
+	MetadataOnly bool `json:"metadataOnly,omitempty"`
 }
 
 // NodeKiller stops and restarts nodes.
