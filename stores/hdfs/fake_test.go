@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path"
 	"slices"
 	"sort"
@@ -34,12 +36,19 @@ type fakeHDFS struct {
 	missing       map[string]bool             // files (paths) whose block has no replica left
 	stale         map[int]bool                // datanodes (indexes) that stopped heartbeating
 	noJMX         bool                        // /jmx fails
-	bodies        chan string                 // when set, gets the path of every create body received
+	// stopped is a datanode that stopped but is still live to the namenode: it is named for every
+	// CREATE and OPEN until excluded by its xferaddr (stoppedXfer), and nothing listens at its
+	// address; only it is left when onlyStopped is set.
+	stopped     bool
+	onlyStopped bool
+	excluded    []string    // every excludedatanodes the namenode was sent
+	bodies      chan string // when set, gets the path of every create body received
 
-	mu      sync.Mutex
-	dirs    map[string]bool
-	files   map[string]*fakeFile
-	lookups map[string]int
+	mu       sync.Mutex
+	dirs     map[string]bool
+	files    map[string]*fakeFile
+	lookups  map[string]int
+	downPort string // the stopped datanode's info port
 }
 
 type fakeFile struct {
@@ -49,6 +58,24 @@ type fakeFile struct {
 }
 
 const fakeDatanodes = 3
+
+// The stopped datanode's host name, which resolves to a loopback address where nothing listens, and
+// its xferaddr.
+const (
+	stoppedHost = "localhost"
+	stoppedXfer = "10.0.0.9:9866"
+)
+
+// stoppedInfoPort is a loopback port nothing listens on.
+func stoppedInfoPort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	l.Close()
+	return port
+}
 
 func fakeHost(i int) string {
 	return fmt.Sprintf("hdfs-datanode-%d.hdfs-datanode.tenant-a.svc.cluster.local", i)
@@ -63,6 +90,7 @@ func newFake(t *testing.T, set func(*fakeHDFS), cfg ...func(*Config)) (*fakeHDFS
 	if set != nil {
 		set(f)
 	}
+	f.downPort = stoppedInfoPort(t)
 	f.nn = httptest.NewServer(http.HandlerFunc(f.namenode))
 	f.dn = httptest.NewServer(http.HandlerFunc(f.datanode))
 	t.Cleanup(f.dn.Close)
@@ -138,7 +166,12 @@ func (f *fakeHDFS) namenode(w http.ResponseWriter, r *http.Request) {
 			f.exception(w, 404, "FileNotFoundException", "File "+p+" not found.")
 			return
 		}
-		f.answer(w, 200, map[string]string{"Location": f.dn.URL + "/webhdfs/v1" + p + "?op=OPEN&namenoderpcaddress=nn:8020&offset=0"})
+		dn, ok := f.pick(q)
+		if !ok {
+			f.exception(w, 403, "IOException", "No active and not excluded nodes contain this block")
+			return
+		}
+		f.answer(w, 200, map[string]string{"Location": dn + "/webhdfs/v1" + p + "?op=OPEN&namenoderpcaddress=nn:8020&offset=0"})
 	case op == "DELETE" && r.Method == http.MethodDelete:
 		f.delete(w, p, q.Get("recursive") == "true")
 	default:
@@ -152,13 +185,28 @@ func (f *fakeHDFS) locateCreate(w http.ResponseWriter, r *http.Request, p string
 	if q.Get("noredirect") != "true" || q.Get("overwrite") != "false" || q.Get("replication") != "2" {
 		f.t.Errorf("CREATE %s: want noredirect=true, overwrite=false, replication=2", r.URL)
 	}
-	if f.noDatanode {
-		f.exception(w, 403, "IOException", "Failed to find datanode, suggest to check cluster health. excludeDatanodes=null")
+	dn, ok := f.pick(q)
+	if f.noDatanode || !ok {
+		f.exception(w, 403, "IOException", "Failed to find datanode, suggest to check cluster health. excludeDatanodes="+q.Get("excludedatanodes"))
 		return
 	}
 	q.Del("noredirect")
+	q.Del("excludedatanodes")
 	q.Set("namenoderpcaddress", "nn:8020")
-	f.answer(w, 200, map[string]string{"Location": f.dn.URL + "/webhdfs/v1" + p + "?" + q.Encode()})
+	f.answer(w, 200, map[string]string{"Location": dn + "/webhdfs/v1" + p + "?" + q.Encode()})
+}
+
+// pick is the datanode the namenode names (its base URL): the stopped one unless it is excluded;
+// false when every datanode is excluded.
+func (f *fakeHDFS) pick(q url.Values) (string, bool) {
+	ex := q.Get("excludedatanodes")
+	if ex != "" {
+		f.excluded = append(f.excluded, ex)
+	}
+	if f.stopped && !slices.Contains(strings.Split(ex, ","), stoppedXfer) {
+		return "http://" + net.JoinHostPort(stoppedHost, f.downPort), true
+	}
+	return f.dn.URL, !f.onlyStopped
 }
 
 func (f *fakeHDFS) blockLocations(w http.ResponseWriter, p string) {
@@ -363,6 +411,10 @@ func (f *fakeHDFS) jmx(w http.ResponseWriter) {
 	for i := range fakeDatanodes {
 		live[fakeHost(i)+":9866"] = map[string]any{"infoAddr": strings.Replace(fakeAddr(i), "9866", "9864", 1),
 			"xferaddr": fakeAddr(i), "lastContact": 1, "adminState": "In Service"}
+	}
+	if f.stopped {
+		live[stoppedHost+":9866"] = map[string]any{"infoAddr": "127.0.0.1:" + f.downPort, "xferaddr": stoppedXfer,
+			"lastContact": 20, "adminState": "In Service"}
 	}
 	js, _ := json.Marshal(live)
 	f.answer(w, 200, map[string]any{"beans": []map[string]any{{

@@ -120,10 +120,17 @@ func replicasOf(line string) []fsckReplica {
 	return out
 }
 
-// datanodeNames maps each datanode's ip:xferPort to its member name, from the namenode's own list:
-// /jmx NameNodeInfo's LiveNodes and DeadNodes are JSON objects keyed "<hostName>:<xferPort>" whose
-// values hold "xferaddr" (FSNamesystem.getLiveNodes, getDeadNodes).
-func (c *Cluster) datanodeNames(ctx context.Context) (map[string]string, error) {
+// jmxDatanode is one datanode of the namenode's own list: /jmx NameNodeInfo's LiveNodes and
+// DeadNodes are JSON objects keyed "<hostName>:<xferPort>" whose values hold "xferaddr" and
+// "infoAddr", both <ip>:<port> (FSNamesystem.getLiveNodes, getDeadNodes).
+type jmxDatanode struct {
+	Host     string // its host name, the one the namenode's redirects name
+	XferAddr string
+	InfoAddr string
+}
+
+// datanodes lists the datanodes the namenode knows, dead ones first.
+func (c *Cluster) datanodes(ctx context.Context) ([]jmxDatanode, error) {
 	q := url.Values{"qry": {"Hadoop:service=NameNode,name=NameNodeInfo"}}
 	a, err := c.toNamenode(ctx, http.MethodGet, func(base string) string { return base + "/jmx?" + q.Encode() })
 	var ans struct {
@@ -141,17 +148,31 @@ func (c *Cluster) datanodeNames(ctx context.Context) (map[string]string, error) 
 	if err != nil {
 		return nil, fmt.Errorf("datanode list: %w", err)
 	}
-	names := map[string]string{}
-	for _, list := range []string{ans.Beans[0].DeadNodes, ans.Beans[0].LiveNodes} { // live last: it wins
+	var out []jmxDatanode
+	for _, list := range []string{ans.Beans[0].DeadNodes, ans.Beans[0].LiveNodes} {
 		var nodes map[string]struct {
 			XferAddr string `json:"xferaddr"`
+			InfoAddr string `json:"infoAddr"`
 		}
 		if err := json.Unmarshal([]byte(list), &nodes); err != nil {
 			return nil, fmt.Errorf("datanode list: %w", err)
 		}
 		for key, n := range nodes {
-			names[n.XferAddr] = memberName(hostOf(key))
+			out = append(out, jmxDatanode{Host: hostOf(key), XferAddr: n.XferAddr, InfoAddr: n.InfoAddr})
 		}
+	}
+	return out, nil
+}
+
+// datanodeNames maps each datanode's ip:xferPort to its member name, from the namenode's list.
+func (c *Cluster) datanodeNames(ctx context.Context) (map[string]string, error) {
+	nodes, err := c.datanodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	for _, n := range nodes { // live last: it wins
+		names[n.XferAddr] = memberName(n.Host)
 	}
 	return names, nil
 }

@@ -24,6 +24,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -231,6 +232,80 @@ func (c *Cluster) locate(ctx context.Context, method, p, op string, q url.Values
 		return "", fmt.Errorf("%s %s: the namenode named no datanode", op, p)
 	}
 	return loc.Location, nil
+}
+
+// maxExcluded bounds the datanodes one request leaves out: with replication 2, a read has no third
+// replica to go to, and a write that met two unreachable datanodes in a row finds HDFS in trouble.
+const maxExcluded = 2
+
+// locateError is a failure to have the namenode name a datanode: nothing was sent to one.
+type locateError struct{ err error }
+
+func (e *locateError) Error() string { return e.err.Error() }
+func (e *locateError) Unwrap() error { return e.err }
+
+// toDatanode asks the namenode which datanode serves op on p (locate) and sends that datanode the
+// request. The namenode goes on naming a datanode that stopped until it declares it dead (10.5
+// minutes with the heartbeat defaults): at random for a CREATE, and the one listed first for an
+// OPEN of a block it holds, stale or not. So a request that provably never reached the datanode
+// (stores.NotSent: its name no longer resolves, or it refuses connections) is located again with
+// that datanode excluded (excludedatanodes takes ip:xferPort, which the namenode's datanode list
+// gives for the host name its redirect named), up to maxExcluded datanodes; nothing was applied
+// by then, so asking again changes no outcome. It returns the datanode's URL it sent to last and
+// the answer; a failed locate is a *locateError.
+func (c *Cluster) toDatanode(ctx context.Context, method, p, op string, q url.Values, body []byte) (string, answer, error) {
+	var excluded []string
+	for {
+		q2 := url.Values{}
+		for k, vs := range q {
+			q2[k] = vs
+		}
+		if len(excluded) > 0 {
+			q2.Set("excludedatanodes", strings.Join(excluded, ","))
+		}
+		dn, err := c.locate(ctx, method, p, op, q2)
+		if err == nil && ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			if len(excluded) > 0 {
+				err = fmt.Errorf("%w (with %s excluded: unreachable)", err, strings.Join(excluded, ","))
+			}
+			return "", answer{}, &locateError{err}
+		}
+		a, err := c.send(ctx, method, dn, body)
+		if err == nil || !stores.NotSent(err) || len(excluded) == maxExcluded || ctx.Err() != nil {
+			return dn, a, err
+		}
+		addr := c.xferAddrOf(ctx, dn)
+		if addr == "" || slices.Contains(excluded, addr) {
+			return dn, a, err
+		}
+		c.log.Warn("datanode unreachable; asking the namenode for another", "op", op, "path", p, "datanode", urlHost(dn), "err", err)
+		excluded = append(excluded, addr)
+	}
+}
+
+// xferAddrOf is the ip:xferPort of the datanode whose HTTP address the redirect dn names (its host
+// name, or IP, and info port), from the namenode's datanode list; "" when it lists none such.
+func (c *Cluster) xferAddrOf(ctx context.Context, dn string) string {
+	u, err := url.Parse(dn)
+	if err != nil {
+		return ""
+	}
+	nodes, err := c.datanodes(ctx)
+	if err != nil {
+		c.log.Warn("unreachable datanode not excluded", "datanode", u.Host, "err", err)
+		return ""
+	}
+	addr := ""
+	for _, n := range nodes { // live last: it wins
+		_, infoPort, _ := net.SplitHostPort(n.InfoAddr)
+		if infoPort == u.Port() && (n.Host == u.Hostname() || hostOf(n.InfoAddr) == u.Hostname()) {
+			addr = n.XferAddr
+		}
+	}
+	return addr
 }
 
 // remove deletes p (recursive for a directory); a path that is already gone is no error.

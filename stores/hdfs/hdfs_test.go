@@ -364,3 +364,48 @@ The filesystem under path '/dpsim/ds' is CORRUPT`
 		t.Errorf("a missing path: %v, want ErrDatasetMissing", err)
 	}
 }
+
+// A datanode that stopped while the namenode still names it: the request never reaches it, so the
+// namenode is asked again with it excluded, and only a namenode with nothing else to name fails the
+// write or the read (definitely: nothing reached a datanode).
+func TestStoppedDatanode(t *testing.T) {
+	const id = "s/1"
+	tests := []struct {
+		name   string
+		only   bool
+		ack    bool
+		detail string // in the write's error and the read's unreadable entry
+	}{
+		{name: "another datanode takes the request", ack: true},
+		{name: "no other datanode", only: true, detail: "excluded: unreachable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, s := newFake(t, func(f *fakeHDFS) { f.stopped, f.onlyStopped = true, tt.only })
+			ctx := context.Background()
+			res := s.write(ctx, id, topology.Value(id, 16))
+			if (res.Err == nil) != tt.ack || errors.Is(res.Err, topology.ErrIndefinite) || !strings.Contains(errString(res.Err), tt.detail) {
+				t.Errorf("write: %v, want acknowledged %v, definite, %q in the error", res.Err, tt.ack, tt.detail)
+			}
+			if tt.ack && (res.Ack.Copies != 2 || res.Ack.Node != "hdfs-datanode-0") {
+				t.Errorf("ack %+v, want 2 copies from hdfs-datanode-0", res.Ack)
+			}
+			if !tt.ack {
+				f.put(s.file(id), topology.Value(id, 16), 0, 1)
+			}
+			rb, err := s.Read(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.ack != (len(rb.Records) == 1 && len(rb.Unreadable) == 0) {
+				t.Errorf("read %+v, want the record read: %v", rb, tt.ack)
+			}
+			if !tt.ack && (len(rb.Unreadable) != 1 || !strings.Contains(rb.Unreadable[0], tt.detail)) {
+				t.Errorf("unreadable %q, want %q in it", rb.Unreadable, tt.detail)
+			}
+			if want := []string{stoppedXfer, stoppedXfer}; !slices.Equal(f.excluded, want) {
+				t.Errorf("the namenode was sent excludedatanodes %q, want %q (once by the write, once by the read)", f.excluded, want)
+			}
+		})
+	}
+}

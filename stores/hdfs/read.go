@@ -2,6 +2,7 @@ package hdfs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -93,14 +94,14 @@ func (s *Store) list(ctx context.Context) ([]listed, error) {
 	return out, nil
 }
 
-// readFile reads one file through the datanode the namenode names (OPEN with noredirect=true) and
-// returns the hash of its bytes; fewer bytes than listed is an error, not a record.
+// readFile reads one file through the datanode the namenode names (OPEN with noredirect=true;
+// another one when that one cannot be reached, toDatanode) and returns the hash of its bytes; fewer
+// bytes than listed is an error, not a record.
 func (s *Store) readFile(ctx context.Context, f listed) (string, error) {
-	dn, err := s.c.locate(ctx, http.MethodGet, f.path, "OPEN", nil)
-	if err != nil {
+	dn, a, err := s.c.toDatanode(ctx, http.MethodGet, f.path, "OPEN", nil, nil)
+	if le := (*locateError)(nil); errors.As(err, &le) {
 		return "", fmt.Errorf("open: %w", err)
 	}
-	a, err := s.c.send(ctx, http.MethodGet, dn, nil)
 	if err == nil {
 		err = a.decode(nil)
 	}

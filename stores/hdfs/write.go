@@ -63,7 +63,8 @@ func notSent(id string, invoked time.Time, why error) topology.WriteResult {
 // write creates one file in two steps. The namenode names a datanode (CREATE with noredirect=true;
 // NamenodeWebHdfsMethods.put only picks the datanode, it creates nothing), then the value is PUT to
 // that datanode, which creates the file, writes it through the pipeline and answers 201 only after
-// closing it (WebHdfsHandler.onCreate, HdfsWriter: the answer follows out.close()).
+// closing it (WebHdfsHandler.onCreate, HdfsWriter: the answer follows out.close()). A datanode that
+// cannot be reached is excluded and the namenode asked again (toDatanode).
 func (s *Store) write(ctx context.Context, id string, value []byte) topology.WriteResult {
 	invoked := time.Now()
 	if id == "" {
@@ -74,17 +75,12 @@ func (s *Store) write(ctx context.Context, id string, value []byte) topology.Wri
 	}
 	res := topology.WriteResult{ID: id, Invoked: invoked}
 	p := s.file(id)
-	dn, err := s.c.locate(ctx, http.MethodPut, p, "CREATE", s.createQuery())
-	if err == nil && ctx.Err() != nil {
-		err = ctx.Err()
-	}
-	if err != nil {
-		res.Finished = time.Now()
+	dn, a, err := s.c.toDatanode(ctx, http.MethodPut, p, "CREATE", s.createQuery(), value)
+	res.Finished = time.Now()
+	if le := (*locateError)(nil); errors.As(err, &le) {
 		res.Err = fmt.Errorf("create %s: no datanode named, nothing created: %w", p, err)
 		return res
 	}
-	a, err := s.c.send(ctx, http.MethodPut, dn, value)
-	res.Finished = time.Now()
 	writer := memberName(urlHost(dn))
 	if err := s.judge(ctx, p, a, err); err != nil {
 		res.Err = fmt.Errorf("create %s on %s: %w", p, writer, err)
