@@ -350,7 +350,9 @@ func (e *remoteError) Error() string {
 	return fmt.Sprintf("http %d: %s", e.Status, e.Body)
 }
 
-// remoteErrorOf is the answer's RemoteException, nil when it holds none.
+// remoteErrorOf is the answer's RemoteException, nil when it holds none. A datanode passing on the
+// namenode's refusal answers with the IPC RemoteException's message, which holds the namenode's
+// stack trace ("...nodes.\n\tat org.apache.hadoop..."): only the text before it is kept.
 func remoteErrorOf(a answer) *remoteError {
 	var wrapped struct {
 		RemoteException *remoteError `json:"RemoteException"`
@@ -359,6 +361,7 @@ func remoteErrorOf(a answer) *remoteError {
 		return nil
 	}
 	wrapped.RemoteException.Status = a.status
+	wrapped.RemoteException.Message, _, _ = strings.Cut(wrapped.RemoteException.Message, "\n\tat ")
 	return wrapped.RemoteException
 }
 

@@ -409,3 +409,14 @@ func TestStoppedDatanode(t *testing.T) {
 		})
 	}
 }
+
+// A refusal the datanode passes on from the namenode carries the namenode's stack trace, which an
+// error leaves out.
+func TestRemoteErrorDropsStackTrace(t *testing.T) {
+	body := `{"RemoteException":{"exception":"IOException","javaClassName":"java.io.IOException","message":"File /dpsim/ds/a could only be written to 1 of the 2 minReplication nodes. There are 3 datanode(s) running and 3 node(s) are excluded in this operation.\n\tat org.apache.hadoop.hdfs.server.blockmanagement.BlockManager.chooseTarget4NewBlock(BlockManager.java:2473)\n\tat org.apache.hadoop.ipc.Server$Handler.run(Server.java:3198)\n"}}`
+	got := newRemoteError(answer{status: 403, body: []byte(body)}).Error()
+	want := "http 403: IOException: File /dpsim/ds/a could only be written to 1 of the 2 minReplication nodes. There are 3 datanode(s) running and 3 node(s) are excluded in this operation."
+	if got != want {
+		t.Errorf("error %q, want %q", got, want)
+	}
+}
