@@ -96,17 +96,7 @@ func platformDefinitions() []*image {
 				return strings.Join(kafkaArtifacts, "\n") + "\n" + recipe("recipes/kafka.Dockerfile")
 			},
 			build: func(ctx context.Context, b *builder, tag string) error {
-				libs, err := b.mavenDependencies(ctx, "kafka-"+KafkaVersion, kafkaArtifacts)
-				if err != nil {
-					return err
-				}
-				archive, err := b.tarDir(libs, "libs")
-				if err != nil {
-					return err
-				}
-				defer os.Remove(archive)
-				return b.dockerBuild(ctx, Kafka, tag, recipe("recipes/kafka.Dockerfile"), binaryImage{Base: MustTag(DebianJava)},
-					map[string]string{"kafka-libs.tar": archive})
+				return b.javaLibsImage(ctx, Kafka, tag, "kafka-"+KafkaVersion, kafkaArtifacts, "recipes/kafka.Dockerfile", "kafka-libs.tar")
 			},
 		},
 		{
@@ -115,17 +105,7 @@ func platformDefinitions() []*image {
 				return strings.Join(hdfsArtifacts, "\n") + "\n" + recipe("recipes/hdfs.Dockerfile")
 			},
 			build: func(ctx context.Context, b *builder, tag string) error {
-				libs, err := b.mavenDependencies(ctx, "hadoop-"+HadoopVersion, hdfsArtifacts)
-				if err != nil {
-					return err
-				}
-				archive, err := b.tarDir(libs, "libs")
-				if err != nil {
-					return err
-				}
-				defer os.Remove(archive)
-				return b.dockerBuild(ctx, HDFS, tag, recipe("recipes/hdfs.Dockerfile"), binaryImage{Base: MustTag(DebianJava)},
-					map[string]string{"hdfs-libs.tar": archive})
+				return b.javaLibsImage(ctx, HDFS, tag, "hadoop-"+HadoopVersion, hdfsArtifacts, "recipes/hdfs.Dockerfile", "hdfs-libs.tar")
 			},
 		},
 		{
@@ -171,6 +151,21 @@ func platformDefinitions() []*image {
 			},
 		},
 	}
+}
+
+// javaLibsImage builds image name on DebianJava from recipe, with artifacts and their runtime
+// dependencies (resolved under cache name) added as the tar file libsTar holding libs/.
+func (b *builder) javaLibsImage(ctx context.Context, name, tag, cache string, artifacts []string, recipePath, libsTar string) error {
+	libs, err := b.mavenDependencies(ctx, cache, artifacts)
+	if err != nil {
+		return err
+	}
+	archive, err := b.tarDir(libs, "libs")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(archive)
+	return b.dockerBuild(ctx, name, tag, recipe(recipePath), binaryImage{Base: MustTag(DebianJava)}, map[string]string{libsTar: archive})
 }
 
 func minioSpec() goSpec {

@@ -161,16 +161,7 @@ func (s *Store) waitQuorum(ctx context.Context) error {
 
 // Healthy reports whether the cluster has write quorum (GET /minio/health/cluster answers 200).
 func (s *Store) Healthy(ctx context.Context) (bool, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.HostEndpoint+"/minio/health/cluster", nil)
-	if err != nil {
-		return false, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return false, err
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK, nil
+	return healthOK(ctx, "http://"+s.HostEndpoint+"/minio/health/cluster")
 }
 
 // Live reports whether server i itself answers (MinIO's liveness endpoint), whatever the others do.
@@ -178,7 +169,12 @@ func (s *Store) Live(ctx context.Context, i int) (bool, error) {
 	if i < 0 || i >= len(s.Servers) {
 		return false, fmt.Errorf("no object store server %d", i)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.Servers[i].URL+"/minio/health/live", nil)
+	return healthOK(ctx, s.Servers[i].URL+"/minio/health/live")
+}
+
+// healthOK reports whether a GET of a health endpoint answers 200.
+func healthOK(ctx context.Context, url string) (bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return false, err
 	}
