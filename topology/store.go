@@ -64,7 +64,11 @@ type WriteResult struct {
 // Ack is what a store said when it acknowledged a write.
 type Ack struct {
 	Node   string `json:"node,omitempty"`   // the member that acknowledged (leader, primary)
-	Copies int    `json:"copies,omitempty"` // copies written before the ack (ISR size, _shards.successful, drives)
+	// Copies is how many copies the store said it had written when it acknowledged
+	// (_shards.successful, HDFS's block locations right after the close, drives); 0 when the
+	// answer does not say (Kafka's produce response does not: a client's cached in-sync replica
+	// list is no evidence).
+	Copies int `json:"copies,omitempty"`
 	// Part is the partition or shard the record went to ("3"), so availability is measured per part.
 	Part string `json:"part,omitempty"`
 }

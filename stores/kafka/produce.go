@@ -75,9 +75,6 @@ func (c *Cluster) finish(msg *sarama.ProducerMessage, err error) {
 		if leader, lerr := c.client.Leader(msg.Topic, msg.Partition); lerr == nil {
 			res.Ack.Node = MemberName(leader.ID())
 		}
-		if isr, ierr := c.client.InSyncReplicas(msg.Topic, msg.Partition); ierr == nil {
-			res.Ack.Copies = len(isr)
-		}
 		res.Detail = fmt.Sprintf("partition=%d offset=%d", msg.Partition, msg.Offset)
 	}
 	p.batch.deliver(res)
