@@ -63,7 +63,7 @@ type WriteResult struct {
 
 // Ack is what a store said when it acknowledged a write.
 type Ack struct {
-	Node   string `json:"node,omitempty"`   // the member that acknowledged (leader, primary)
+	Node string `json:"node,omitempty"` // the member that acknowledged (leader, primary)
 	// Copies is how many copies the store said it had written when it acknowledged
 	// (_shards.successful, HDFS's block locations right after the close, drives); 0 when the
 	// answer does not say (Kafka's produce response does not: a client's cached in-sync replica
