@@ -46,16 +46,17 @@ func Classify(err error) error {
 }
 
 // ClassifyAfter classifies the final error of a record that took elapsed from being handed to the
-// producer to its outcome. sarama retries a record (Producer.Retry.Max times), and an attempt that
-// timed out waiting for the in-sync replicas may have been appended and later committed even though
-// the last attempt was refused (observed: a broker killed under acks=all, min.insync.replicas=2 gave
-// NOT_ENOUGH_REPLICAS for records an earlier, timed-out attempt had appended). Such an attempt takes
-// at least the broker's ack timeout, so a definite error that took that long is reported unknown.
-// A quick retry after a connection broke mid-request is not caught by this rule; the ledger then
-// reports the record as recovered (failed but present), never as lost.
+// producer to its outcome. sarama retries a record (Producer.Retry.Max times, each after
+// retryBackoff), and an earlier attempt may have been appended and later committed even though the
+// last one was refused (observed: a broker killed under acks=all, min.insync.replicas=2 gave
+// NOT_ENOUGH_REPLICAS for records an earlier, timed-out attempt had appended; and after a broker's
+// pod went away mid-request, the quick retry on the new leader was refused NOT_ENOUGH_REPLICAS,
+// the broker checking its in-sync replicas before it sees the duplicate, for a record the first
+// attempt had appended and replicated). sarama does not tell how many attempts a record took, but
+// a retry waits retryBackoff first: a definite error that took that long is reported unknown.
 func ClassifyAfter(err error, elapsed time.Duration) error {
 	err = Classify(err)
-	if err != nil && !errors.Is(err, topology.ErrIndefinite) && elapsed >= ackTimeout {
+	if err != nil && !errors.Is(err, topology.ErrIndefinite) && elapsed >= retryBackoff {
 		return fmt.Errorf("%w (after %s of retries, an earlier attempt may have been applied): %w", err, elapsed.Round(time.Millisecond), topology.ErrIndefinite)
 	}
 	return err

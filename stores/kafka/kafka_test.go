@@ -122,8 +122,10 @@ func TestClassifyAfter(t *testing.T) {
 		elapsed    time.Duration
 		indefinite bool
 	}{
-		{"refused at once", sarama.ErrNotEnoughReplicas, time.Second, false},
+		{"refused at once", sarama.ErrNotEnoughReplicas, 50 * time.Millisecond, false},
 		{"refused after a timed-out attempt", sarama.ErrNotEnoughReplicas, 6 * time.Second, true},
+		{"refused when a retry may have followed an appended attempt", sarama.ErrNotEnoughReplicas, retryBackoff, true},
+		{"never sent after a retry may have followed a sent attempt", sarama.ErrOutOfBrokers, time.Second, true},
 		{"timeout stays unknown", sarama.ErrRequestTimedOut, time.Second, true},
 		{"never sent, quickly", sarama.ErrOutOfBrokers, 100 * time.Millisecond, false},
 	}
