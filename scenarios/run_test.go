@@ -74,8 +74,7 @@ func TestCheckersFailOnMisbehavingFake(t *testing.T) {
 		{"ledger catches a corrupt value", []fakes.Option{fakes.WithFault(fakes.CorruptValues, topology.KindDocument)}, nil, "node-kill", "ledger", reports.Fail},
 		{"placement catches an acknowledged record with no location", []fakes.Option{fakes.WithFault(fakes.HideLocation, topology.KindObject)}, nil, "node-kill", "placement", reports.Fail},
 		{"ledger catches stackgraph with one copy under drive loss", nil, func(s *topology.Spec) { s.StackGraph.Replication, s.StackGraph.MinReplication = 1, 1 }, "drive-loss", "ledger", reports.Fail},
-		{"placement catches stackgraph acknowledging one copy", nil, func(s *topology.Spec) { s.StackGraph.Datanodes, s.StackGraph.MinReplication = 2, 1 }, "node-kill", "placement", reports.Fail},
-		{"placement holds for stackgraph refusing one copy", nil, func(s *topology.Spec) { s.StackGraph.Datanodes = 2 }, "node-kill", "placement", reports.Pass},
+		{"placement catches stackgraph keeping one copy", nil, func(s *topology.Spec) { s.StackGraph.Replication, s.StackGraph.MinReplication = 1, 1 }, "node-kill", "placement", reports.Fail},
 		{"isolation catches a platform without policies", nil, func(s *topology.Spec) { s.Network.Isolation = "none" }, "isolation", "isolation", reports.Fail},
 	}
 	for _, tt := range tests {

@@ -118,8 +118,11 @@ func TestPlacement(t *testing.T) {
 	thin := ops("oo")
 	thin[1].Ack.Copies = 1 // written to one copy when acknowledged, on two now
 	two := []topology.Placement{{ID: "id-0", Nodes: []string{"n1", "n2"}, Tolerates: 1}, {ID: "id-1", Nodes: []string{"n2", "n3"}, Tolerates: 1}}
-	if v := Placement(thin, two, 2); v.Status != reports.Fail || !strings.Contains(v.Summary, "1 acknowledged while fewer than 2 copies were written e.g. id-1") {
-		t.Errorf("a record acknowledged with one copy: %s (%s), want fail naming it", v.Status, v.Summary)
+	if v := Placement(thin, two, 2); v.Status != reports.Pass || !strings.Contains(v.Summary, "1 acknowledged while the store had written fewer than 2 copies e.g. id-1") {
+		t.Errorf("a record acknowledged with one copy, on two nodes now: %s (%s), want pass naming it", v.Status, v.Summary)
+	}
+	if v := Placement(thin, two[:1], 2); v.Status != reports.Fail {
+		t.Errorf("a record acknowledged with one copy and not placed: %s (%s), want fail", v.Status, v.Summary)
 	}
 }
 
