@@ -220,8 +220,7 @@ func (r *runner) destroyAndRestore(ctx context.Context, ro *RestoreObservation, 
 	}
 	r.event("restored tenant %s from %s: %s, %d volumes; stores answered after %s", ro.Tenant, ro.Backup.Name, ro.Run.Phase,
 		ro.Run.Volumes, ro.Run.Answered.Sub(ro.Run.Started).Round(time.Second))
-	r.settleBy, r.unsettled = time.Now().Add(r.env.settleTimeout()), nil
-	if err := r.settle(ctx); err != nil {
+	if err := r.settleAnew(ctx); err != nil {
 		return err
 	}
 	ro.Unsettled = r.unsettled
@@ -448,8 +447,7 @@ func (r *runner) offline(ctx context.Context, drives []topology.Drive, observe f
 		}
 		r.event("object-store drive %s back online: %s", d.Name, evidence)
 	}
-	r.settleBy, r.unsettled = time.Now().Add(r.env.settleTimeout()), nil // the store regains its quorum
-	if err := r.settle(rctx); err != nil {
+	if err := r.settleAnew(rctx); err != nil { // the store regains its quorum
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -536,8 +534,7 @@ func (r *runner) restoreDrives(ctx context.Context, dd topology.DriveDropper, dr
 		}
 		r.event("restored object-store drive %s on %s: %s", d.Name, d.Node, evidence)
 	}
-	r.settleBy, r.unsettled = time.Now().Add(r.env.settleTimeout()), nil
-	_ = r.settle(rctx)
+	_ = r.settleAnew(rctx)
 }
 
 // Offboarding writes to every tenant, backs every tenant up, offboards the last tenant and then

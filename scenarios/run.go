@@ -375,6 +375,13 @@ func (r *runner) settle(ctx context.Context) error {
 	return nil
 }
 
+// settleAnew waits for the platform to settle after a change of the drill's own (a restore, drives
+// brought back), with a fresh bound, whatever an earlier wait found.
+func (r *runner) settleAnew(ctx context.Context) error {
+	r.settleBy, r.unsettled = time.Now().Add(r.env.settleTimeout()), nil
+	return r.settle(ctx)
+}
+
 // openStores opens this scenario's dataset in every store of every tenant, each behind a recording
 // client.
 func (r *runner) openStores(ctx context.Context) error {
