@@ -849,8 +849,8 @@ func TestNewServer(t *testing.T) {
 			"objectstore": {Endpoints: []string{"127.0.0.1:1"}}, "kafka": {Endpoints: []string{"127.0.0.1:1"}}}},
 			[]api.StoreInfo{{Name: "kafka", Kind: topology.KindLog}, {Name: "objectstore", Kind: topology.KindObject}}, ""},
 		{"store the registry does not know", api.Config{Tenant: "tenant-a", Stores: map[string]api.StoreConfig{
-			"kafka": {Endpoints: []string{"k:9092"}}, "stackgraph": {Endpoints: []string{"s:1"}}}}, nil,
-			"stores.stackgraph: no such store (known: kafka, elasticsearch, objectstore)"},
+			"kafka": {Endpoints: []string{"k:9092"}}, "graphstore": {Endpoints: []string{"s:1"}}}}, nil,
+			"stores.graphstore: no such store (known: kafka, elasticsearch, stackgraph, objectstore)"},
 		{"invalid config", api.Config{Tenant: "tenant-a", Stores: map[string]api.StoreConfig{"kafka": {}}}, nil, "stores.kafka.endpoints: required"},
 	}
 	for _, tt := range tests {
@@ -912,7 +912,7 @@ func TestAgentMain(t *testing.T) {
 	}
 	good := write("good.json", `{"tenant":"tenant-a","stores":{"objectstore":{"endpoints":["127.0.0.1:1"],"accessKey":"a","secretKey":"b"}}}`)
 	bad := write("bad.json", `{"tenant":""}`)
-	unknown := write("unknown.json", `{"tenant":"a","stores":{"stackgraph":{"endpoints":["s:1"]}}}`)
+	unknown := write("unknown.json", `{"tenant":"a","stores":{"graphstore":{"endpoints":["s:1"]}}}`)
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -74,7 +74,7 @@ type Offboarding struct {
 }
 
 // DataComponents are the in-cluster data-storing components every tenant gets, by name.
-var DataComponents = []string{"kafka", "elasticsearch"}
+var DataComponents = []string{"kafka", "elasticsearch", "stackgraph"}
 
 // TLS is the ingress controller's TLS configuration.
 type TLS struct {

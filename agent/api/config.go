@@ -40,18 +40,19 @@ type StoreConfig struct {
 type SpecConfig struct {
 	Kafka         topology.Kafka         `json:"kafka"`
 	Elasticsearch topology.Elasticsearch `json:"elasticsearch"`
+	StackGraph    topology.StackGraph    `json:"stackgraph"`
 	ObjectStore   topology.ObjectStore   `json:"objectStore"`
 }
 
 // SpecConfigOf takes the stores' part of a spec.
 func SpecConfigOf(s topology.Spec) SpecConfig {
-	return SpecConfig{Kafka: s.Kafka, Elasticsearch: s.Elasticsearch, ObjectStore: s.ObjectStore}
+	return SpecConfig{Kafka: s.Kafka, Elasticsearch: s.Elasticsearch, StackGraph: s.StackGraph, ObjectStore: s.ObjectStore}
 }
 
 // Spec is a topology.Spec carrying the stores' part of the configuration.
 func (c SpecConfig) Spec() topology.Spec {
 	s := topology.Default()
-	s.Kafka, s.Elasticsearch, s.ObjectStore = c.Kafka, c.Elasticsearch, c.ObjectStore
+	s.Kafka, s.Elasticsearch, s.StackGraph, s.ObjectStore = c.Kafka, c.Elasticsearch, c.StackGraph, c.ObjectStore
 	return s
 }
 

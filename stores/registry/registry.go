@@ -6,12 +6,13 @@ package registry
 import (
 	"dpsim/stores"
 	"dpsim/stores/elastic"
+	"dpsim/stores/hdfs"
 	"dpsim/stores/kafka"
 	"dpsim/stores/s3"
 )
 
 // All is every store, in the order reports list them.
-var All = []stores.Description{kafka.Description, elastic.Description, s3.Description}
+var All = []stores.Description{kafka.Description, elastic.Description, hdfs.Description, s3.Description}
 
 // Lookup finds a store by name.
 func Lookup(name string) (stores.Description, bool) {

@@ -18,12 +18,12 @@ func (p *Platform) Drives(ctx context.Context) ([]topology.Drive, error) {
 	var out []topology.Drive
 	for _, t := range p.spec.Tenants {
 		for _, c := range platform.Components() {
-			pods, err := p.podNodes(ctx, platform.Namespace(t), c.App)
+			pods, err := p.componentPods(ctx, platform.Namespace(t), c)
 			if err != nil {
 				return nil, err
 			}
-			for _, pod := range sortedKeys(pods) {
-				out = append(out, topology.Drive{Node: pods[pod], Name: pod, Component: c.Name, Tenant: t})
+			for _, pod := range pods {
+				out = append(out, topology.Drive{Node: pod.node, Name: pod.name, Component: c.Name, Tenant: t, MetadataOnly: pod.metadataOnly})
 			}
 		}
 	}

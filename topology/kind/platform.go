@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -232,7 +231,9 @@ func (p *Platform) podSummary(ctx context.Context, ns string) string {
 func workloads() []string {
 	var out []string
 	for _, c := range platform.Components() {
-		out = append(out, c.Workload)
+		for _, r := range c.Roles {
+			out = append(out, r.Workload)
+		}
 	}
 	return out
 }
@@ -317,6 +318,27 @@ func (p *Platform) isolatedNodes() []string {
 	return slices.Clone(p.isolated)
 }
 
+// componentPod is one pod of a component: its name, its node and whether it keeps metadata only.
+type componentPod struct {
+	name, node   string
+	metadataOnly bool
+}
+
+// componentPods lists the pods of every role of c in ns, each role's sorted by name.
+func (p *Platform) componentPods(ctx context.Context, ns string, c platform.Component) ([]componentPod, error) {
+	var out []componentPod
+	for _, r := range c.Roles {
+		pods, err := p.podNodes(ctx, ns, r.App)
+		if err != nil {
+			return nil, err
+		}
+		for _, pod := range sortedKeys(pods) {
+			out = append(out, componentPod{name: pod, node: pods[pod], metadataOnly: r.MetadataOnly})
+		}
+	}
+	return out, nil
+}
+
 // podNodes maps the pods of ns with label app=app to their nodes.
 func (p *Platform) podNodes(ctx context.Context, ns, app string) (map[string]string, error) {
 	out, err := p.cluster.Kubectl(ctx, nil, "-n", ns, "get", "pods", "-l", "app="+app,
@@ -348,13 +370,13 @@ func (p *Platform) Components(ctx context.Context) ([]topology.Component, error)
 	for _, t := range p.spec.Tenants {
 		ns := platform.Namespace(t)
 		for _, c := range platform.Components() {
-			pods, err := p.podNodes(ctx, ns, c.App)
+			pods, err := p.componentPods(ctx, ns, c)
 			if err != nil {
 				return nil, err
 			}
 			comp := topology.Component{Tenant: t, Name: c.Name, Kind: c.Kind}
-			for _, pod := range sortedKeys(pods) {
-				comp.Members = append(comp.Members, topology.Member{Name: pod, Node: pods[pod], Zone: zones[pods[pod]]})
+			for _, pod := range pods {
+				comp.Members = append(comp.Members, topology.Member{Name: pod.name, Node: pod.node, Zone: zones[pod.node], MetadataOnly: pod.metadataOnly})
 			}
 			out = append(out, comp)
 		}
@@ -419,11 +441,13 @@ func (p *Platform) memberPlacement(ctx context.Context, tenant string, s *api.Re
 	}
 	nodes := map[string]string{}
 	for _, c := range platform.Components() {
-		pods, err := p.podNodes(ctx, platform.Namespace(tenant), c.App)
+		pods, err := p.componentPods(ctx, platform.Namespace(tenant), c)
 		if err != nil {
 			return nil, err
 		}
-		maps.Copy(nodes, pods)
+		for _, pod := range pods {
+			nodes[pod.name] = pod.node
+		}
 	}
 	for i := range placements {
 		for j, member := range placements[i].Nodes {

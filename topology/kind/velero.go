@@ -535,8 +535,10 @@ func (p *Platform) dataVolumes(ctx context.Context, ns string) ([]topology.DataV
 // carry its selector's labels), else by its name (data-<pod prefix>-<i>).
 func componentOf(c claim) string {
 	for _, comp := range platform.Components() {
-		if c.Metadata.Labels["app"] == comp.App || strings.HasPrefix(c.Metadata.Name, "data-"+comp.PodPrefix+"-") {
-			return comp.Name
+		for _, r := range comp.Roles {
+			if c.Metadata.Labels["app"] == r.App || strings.HasPrefix(c.Metadata.Name, "data-"+r.PodPrefix+"-") {
+				return comp.Name
+			}
 		}
 	}
 	return c.Metadata.Labels["app"]
