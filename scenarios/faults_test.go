@@ -3,6 +3,7 @@ package scenarios
 import (
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"dpsim/topology"
@@ -25,5 +26,17 @@ func TestChooseDrivesTakesDataDrivesOnly(t *testing.T) {
 	}
 	if want := []string{"hdfs-datanode-0", "kafka-0", "minio-1"}; !slices.Equal(names, want) {
 		t.Fatalf("chose %v, want %v", names, want)
+	}
+}
+
+// A fault that takes a metadata-only member's node names it; one elsewhere does not.
+func TestMetadataTakenNamesTheNamenode(t *testing.T) {
+	comps := []topology.Component{{Tenant: "t", Name: "stackgraph", Members: []topology.Member{
+		{Name: "hdfs-namenode-0", Node: "n1", MetadataOnly: true}, {Name: "hdfs-datanode-0", Node: "n1"}, {Name: "hdfs-datanode-1", Node: "n2"}}}}
+	if got := metadataTaken(comps, []string{"n1"}); len(got) != 1 || !strings.Contains(got[0], "t/stackgraph's hdfs-namenode-0 on n1") {
+		t.Errorf("node n1: %v", got)
+	}
+	if got := metadataTaken(comps, []string{"n2"}); len(got) != 0 {
+		t.Errorf("node n2: %v, want nothing", got)
 	}
 }

@@ -247,6 +247,20 @@ func (r *runner) execute(ctx context.Context) error {
 	return nil
 }
 
+// metadataTaken names each metadata-only member (HDFS's namenode) on the nodes a fault took: its
+// component stops taking writes until it is back, and the recovery figures show for how long.
+func metadataTaken(comps []topology.Component, nodes []string) []string {
+	var out []string
+	for _, c := range comps {
+		for _, m := range c.Members {
+			if m.MetadataOnly && slices.Contains(nodes, m.Node) {
+				out = append(out, fmt.Sprintf("the fault took %s/%s's %s on %s, the one process keeping its metadata", c.Tenant, c.Name, m.Name, m.Node))
+			}
+		}
+	}
+	return out
+}
+
 // fault injects the scenario's fault, drives traffic while it is in force and recovers from it.
 // Recovery always runs once the fault is in, even when the run was interrupted (then with a bounded
 // time of its own), and what it could not heal is reported.
@@ -257,6 +271,7 @@ func (r *runner) fault(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("inject %s: %w", f.Kind(), err)
 	}
+	inj.Effect = append(inj.Effect, metadataTaken(r.obs.Components, inj.Nodes)...)
 	r.event("injected %s on %s: %s", f.Kind(), inj.Target, strings.Join(inj.Effect, "; "))
 	window := FaultWindow{Kind: f.Kind(), Target: inj.Target, Nodes: inj.Nodes, Effect: inj.Effect, Start: start}
 	recoverFault := func() error {
