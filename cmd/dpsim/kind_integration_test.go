@@ -58,10 +58,10 @@ func ledgerTotals(r reports.Report, store string) (acked, lost int) {
 }
 
 // TestIntegrationKindDriveLoss runs the drive-loss, backup-restore and isolation scenarios on kind against real
-// Kafka, Elasticsearch and MinIO, and real NetworkPolicies, twice: as promised (replication factor 2,
+// Kafka, Elasticsearch, HDFS and MinIO, and real NetworkPolicies, twice: as promised (replication factor 2,
 // namespace isolation) no acknowledged write is lost, DP-DUR-4 passes and so does DP-NET-3 with the
 // full truth table, and a Velero backup restores every record acknowledged before it (DP-BAK-1, -2);
-// with Elasticsearch left out of the backup schedule DP-BAK-1 and -2 fail; with replication factor 1 real Kafka loses acknowledged records and DP-DUR-4
+// with Elasticsearch left out of the backup schedule DP-BAK-1 and -2 fail; with replication factor 1 real Kafka and HDFS lose acknowledged records and DP-DUR-4
 // fails, and without NetworkPolicies DP-NET-3 fails naming the tenant pairs that connected. Each run
 // tears down everything it made.
 func TestIntegrationKindDriveLoss(t *testing.T) {
@@ -79,6 +79,8 @@ func TestIntegrationKindDriveLoss(t *testing.T) {
 			s = replace("replicationFactor: 2", "replicationFactor: 1")(s)
 			s = replace("isolation: namespace", "isolation: none")(s)
 			s = replace("excludeComponents: []", "excludeComponents: [elasticsearch]")(s)
+			s = replace("  replication: 2", "  replication: 1")(s) // stackgraph
+			s = replace("minReplication: 2", "minReplication: 1")(s)
 			return replace("minInsyncReplicas: 2", "minInsyncReplicas: 1")(s)
 		}, exitFailed, reports.Fail},
 	}
@@ -89,16 +91,18 @@ func TestIntegrationKindDriveLoss(t *testing.T) {
 			code := Run(context.Background(), []string{"simulate", "--provider", "kind", "--spec", spec, "--scenario", "drive-loss", "--scenario", "backup-restore", "--scenario", "isolation", "--out", out},
 				testenv.Writer(t), testenv.Writer(t))
 			r := readReport(t, out)
-			acked, lost := ledgerTotals(r, "kafka")
-			t.Logf("exit %d; kafka: %d acknowledged, %d lost", code, acked, lost)
 			if code != tt.wantCode {
 				t.Errorf("exit %d, want %d", code, tt.wantCode)
 			}
 			if s := statusOf(r, "DP-DUR-4"); s != tt.want {
 				t.Errorf("DP-DUR-4 is %s, want %s", s, tt.want)
 			}
-			if acked == 0 || (tt.want == reports.Pass) != (lost == 0) {
-				t.Errorf("kafka acknowledged %d, lost %d", acked, lost)
+			for _, store := range []string{"kafka", "stackgraph"} {
+				acked, lost := ledgerTotals(r, store)
+				t.Logf("%s: %d acknowledged, %d lost", store, acked, lost)
+				if acked == 0 || (tt.want == reports.Pass) != (lost == 0) {
+					t.Errorf("%s acknowledged %d, lost %d", store, acked, lost)
+				}
 			}
 			if s := statusOf(r, "DP-NET-3"); s != tt.want {
 				t.Errorf("DP-NET-3 is %s, want %s", s, tt.want)
