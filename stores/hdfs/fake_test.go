@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fakeHDFS answers the requests a Store makes the way HDFS 3.4's namenode (WebHDFS, /fsck, /jmx)
@@ -36,6 +37,7 @@ type fakeHDFS struct {
 	missing       map[string]bool             // files (paths) whose block has no replica left
 	stale         map[int]bool                // datanodes (indexes) that stopped heartbeating
 	noJMX         bool                        // /jmx fails
+	delay         time.Duration               // every namenode answer, and a datanode's answer to a create it stored, waits this long
 	// stopped is a datanode that stopped but is still live to the namenode: it is named for every
 	// CREATE and OPEN until excluded by its xferaddr (stoppedXfer), and nothing listens at its
 	// address; only it is left when onlyStopped is set.
@@ -125,6 +127,7 @@ func (f *fakeHDFS) exception(w http.ResponseWriter, status int, name, msg string
 }
 
 func (f *fakeHDFS) namenode(w http.ResponseWriter, r *http.Request) {
+	time.Sleep(f.delay)
 	q := r.URL.Query()
 	switch {
 	case r.URL.Path == "/fsck":
@@ -336,6 +339,7 @@ func (f *fakeHDFS) create(w http.ResponseWriter, r *http.Request, p string) {
 	if f.bodies != nil {
 		f.bodies <- p
 	}
+	time.Sleep(f.delay)
 	switch {
 	case f.hang != nil && f.hang(p):
 		<-r.Context().Done()

@@ -79,6 +79,8 @@ func TestWrite(t *testing.T) {
 			detail: "FileAlreadyExistsException", left: true},
 		{name: "the datanode never answers after the body", set: func(f *fakeHDFS) { f.hang = func(string) bool { return true } },
 			timeout: 300 * time.Millisecond, indefinite: true, detail: "deadline exceeded", left: true},
+		{name: "each answer in time, the write as a whole too slow", set: func(f *fakeHDFS) { f.delay = 200 * time.Millisecond },
+			timeout: 300 * time.Millisecond, indefinite: true, detail: "deadline exceeded", left: true},
 		{name: "the connection breaks after the body", set: func(f *fakeHDFS) { f.drop = true },
 			indefinite: true, detail: "EOF", left: true},
 		{name: "the datanode fails with 500", set: func(f *fakeHDFS) { f.serverError = true },

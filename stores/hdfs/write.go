@@ -64,7 +64,8 @@ func notSent(id string, invoked time.Time, why error) topology.WriteResult {
 // NamenodeWebHdfsMethods.put only picks the datanode, it creates nothing), then the value is PUT to
 // that datanode, which creates the file, writes it through the pipeline and answers 201 only after
 // closing it (WebHdfsHandler.onCreate, HdfsWriter: the answer follows out.close()). A datanode that
-// cannot be reached is excluded and the namenode asked again (toDatanode).
+// cannot be reached is excluded and the namenode asked again (toDatanode). The whole write is bounded
+// by the configured timeout: past it, the outcome is unknown.
 func (s *Store) write(ctx context.Context, id string, value []byte) topology.WriteResult {
 	invoked := time.Now()
 	if id == "" {
@@ -73,6 +74,8 @@ func (s *Store) write(ctx context.Context, id string, value []byte) topology.Wri
 	if ctx.Err() != nil {
 		return notSent(id, invoked, ctx.Err())
 	}
+	ctx, cancel := context.WithTimeout(ctx, s.c.cfg.Timeout)
+	defer cancel()
 	res := topology.WriteResult{ID: id, Invoked: invoked}
 	p := s.file(id)
 	dn, a, err := s.c.toDatanode(ctx, http.MethodPut, p, "CREATE", s.createQuery(), value)
