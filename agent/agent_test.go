@@ -33,13 +33,14 @@ const wait = 30 * time.Second
 // taken at once but answered only once the ids end and release (when set) is closed: acknowledged
 // then, unknown if the stream's context ends first.
 type fakeStore struct {
-	name    string
-	kind    topology.Kind
-	hold    func(i int) bool
-	release chan struct{}
-	took    chan string // when set, gets every id the store takes
-	stopAt  int         // when positive, the store stops taking after this many ids and returns nil
-	readErr error
+	name     string
+	kind     topology.Kind
+	hold     func(i int) bool
+	release  chan struct{}
+	took     chan string // when set, gets every id the store takes
+	stopAt   int         // when positive, the store stops taking after this many ids and returns nil
+	readErr  error
+	inFlight int // its stores.Description.InFlight
 
 	mu      sync.Mutex
 	gone    bool // the dataset does not exist (Replicated says so)
@@ -181,7 +182,11 @@ func newAgent(t *testing.T, wrap func(http.Handler) http.Handler, fakes ...topol
 	var infos []api.StoreInfo
 	for _, f := range fakes {
 		byName[f.Name()] = f
-		infos = append(infos, api.StoreInfo{Name: f.Name(), Kind: f.Kind()})
+		info := api.StoreInfo{Name: f.Name(), Kind: f.Kind()}
+		if fs, ok := f.(*fakeStore); ok {
+			info.InFlight = fs.inFlight
+		}
+		infos = append(infos, info)
 	}
 	infos = append(infos, api.StoreInfo{Name: "broken", Kind: topology.KindLog})
 	a.srv = NewServerWith("tenant-a", infos, func(_ context.Context, store, dataset string) (topology.Store, error) {
@@ -465,6 +470,14 @@ type pacing struct {
 	now, maxSeen int
 }
 
+// InFlight passes on the wrapped store's bound.
+func (p *pacing) InFlight() int {
+	if b, ok := p.st.(stores.InFlightBound); ok {
+		return b.InFlight()
+	}
+	return 0
+}
+
 func (p *pacing) WriteStream(ctx context.Context, ids iter.Seq[string], valueBytes int, emit func(topology.WriteResult)) error {
 	return p.st.WriteStream(ctx, func(yield func(string) bool) {
 		for id := range ids {
@@ -488,15 +501,18 @@ func (p *pacing) WriteStream(ctx context.Context, ids iter.Seq[string], valueByt
 // workload's sequence, and no more than InFlight await their outcome at once.
 func TestWriteForThroughAgent(t *testing.T) {
 	tests := []struct {
-		name string
-		load stores.TimedLoad
+		name  string
+		load  stores.TimedLoad
+		bound int // the store's own (its description's InFlight)
+		most  int
 	}{
-		{"rate and in-flight bound", stores.TimedLoad{Prefix: "ds/during-", Duration: 200 * time.Millisecond, Rate: 500, InFlight: 3, ValueBytes: 10}},
-		{"in-flight bound only", stores.TimedLoad{Prefix: "ds/during-", Duration: 100 * time.Millisecond, InFlight: 1, ValueBytes: 10}},
+		{"rate and in-flight bound", stores.TimedLoad{Prefix: "ds/during-", Duration: 200 * time.Millisecond, Rate: 500, InFlight: 3, ValueBytes: 10}, 0, 3},
+		{"in-flight bound only", stores.TimedLoad{Prefix: "ds/during-", Duration: 100 * time.Millisecond, InFlight: 1, ValueBytes: 10}, 0, 1},
+		{"the store's own bound, lower", stores.TimedLoad{Prefix: "ds/during-", Duration: 100 * time.Millisecond, InFlight: 50, ValueBytes: 10}, 2, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fake := &fakeStore{name: "kafka", kind: topology.KindLog}
+			fake := &fakeStore{name: "kafka", kind: topology.KindLog, inFlight: tt.bound}
 			a := newAgent(t, nil, fake)
 			p := &pacing{st: a.store(t, "kafka")}
 			var rec recorder
@@ -516,8 +532,8 @@ func TestWriteForThroughAgent(t *testing.T) {
 					t.Errorf("write %d: %+v (outcome %v), want acknowledged", i, r, ok)
 				}
 			}
-			if p.maxSeen > tt.load.InFlight {
-				t.Errorf("%d writes awaited their outcome at once, want at most %d", p.maxSeen, tt.load.InFlight)
+			if p.maxSeen > tt.most {
+				t.Errorf("%d writes awaited their outcome at once, want at most %d", p.maxSeen, tt.most)
 			}
 			if rb, _ := fake.Read(context.Background()); len(rb.Records) != issued {
 				t.Errorf("the store holds %d records, %d were acknowledged", len(rb.Records), issued)

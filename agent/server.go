@@ -54,7 +54,7 @@ func NewServer(cfg api.Config, log *slog.Logger) (*Server, error) {
 	var infos []api.StoreInfo
 	for _, d := range registry.All { // registry order, so reports list stores alike everywhere
 		if _, ok := cfg.Stores[d.Name]; ok {
-			infos = append(infos, api.StoreInfo{Name: d.Name, Kind: d.Kind})
+			infos = append(infos, api.StoreInfo{Name: d.Name, Kind: d.Kind, InFlight: d.InFlight})
 		}
 	}
 	for name := range cfg.Stores {

@@ -24,6 +24,11 @@ type StreamWriter interface {
 	WriteStream(ctx context.Context, ids iter.Seq[string], valueBytes int, emit func(topology.WriteResult)) error
 }
 
+// InFlightBound is a StreamWriter that works on at most InFlight writes at once (0: no bound).
+type InFlightBound interface {
+	InFlight() int
+}
+
 // WriteIDs writes a list of ids through w. Ids w never took because ctx ended are failed (not sent),
 // so emit is called once for every id of the list.
 func WriteIDs(ctx context.Context, w StreamWriter, ids []string, valueBytes int, emit func(topology.WriteResult)) error {
@@ -65,10 +70,15 @@ func TimedID(prefix string, i int) string { return fmt.Sprintf("%s%07d", prefix,
 
 // WriteFor writes ids TimedID(load.Prefix, 0), TimedID(load.Prefix, 1), ... through w for
 // load.Duration, at most load.Rate per second (when positive) and with at most load.InFlight writes
-// without an outcome, and returns how many it issued. Once the duration has passed no new write
-// starts; the call returns when every issued write has its outcome.
+// without an outcome (fewer when w is an InFlightBound: an id it has no worker for would wait,
+// unseen, and start after the duration), and returns how many it issued. Once the duration has
+// passed no new write starts; the call returns when every issued write has its outcome.
 func WriteFor(ctx context.Context, w StreamWriter, load TimedLoad, emit func(topology.WriteResult)) (int, error) {
-	slots := make(chan struct{}, max(load.InFlight, 1))
+	inFlight := load.InFlight
+	if b, ok := w.(InFlightBound); ok && b.InFlight() > 0 {
+		inFlight = min(inFlight, b.InFlight())
+	}
+	slots := make(chan struct{}, max(inFlight, 1))
 	start := time.Now()
 	// stopped closes when the duration has passed (or ctx ended): no write starts after it.
 	feedCtx, cancel := context.WithTimeout(ctx, load.Duration)
@@ -165,6 +175,10 @@ func TransportError(err error) error {
 type Description struct {
 	Name string
 	Kind topology.Kind
+	// InFlight is how many writes the store's client works on at once (0: as many as it is given).
+	// A timed workload never has more issued without an outcome, so that none waits in a queue
+	// past the workload's end (see WriteFor).
+	InFlight int
 	// Connect reaches the store's cluster for one tenant; the agent does it once, on first use.
 	Connect func(ctx context.Context, c Connection) (Cluster, error)
 }

@@ -65,11 +65,14 @@ func TestCollect(t *testing.T) {
 // flight at once.
 type slowStream struct {
 	delay       time.Duration
+	bound       int // its InFlight
 	mu          sync.Mutex
 	now, most   int
 	cancelAfter int
 	cancel      func()
 }
+
+func (s *slowStream) InFlight() int { return s.bound }
 
 func (s *slowStream) WriteStream(ctx context.Context, ids iter.Seq[string], _ int, emit func(topology.WriteResult)) error {
 	var wg sync.WaitGroup
@@ -96,22 +99,34 @@ func (s *slowStream) WriteStream(ctx context.Context, ids iter.Seq[string], _ in
 }
 
 func TestWriteForKeepsTheWindowAndStops(t *testing.T) {
-	s := &slowStream{delay: 2 * time.Millisecond}
-	var mu sync.Mutex
-	seen := map[string]bool{}
-	issued, err := WriteFor(context.Background(), s, TimedLoad{Prefix: "p/", Duration: 50 * time.Millisecond, InFlight: 8, ValueBytes: 1}, func(r topology.WriteResult) {
-		mu.Lock()
-		seen[r.ID] = true
-		mu.Unlock()
-	})
-	if err != nil || issued == 0 {
-		t.Fatalf("WriteFor = %d, %v", issued, err)
+	tests := []struct {
+		name        string
+		bound, most int
+	}{
+		{"the load's bound", 0, 8},
+		{"the store's own, lower bound", 3, 3},
+		{"the load's, lower bound", 20, 8},
 	}
-	if len(seen) != issued || !seen[TimedID("p/", 0)] || !seen[TimedID("p/", issued-1)] {
-		t.Errorf("%d outcomes for %d issued writes", len(seen), issued)
-	}
-	if s.most > 8 {
-		t.Errorf("%d writes in flight, want at most 8", s.most)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &slowStream{delay: 2 * time.Millisecond, bound: tt.bound}
+			var mu sync.Mutex
+			seen := map[string]bool{}
+			issued, err := WriteFor(context.Background(), s, TimedLoad{Prefix: "p/", Duration: 50 * time.Millisecond, InFlight: 8, ValueBytes: 1}, func(r topology.WriteResult) {
+				mu.Lock()
+				seen[r.ID] = true
+				mu.Unlock()
+			})
+			if err != nil || issued == 0 {
+				t.Fatalf("WriteFor = %d, %v", issued, err)
+			}
+			if len(seen) != issued || !seen[TimedID("p/", 0)] || !seen[TimedID("p/", issued-1)] {
+				t.Errorf("%d outcomes for %d issued writes", len(seen), issued)
+			}
+			if s.most > tt.most {
+				t.Errorf("%d writes in flight, want at most %d", s.most, tt.most)
+			}
+		})
 	}
 }
 

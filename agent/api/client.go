@@ -140,7 +140,7 @@ func (c *Client) Stores(ctx context.Context, tenant, dataset string) ([]*RemoteS
 	}
 	out := make([]*RemoteStore, 0, len(sr.Stores))
 	for _, s := range sr.Stores {
-		out = append(out, &RemoteStore{c: c, kind: s.Kind, req: StoreRequest{Tenant: tenant, Store: s.Name, Dataset: dataset}})
+		out = append(out, &RemoteStore{c: c, kind: s.Kind, inFlight: s.InFlight, req: StoreRequest{Tenant: tenant, Store: s.Name, Dataset: dataset}})
 	}
 	return out, nil
 }
@@ -166,9 +166,10 @@ func (c *Client) Replicated(ctx context.Context, store, dataset string) (Replica
 
 // RemoteStore is one store of the agent, seen through one dataset.
 type RemoteStore struct {
-	c    *Client
-	kind topology.Kind
-	req  StoreRequest
+	c        *Client
+	kind     topology.Kind
+	inFlight int
+	req      StoreRequest
 }
 
 var _ topology.Store = (*RemoteStore)(nil)
@@ -178,6 +179,10 @@ func (s *RemoteStore) Name() string { return s.req.Store }
 
 // Kind is the store family.
 func (s *RemoteStore) Kind() topology.Kind { return s.kind }
+
+// InFlight is how many writes the agent's store works on at once (0: as many as it is given), so
+// that a timed workload issues no id that would wait in the agent's queue (stores.InFlightBound).
+func (s *RemoteStore) InFlight() int { return s.inFlight }
 
 // Dataset is the dataset the store is seen through.
 func (s *RemoteStore) Dataset() string { return s.req.Dataset }

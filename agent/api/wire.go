@@ -38,6 +38,8 @@ type StoreRequest struct {
 type StoreInfo struct {
 	Name string        `json:"name"`
 	Kind topology.Kind `json:"kind"`
+	// InFlight is how many writes the store works on at once (stores.Description.InFlight).
+	InFlight int `json:"inFlight,omitempty"`
 }
 
 // StoresResponse names the agent's tenant and the stores it offers.

@@ -12,7 +12,7 @@ import (
 )
 
 // Description is StackGraph's storage as the agent knows it.
-var Description = stores.Description{Name: "stackgraph", Kind: topology.KindFile, Connect: connect}
+var Description = stores.Description{Name: "stackgraph", Kind: topology.KindFile, InFlight: DefaultWorkers, Connect: connect}
 
 func connect(ctx context.Context, c stores.Connection) (stores.Cluster, error) {
 	cfg := ConfigFromSpec(c.Endpoints, c.Spec)

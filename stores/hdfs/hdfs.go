@@ -42,7 +42,7 @@ type Config struct {
 	// Replication is the replication factor of created files; 0 leaves HDFS's own default
 	// (dfs.replication of the datanode that creates the file).
 	Replication int
-	Workers     int           // writes, and reads, in flight; default 16
+	Workers     int           // writes, and reads, in flight; default DefaultWorkers
 	Timeout     time.Duration // bound of any one request, and of a write as a whole; default 2 minutes
 	Log         *slog.Logger
 }
@@ -55,6 +55,10 @@ func ConfigFromSpec(namenodes []string, spec topology.Spec) Config {
 
 // Root is the directory under which every dataset's directory is made.
 const Root = "/dpsim"
+
+// DefaultWorkers is how many requests a Cluster has in flight at most: each WebHDFS create is a
+// client stream and a pipeline of threads in a datanode with a 128 MiB heap.
+const DefaultWorkers = 16
 
 const (
 	dialTimeout = 3 * time.Second
@@ -99,7 +103,7 @@ func withDefaults(cfg Config) Config {
 	cfg.NameNodes = nns
 	cfg.User = cmp.Or(cfg.User, "dpsim")
 	if cfg.Workers <= 0 {
-		cfg.Workers = 16
+		cfg.Workers = DefaultWorkers
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = defaultTimeout

@@ -15,6 +15,9 @@ import (
 	"dpsim/topology"
 )
 
+// InFlight is how many writes the store works on at once.
+func (s *Store) InFlight() int { return s.c.cfg.Workers }
+
 // WriteStream creates one file per id (Name(id) in the dataset's directory, holding
 // topology.Value(id, valueBytes)), at most Workers at a time, and emits each outcome when it is known.
 // An id taken but not sent because ctx ended is failed; a write in flight then is unknown.
