@@ -103,3 +103,17 @@ func Select(names []string) ([]Scenario, error) {
 	}
 	return out, nil
 }
+
+// WithWrites returns list with n writes per store in each phase of every workload instead of
+// DefaultTraffic's: fewer make a quicker and less thorough run.
+func WithWrites(list []Scenario, n int) []Scenario {
+	out := slices.Clone(list)
+	for i, sc := range out {
+		if sc.Traffic != nil {
+			t := *sc.Traffic
+			t.WritesPerPhase = n
+			out[i].Traffic = &t
+		}
+	}
+	return out
+}

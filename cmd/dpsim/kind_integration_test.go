@@ -88,7 +88,10 @@ func TestIntegrationKindDriveLoss(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			spec := writeSpec(t, func(s string) string { return replace("name: dpsim", "name: "+tt.platform)(tt.edit(s)) })
 			out := t.TempDir()
-			code := Run(context.Background(), []string{"simulate", "--provider", "kind", "--spec", spec, "--scenario", "drive-loss", "--scenario", "backup-restore", "--scenario", "isolation", "--out", out},
+			// 100 writes per phase, not 400: HDFS takes about 10 a second, and re-replicates what a
+			// wiped drive held at its own pace; the paths are the same, make test stays under an hour.
+			code := Run(context.Background(), []string{"simulate", "--provider", "kind", "--spec", spec, "--writes", "100",
+				"--scenario", "drive-loss", "--scenario", "backup-restore", "--scenario", "isolation", "--out", out},
 				testenv.Writer(t), testenv.Writer(t))
 			r := readReport(t, out)
 			if code != tt.wantCode {

@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"dpsim/controls"
 	"dpsim/reports"
+	"dpsim/scenarios"
 )
 
 // dpsim runs the CLI in-process and returns its exit code and output.
@@ -162,6 +164,27 @@ func TestReplicationFactorOneLosesWrites(t *testing.T) {
 	}
 }
 
+// TestWritesSizesTheWorkload: --writes sets the writes of each phase around a fault, and the report
+// says the run was not the default one.
+func TestWritesSizesTheWorkload(t *testing.T) {
+	out := t.TempDir()
+	if code, _, errOut := dpsim(t, context.Background(), "simulate", "--scenario", "drive-loss", "--writes", "25", "--out", out); code != exitOK {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	r := readReport(t, out)
+	if !slices.ContainsFunc(r.Run.Notes, func(n string) bool { return strings.Contains(n, "--writes 25") }) {
+		t.Errorf("run notes %q do not say --writes 25", r.Run.Notes)
+	}
+	want := 25 + scenarios.DefaultTraffic.FaultWrites + 25 // before, during (the fake's), after
+	for _, s := range r.Scenarios {
+		for _, l := range s.Ledgers {
+			if l.Attempted != want {
+				t.Errorf("%s/%s: %d writes attempted, want %d", l.Tenant, l.Store, l.Attempted, want)
+			}
+		}
+	}
+}
+
 // TestSameSeedSameReport runs twice with one seed: the reports differ only in the documented time
 // fields (run.started, run.finished, run.durationSeconds).
 func TestSameSeedSameReport(t *testing.T) {
@@ -221,6 +244,7 @@ func TestBadInput(t *testing.T) {
 		{"missing spec", []string{"simulate", "--spec", "/nonexistent.yaml"}, "nonexistent.yaml"},
 		{"unknown scenario", []string{"simulate", "--scenario", "meteor", "--out", t.TempDir()}, `unknown scenario "meteor"`},
 		{"unknown provider", []string{"simulate", "--provider", "cloud", "--out", t.TempDir()}, `unknown provider "cloud"`},
+		{"no writes", []string{"simulate", "--writes", "0", "--out", t.TempDir()}, "--writes 0: want at least 1"},
 		{"unknown flag", []string{"simulate", "--sed", "1"}, "sed"},
 		{"unknown command", []string{"simluate"}, `unknown command "simluate"`},
 		{"unknown format", []string{"report", "render", bad, "--format", "pdf"}, "pdf"},

@@ -37,6 +37,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	var names stringList
 	fs.Var(&names, "scenario", "run only this scenario (repeatable); default: all (dpsim list)")
 	seed := fs.Int64("seed", 1, "seed for every random choice (targets, values); same seed, same run")
+	writes := fs.Int("writes", scenarios.DefaultTraffic.WritesPerPhase, "writes to each store in each phase before and after a fault and around a backup;\nfewer make a quicker, less thorough run")
 	out := fs.String("out", "dpsim-report", "directory the reports are written to")
 	retain := fs.Bool("retain", false, "keep the topology and the run's datasets after the run (tear it down later with dpsim down)")
 	strict := fs.Bool("strict", false, "exit 1 when any control is skipped, not only when one fails or errs (a pre-release gate)")
@@ -59,6 +60,10 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	if err != nil {
 		return exitUsage, usageError{err}
 	}
+	if *writes < 1 {
+		return exitUsage, usagef("--writes %d: want at least 1", *writes)
+	}
+	list = scenarios.WithWrites(list, *writes)
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
@@ -74,6 +79,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (
 
 	rep := newReport(provider.Name(), spec, cl, *seed, list)
 	rep.Run.ID = scenarios.NewRunID(provider, *seed)
+	if *writes != scenarios.DefaultTraffic.WritesPerPhase {
+		rep.Run.Notes = append(rep.Run.Notes, fmt.Sprintf("--writes %d: %d writes per store and phase, not the default %d", *writes, *writes, scenarios.DefaultTraffic.WritesPerPhase))
+	}
 	for _, n := range spec.Notes() {
 		log.Warn(n)
 	}

@@ -110,6 +110,9 @@ type State struct {
 	Datanodes       []string `json:"datanodes"` // holders of live replicas
 	// Short describes the first under-replicated blocks: file, block, live of wanted, replica states.
 	Short []string `json:"short,omitempty"`
+	// SafeMode is the namenode's account of why it is in safe mode (refusing every write); empty
+	// when it is not; "unknown: ..." when the namenode did not say.
+	SafeMode string `json:"safeMode,omitempty"`
 }
 
 const shortListed = 10
@@ -120,8 +123,12 @@ func (s *Store) Describe(ctx context.Context) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	names := s.c.namer(ctx)
-	st := State{Dir: s.dir, Files: len(files), Datanodes: []string{}}
+	info, err := s.c.nameNodeInfo(ctx)
+	names := s.c.namerOf(info, err)
+	st := State{Dir: s.dir, Files: len(files), Datanodes: []string{}, SafeMode: info.Safemode}
+	if err != nil {
+		st.SafeMode = "unknown: " + err.Error()
+	}
 	for _, f := range files {
 		for _, b := range f.Blocks {
 			if !f.ErasureCode {
@@ -169,11 +176,16 @@ func (s *Store) State(ctx context.Context) (any, error) { return s.Describe(ctx)
 
 // Replicated reports whether every block of every file has as many live replicas as its file's
 // replication factor (fsck prints the factor HdfsFileStatus holds, the one LISTSTATUS shows as
-// "replication"); the detail names the first block short of it.
+// "replication") and the namenode is out of safe mode (in it, no write is taken: a namenode
+// restarted or restored leaves it once its datanodes reported 99.9 % of its blocks, and never on
+// its own when blocks are lost); the detail names what is short.
 func (s *Store) Replicated(ctx context.Context) (bool, string, error) {
 	st, err := s.Describe(ctx)
 	if err != nil {
 		return false, "", err
+	}
+	if st.SafeMode != "" {
+		return false, "namenode's safe mode (no write taken while on): " + st.SafeMode, nil
 	}
 	if len(st.Short) > 0 {
 		return false, fmt.Sprintf("%d of %d blocks under-replicated, e.g. %s", st.UnderReplicated, st.Blocks, st.Short[0]), nil

@@ -37,6 +37,7 @@ type fakeHDFS struct {
 	missing       map[string]bool             // files (paths) whose block has no replica left
 	stale         map[int]bool                // datanodes (indexes) that stopped heartbeating
 	noJMX         bool                        // /jmx fails
+	safeMode      string                      // /jmx's Safemode: why the namenode is in safe mode ("": it is not)
 	delay         time.Duration               // every namenode answer, and a datanode's answer to a create it stored, waits this long
 	// stopped is a datanode that stopped but is still live to the namenode: it is named for every
 	// CREATE and OPEN until excluded by its xferaddr (stoppedXfer), and nothing listens at its
@@ -422,7 +423,8 @@ func (f *fakeHDFS) jmx(w http.ResponseWriter) {
 	}
 	js, _ := json.Marshal(live)
 	f.answer(w, 200, map[string]any{"beans": []map[string]any{{
-		"name": "Hadoop:service=NameNode,name=NameNodeInfo", "LiveNodes": string(js), "DeadNodes": "{}"}}})
+		"name": "Hadoop:service=NameNode,name=NameNodeInfo", "LiveNodes": string(js), "DeadNodes": "{}",
+		"Safemode": f.safeMode}}})
 }
 
 // put places a file directly (someone else's, or a foreign name).

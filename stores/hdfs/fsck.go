@@ -129,15 +129,20 @@ type jmxDatanode struct {
 	InfoAddr string
 }
 
-// datanodes lists the datanodes the namenode knows, dead ones first.
-func (c *Cluster) datanodes(ctx context.Context) ([]jmxDatanode, error) {
+// nameNodeInfo is the namenode's /jmx NameNodeInfo bean: its datanodes, and Safemode, empty when
+// safe mode is off and otherwise the namenode's own account of why it is on (a namenode in safe
+// mode serves reads and refuses every write).
+type nameNodeInfo struct {
+	LiveNodes string `json:"LiveNodes"`
+	DeadNodes string `json:"DeadNodes"`
+	Safemode  string `json:"Safemode"`
+}
+
+func (c *Cluster) nameNodeInfo(ctx context.Context) (nameNodeInfo, error) {
 	q := url.Values{"qry": {"Hadoop:service=NameNode,name=NameNodeInfo"}}
 	a, err := c.toNamenode(ctx, http.MethodGet, func(base string) string { return base + "/jmx?" + q.Encode() })
 	var ans struct {
-		Beans []struct {
-			LiveNodes string `json:"LiveNodes"`
-			DeadNodes string `json:"DeadNodes"`
-		} `json:"beans"`
+		Beans []nameNodeInfo `json:"beans"`
 	}
 	if err == nil {
 		err = a.decode(&ans)
@@ -146,10 +151,23 @@ func (c *Cluster) datanodes(ctx context.Context) ([]jmxDatanode, error) {
 		err = errors.New("no NameNodeInfo bean")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("datanode list: %w", err)
+		return nameNodeInfo{}, fmt.Errorf("namenode info: %w", err)
 	}
+	return ans.Beans[0], nil
+}
+
+// datanodes lists the datanodes the namenode knows, dead ones first.
+func (c *Cluster) datanodes(ctx context.Context) ([]jmxDatanode, error) {
+	info, err := c.nameNodeInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return info.datanodes()
+}
+
+func (info nameNodeInfo) datanodes() ([]jmxDatanode, error) {
 	var out []jmxDatanode
-	for _, list := range []string{ans.Beans[0].DeadNodes, ans.Beans[0].LiveNodes} {
+	for _, list := range []string{info.DeadNodes, info.LiveNodes} {
 		var nodes map[string]struct {
 			XferAddr string `json:"xferaddr"`
 			InfoAddr string `json:"infoAddr"`
@@ -164,19 +182,6 @@ func (c *Cluster) datanodes(ctx context.Context) ([]jmxDatanode, error) {
 	return out, nil
 }
 
-// datanodeNames maps each datanode's ip:xferPort to its member name, from the namenode's list.
-func (c *Cluster) datanodeNames(ctx context.Context) (map[string]string, error) {
-	nodes, err := c.datanodes(ctx)
-	if err != nil {
-		return nil, err
-	}
-	names := map[string]string{}
-	for _, n := range nodes { // live last: it wins
-		names[n.XferAddr] = memberName(n.Host)
-	}
-	return names, nil
-}
-
 // namer names datanodes by their address; one the namenode's list does not name keeps its IP.
 type namer map[string]string
 
@@ -187,11 +192,24 @@ func (n namer) name(addr string) string {
 	return hostOf(addr)
 }
 
-// namer fetches the namenode's datanode names; when it cannot, members are named by IP (logged).
-func (c *Cluster) namer(ctx context.Context) namer {
-	names, err := c.datanodeNames(ctx)
+// namerOf maps each datanode's ip:xferPort to its member name, from the namenode's list; when the
+// list cannot be had (err, or unreadable), members are named by IP (logged).
+func (c *Cluster) namerOf(info nameNodeInfo, err error) namer {
+	var nodes []jmxDatanode
+	if err == nil {
+		nodes, err = info.datanodes()
+	}
 	if err != nil {
 		c.log.Warn("datanodes named by IP", "err", err)
 	}
+	names := namer{}
+	for _, n := range nodes { // live last: it wins
+		names[n.XferAddr] = memberName(n.Host)
+	}
 	return names
+}
+
+// namer fetches the namenode's datanode names (namerOf).
+func (c *Cluster) namer(ctx context.Context) namer {
+	return c.namerOf(c.nameNodeInfo(ctx))
 }

@@ -287,8 +287,12 @@ func TestPlacementAndReplicated(t *testing.T) {
 			tolerates: 0, details: []string{"1 of 2 replicas live [hdfs-datanode-0 LIVE, hdfs-datanode-1 STALE_NODE]"}},
 		{name: "a missing block", set: func(f *fakeHDFS) { f.missing["/dpsim/ds/p"] = true }, nodes: []string{}, tolerates: -1,
 			details: []string{"/dpsim/ds/p block BP-", "0 of 2 replicas live []"}},
-		{name: "datanodes the namenode does not name", set: func(f *fakeHDFS) { f.noJMX = true },
-			nodes: []string{"10.0.0.1", "10.0.0.2"}, tolerates: 1, replicated: true},
+		{name: "datanodes the namenode does not name, nor its safe mode", set: func(f *fakeHDFS) { f.noJMX = true },
+			nodes: []string{"10.0.0.1", "10.0.0.2"}, tolerates: 1, details: []string{"namenode's safe mode (no write taken while on): unknown: "}},
+		{name: "the namenode in safe mode", set: func(f *fakeHDFS) {
+			f.safeMode = "The reported blocks 300 needs additional 27 blocks to reach the threshold 0.9990 of total blocks 327."
+		}, nodes: []string{"hdfs-datanode-0", "hdfs-datanode-1"}, tolerates: 1,
+			details: []string{"namenode's safe mode (no write taken while on): The reported blocks 300 needs additional 27 blocks"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 )
 
 // TestIntegrationBackupRestore backs a tenant up with Velero, destroys its namespace with its
-// volumes, restores it and requires every acknowledged record of Kafka and Elasticsearch back,
+// volumes, restores it and requires every acknowledged record of Kafka, Elasticsearch and StackGraph back,
 // then offboards the tenant and requires nothing of it to remain. It prints the figures it
 // measured (backup size and time, restore time).
 func TestIntegrationBackupRestore(t *testing.T) {
@@ -70,7 +70,7 @@ func backupAndRestore(ctx context.Context, t *testing.T, p *Platform, spec topol
 	if run.Phase != "Completed" {
 		t.Fatalf("backup phase %s, want Completed", run.Phase)
 	}
-	if want := spec.Kafka.Brokers + spec.Elasticsearch.Nodes; len(run.DataVolumes) != want {
+	if want := spec.Kafka.Brokers + spec.Elasticsearch.Nodes + spec.StackGraph.Datanodes + 1; len(run.DataVolumes) != want { // + HDFS's namenode
 		t.Fatalf("%d data volumes, want %d: %+v", len(run.DataVolumes), want, run.DataVolumes)
 	}
 	for _, dv := range run.DataVolumes {
