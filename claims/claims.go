@@ -34,6 +34,10 @@ type Claims struct {
 	BackupRetention string `yaml:"backupRetention"`
 	// TLSVersions: exactly the TLS versions the ingress accepts (DP-NET-2).
 	TLSVersions []string `yaml:"tlsVersions"`
+	// TLSCipherSuites: the TLS 1.2 suites the ingress may accept, by Go's names (DP-NET-2).
+	TLSCipherSuites []string `yaml:"tlsCipherSuites"`
+	// TLSCurves: the key exchanges the ingress may accept (DP-NET-2).
+	TLSCurves []string `yaml:"tlsCurves"`
 	// CertCurve: the ingress certificate's ECDSA curve (DP-NET-2).
 	CertCurve string `yaml:"certCurve"`
 	// MaxCertLifetime: the ingress certificate lives at most this long (DP-NET-2).
@@ -59,12 +63,15 @@ func Default() Claims {
 		BackupInterval:       "24h",
 		BackupRetention:      "720h",
 		TLSVersions:          []string{"1.2", "1.3"},
-		CertCurve:            "P-384",
-		MaxCertLifetime:      "2160h",
-		AuthProtocol:         "oidc",
-		HashAlgorithm:        "pbkdf2",
-		HashIterations:       20000,
-		TenantIsolation:      "namespace",
+		TLSCipherSuites: []string{"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+			"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"},
+		TLSCurves:       []string{"X25519", "P-256", "P-384"},
+		CertCurve:       "P-384",
+		MaxCertLifetime: "2160h",
+		AuthProtocol:    "oidc",
+		HashAlgorithm:   "pbkdf2",
+		HashIterations:  20000,
+		TenantIsolation: "namespace",
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"reflect"
@@ -471,11 +472,16 @@ func TestIngressTLS(t *testing.T) {
 			if err := p.Up(ctx, tt.spec); err != nil {
 				t.Fatal(err)
 			}
-			addr, err := p.IngressAddress(ctx)
+			ep, err := p.IngressEndpoint(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, MinVersion: tt.version, MaxVersion: tt.version})
+			roots := x509.NewCertPool()
+			if !roots.AppendCertsFromPEM(ep.RootCAs) {
+				t.Fatalf("no CA certificate in %q", ep.RootCAs)
+			}
+			host := ep.Hosts["tenant-a"]
+			conn, err := tls.Dial("tcp", ep.Address, &tls.Config{RootCAs: roots, ServerName: host, MinVersion: tt.version, MaxVersion: tt.version})
 			if !tt.wantOK {
 				if err == nil {
 					conn.Close()

@@ -2,35 +2,49 @@ package fakes
 
 import (
 	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"math/big"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"dpsim/topology"
 )
 
 // ingress is the fake platform's one entry point: a real TLS listener on 127.0.0.1 configured from
-// the spec, so TLS probes observe exactly what the spec allows (TLS 1.0 included).
+// the spec (versions, suites, key exchanges, a certificate from the fake platform's CA for every
+// tenant's host name), answering with HSTS, so TLS probes observe exactly what the spec allows.
 type ingress struct {
-	addr string
-	srv  *http.Server
-	done chan struct{}
+	addr    string
+	hosts   map[string]string
+	rootPEM []byte
+	srv     *http.Server
+	done    chan struct{}
 }
 
-// startIngress listens on 127.0.0.1:0 with the spec's TLS versions and a fresh self-signed
-// certificate on the spec's curve living the spec's lifetime. The certificate's validity uses the
-// wall clock: real TLS clients check it.
+// startIngress listens on 127.0.0.1:0. The certificate's validity uses the wall clock: real TLS
+// clients check it.
 func startIngress(spec topology.Spec) (*ingress, error) {
-	cfg, err := ingressTLS(spec)
+	ca, err := newFakeCA()
+	if err != nil {
+		return nil, err
+	}
+	hosts := map[string]string{}
+	for _, t := range spec.Tenants {
+		hosts[t] = spec.TenantHost(t)
+	}
+	cfg, err := ingressTLS(spec, ca, hosts)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +53,9 @@ func startIngress(spec topology.Spec) (*ingress, error) {
 		return nil, fmt.Errorf("listen for ingress: %w", err)
 	}
 	in := &ingress{
-		addr: ln.Addr().String(),
+		addr:    ln.Addr().String(),
+		hosts:   hosts,
+		rootPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw}),
 		srv: &http.Server{
 			Handler:      http.HandlerFunc(serveIngress),
 			ErrorLog:     log.New(io.Discard, "", 0), // refused handshakes are the point of some probes
@@ -55,13 +71,14 @@ func startIngress(spec topology.Spec) (*ingress, error) {
 }
 
 func serveIngress(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 	_, _ = io.WriteString(w, "dpsim fake ingress\n")
 }
 
 // ingressTLS builds the server configuration. MinVersion is always set explicitly: crypto/tls
 // refuses TLS 1.0 and 1.1 server-side only when MinVersion is left at zero (GODEBUG tls10server),
 // and a spec allowing them must be observable as such.
-func ingressTLS(spec topology.Spec) (*tls.Config, error) {
+func ingressTLS(spec topology.Spec, ca *fakeCA, hosts map[string]string) (*tls.Config, error) {
 	minV, okMin := topology.TLSVersions[spec.TLS.MinVersion]
 	maxV, okMax := topology.TLSVersions[spec.TLS.MaxVersion]
 	if !okMin || !okMax {
@@ -71,25 +88,58 @@ func ingressTLS(spec topology.Spec) (*tls.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ingress certificate lifetime: %w", err)
 	}
-	cert, err := selfSigned(spec, lifetime)
+	curve, ok := topology.Curves[spec.TLS.CertCurve]
+	if !ok {
+		return nil, fmt.Errorf("ingress certificate curve %q: unknown", spec.TLS.CertCurve)
+	}
+	names := append([]string{"ingress." + spec.Name}, slices.Sorted(maps.Values(hosts))...)
+	cert, err := ca.issue(names, curve, lifetime)
 	if err != nil {
 		return nil, err
 	}
-	return &tls.Config{
-		MinVersion:   minV,
-		MaxVersion:   maxV,
-		Certificates: []tls.Certificate{cert},
-		NextProtos:   []string{"http/1.1"},
-	}, nil
+	cfg := &tls.Config{MinVersion: minV, MaxVersion: maxV, Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}}
+	for _, name := range spec.TLS.OfferedSuites() {
+		s, ok := topology.CipherSuiteTLS12(name)
+		if !ok {
+			return nil, fmt.Errorf("ingress cipher suite %q: unknown", name)
+		}
+		cfg.CipherSuites = append(cfg.CipherSuites, s.ID)
+	}
+	for _, name := range spec.TLS.Curves {
+		cfg.CurvePreferences = append(cfg.CurvePreferences, topology.KeyExchanges[name])
+	}
+	return cfg, nil
 }
 
-// selfSigned makes an ECDSA certificate on the spec's curve for the ingress host names, valid from
-// a minute ago (whole seconds, as X.509 stores them) for exactly lifetime.
-func selfSigned(spec topology.Spec, lifetime time.Duration) (tls.Certificate, error) {
-	curve, ok := topology.Curves[spec.TLS.CertCurve]
-	if !ok {
-		return tls.Certificate{}, fmt.Errorf("ingress certificate curve %q: unknown", spec.TLS.CertCurve)
+// fakeCA is the fake platform's certificate authority, standing in for the ACME CA.
+type fakeCA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+}
+
+func newFakeCA() (*fakeCA, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate fake CA key: %w", err)
 	}
+	notBefore := time.Now().Add(-time.Hour).Truncate(time.Second).UTC()
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "dpsim fake platform CA"},
+		NotBefore: notBefore, NotAfter: notBefore.Add(10 * 365 * 24 * time.Hour), KeyUsage: x509.KeyUsageCertSign,
+		BasicConstraintsValid: true, IsCA: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, fmt.Errorf("create fake CA certificate: %w", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("parse fake CA certificate: %w", err)
+	}
+	return &fakeCA{cert: cert, key: key}, nil
+}
+
+// issue makes a certificate for names on curve, valid from a minute ago (whole seconds, as X.509
+// stores them) for exactly lifetime, as an ACME CA would.
+func (ca *fakeCA) issue(names []string, curve elliptic.Curve, lifetime time.Duration) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(curve, rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("generate ingress key: %w", err)
@@ -100,18 +150,15 @@ func selfSigned(spec topology.Spec, lifetime time.Duration) (tls.Certificate, er
 	}
 	notBefore := time.Now().Add(-time.Minute).Truncate(time.Second).UTC()
 	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "ingress." + spec.Name, Organization: []string{"dpsim fake"}},
-		DNSNames:              []string{"localhost", "ingress." + spec.Name},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:             notBefore,
-		NotAfter:              notBefore.Add(lifetime),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
+		SerialNumber: serial,
+		DNSNames:     names,
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    notBefore,
+		NotAfter:     notBefore.Add(lifetime),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("create ingress certificate: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -316,12 +317,12 @@ func (p *Provider) Settle(ctx context.Context) error {
 	})
 }
 
-// IngressAddress is the host:port of the ingress TLS listener.
-func (p *Provider) IngressAddress(ctx context.Context) (string, error) {
-	var addr string
+// IngressEndpoint is the ingress TLS listener, the tenants' host names and the fake CA.
+func (p *Provider) IngressEndpoint(ctx context.Context) (topology.IngressEndpoint, error) {
+	var ep topology.IngressEndpoint
 	err := p.do(ctx, func(s *site) error {
-		addr = s.ingress.addr
+		ep = topology.IngressEndpoint{Address: s.ingress.addr, Hosts: maps.Clone(s.ingress.hosts), RootCAs: s.ingress.rootPEM}
 		return nil
 	})
-	return addr, err
+	return ep, err
 }

@@ -104,6 +104,64 @@ type Scenario struct {
 	Isolation *Isolation `json:"isolation,omitempty"`
 	// Backups is what the backup scenarios saw of the backup system.
 	Backups *Backups `json:"backups,omitempty"`
+	// TLS is the ingress's TLS matrix, of the scenarios that take one.
+	TLS *TLS `json:"tls,omitempty"`
+}
+
+// TLS is what a TLS probe of the ingress saw (DP-NET-2): per way of reaching it (each tenant's
+// host name, and no SNI), each handshake offering one thing alone, and the certificate served.
+type TLS struct {
+	Address string      `json:"address"`
+	Targets []TLSTarget `json:"targets"`
+}
+
+// TLSTarget is the ingress reached by one host name, or by none (Host "": no SNI sent).
+type TLSTarget struct {
+	Host   string `json:"host"`
+	Tenant string `json:"tenant,omitempty"`
+	// Versions: one handshake per protocol version alone; Suites: per TLS 1.2 cipher suite alone;
+	// Curves: per key exchange alone.
+	Versions    []TLSOffer      `json:"versions"`
+	Suites      []TLSOffer      `json:"suites"`
+	Curves      []TLSOffer      `json:"curves"`
+	Certificate *TLSCertificate `json:"certificate,omitempty"`
+	// HSTS is the Strict-Transport-Security header of an HTTPS answer; "" when there was none.
+	HSTS string `json:"hsts"`
+	// HSTSError says why no HTTPS answer was had.
+	HSTSError string `json:"hstsError,omitempty"`
+}
+
+// Offer results: the server completed the handshake, refused it (an alert, a close, another
+// version), or neither (a timeout, a reset: what it would have done is unknown).
+const (
+	OfferAccepted = "accepted"
+	OfferRefused  = "refused"
+	OfferError    = "error"
+)
+
+// TLSOffer is one handshake offering Offered alone and how it ended.
+type TLSOffer struct {
+	Offered string `json:"offered"`
+	Result  string `json:"result"`
+	Detail  string `json:"detail,omitempty"`
+}
+
+// TLSCertificate is the leaf certificate served, with whether its chain leads to the platform's
+// CA and whether it names the host.
+type TLSCertificate struct {
+	Subject       string    `json:"subject"`
+	DNSNames      []string  `json:"dnsNames"`
+	Issuer        string    `json:"issuer"`
+	KeyType       string    `json:"keyType"` // ECDSA, RSA, Ed25519
+	Curve         string    `json:"curve"`   // P-384, or the RSA key's size
+	NotBefore     time.Time `json:"notBefore"`
+	NotAfter      time.Time `json:"notAfter"`
+	LifetimeHours float64   `json:"lifetimeHours"`
+	Serial        string    `json:"serial"`
+	// ChainError is why the chain does not verify against the platform's CA; "" when it does.
+	ChainError string `json:"chainError,omitempty"`
+	// HostError is why the certificate is not valid for the host; "" when it is or no host was sent.
+	HostError string `json:"hostError,omitempty"`
 }
 
 // Backups is what a backup scenario saw: the schedules, the backups it made, its restores, expiry

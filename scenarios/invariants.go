@@ -18,7 +18,7 @@ type Observation struct {
 	Stores     []StoreState
 	Components []topology.Component
 	Faults     []FaultWindow
-	TLS        *checkers.TLSObservation
+	TLS        *reports.TLS
 	// Isolation is the tenant-isolation truth table, taken by IsolationTable.
 	Isolation *reports.Isolation
 	// Ledgers is filled by the ledger invariant, for the report.
@@ -198,7 +198,8 @@ func tlsInvariant() Invariant {
 		if o.TLS == nil {
 			return []reports.Check{{Name: "tls", Control: "DP-NET-2", Status: reports.Error, Summary: "no TLS observation"}}
 		}
-		v := checkers.TLSPosture(*o.TLS, c.TLSVersions, c.CertCurve, claims.Duration(c.MaxCertLifetime))
+		v := checkers.TLSPosture(*o.TLS, checkers.TLSClaim{Versions: c.TLSVersions, Suites: c.TLSCipherSuites, Curves: c.TLSCurves,
+			CertCurve: c.CertCurve, MaxLifetime: claims.Duration(c.MaxCertLifetime)})
 		return []reports.Check{{Name: "tls", Control: "DP-NET-2", Status: v.Status, Summary: v.Summary}}
 	}}
 }

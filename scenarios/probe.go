@@ -13,16 +13,17 @@ type Probe interface {
 	Observe(ctx context.Context, env Env, o *Observation) error
 }
 
-// TLSProbe handshakes with the ingress at every TLS version.
+// TLSProbe takes the ingress's TLS matrix: per tenant host name and without SNI, every version,
+// TLS 1.2 suite and key exchange alone, the certificate and HSTS.
 type TLSProbe struct{}
 
 // Observe implements Probe.
 func (TLSProbe) Observe(ctx context.Context, env Env, o *Observation) error {
-	addr, err := env.Provider.(topology.Ingress).IngressAddress(ctx)
+	ep, err := env.Provider.(topology.Ingress).IngressEndpoint(ctx)
 	if err != nil {
 		return fmt.Errorf("find ingress: %w", err)
 	}
-	obs, err := probes.TLS(ctx, addr)
+	obs, err := probes.TLS(ctx, ep)
 	if err != nil {
 		return err
 	}

@@ -136,6 +136,7 @@ func runOne(ctx context.Context, env Env, sc Scenario) reports.Scenario {
 	}
 	res.Ledgers = append(res.Ledgers, r.obs.Ledgers...)
 	res.Isolation = r.obs.Isolation
+	res.TLS = r.obs.TLS
 	res.Recovery = append(res.Recovery, r.obs.Recovery...)
 	res.Placements = placementSamples(r.obs)
 	res.Status = reports.Worst(statuses...)

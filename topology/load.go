@@ -1,7 +1,6 @@
 package topology
 
 import (
-	"crypto/elliptic"
 	"dpsim/internal/strictyaml"
 	"errors"
 	"fmt"
@@ -37,12 +36,6 @@ func Parse(data []byte, source string) (Spec, error) {
 	}
 	return spec, nil
 }
-
-// TLSVersions maps the spec's version names to crypto/tls constants.
-var TLSVersions = map[string]uint16{"1.0": 0x0301, "1.1": 0x0302, "1.2": 0x0303, "1.3": 0x0304}
-
-// Curves maps the spec's curve names to elliptic curves.
-var Curves = map[string]elliptic.Curve{"P-256": elliptic.P256(), "P-384": elliptic.P384(), "P-521": elliptic.P521()}
 
 // Validate checks the values of a structurally sound spec and reports every problem with its key
 // path. It rejects what cannot be deployed, not what is weak: a weak spec is for the controls to fail.
@@ -144,6 +137,22 @@ func (s Spec) Validate() error {
 	}
 	if _, ok := Curves[s.TLS.CertCurve]; !ok {
 		bad("tls.certCurve", "must be one of P-256, P-384, P-521, got %q", s.TLS.CertCurve)
+	}
+	for i, name := range s.TLS.CipherSuites {
+		if _, ok := CipherSuiteTLS12(name); !ok {
+			bad(fmt.Sprintf("tls.cipherSuites[%d]", i), "%q is not a TLS 1.2 cipher suite Go implements (TLS 1.3's are not configurable), e.g. TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", name)
+		}
+	}
+	if len(s.TLS.CipherSuites) == 0 && okMin && minV <= TLSVersions["1.2"] {
+		bad("tls.cipherSuites", "must name at least one suite when TLS 1.2 or older is allowed")
+	}
+	for i, name := range s.TLS.Curves {
+		if _, ok := KeyExchanges[name]; !ok {
+			bad(fmt.Sprintf("tls.curves[%d]", i), "must be one of %s, got %q", strings.Join(KeyExchangeNames(), ", "), name)
+		}
+	}
+	if len(s.TLS.Curves) == 0 {
+		bad("tls.curves", "must name at least one key exchange")
 	}
 	if d, err := time.ParseDuration(s.TLS.CertLifetime); err != nil || d <= 0 {
 		bad("tls.certLifetime", "must be a positive duration such as 2160h, got %q", s.TLS.CertLifetime)

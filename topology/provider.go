@@ -164,7 +164,15 @@ type Settler interface {
 
 // Ingress is the single entry point of the platform, reachable over TLS.
 type Ingress interface {
-	IngressAddress(ctx context.Context) (string, error)
+	IngressEndpoint(ctx context.Context) (IngressEndpoint, error)
+}
+
+// IngressEndpoint is how the ingress is reached: its TLS listener, each tenant's host name at it,
+// and the certificate authority its certificates must chain to.
+type IngressEndpoint struct {
+	Address string            // host:port of the TLS listener
+	Hosts   map[string]string // tenant -> host name (Spec.TenantHost)
+	RootCAs []byte            // PEM: the platform's CA certificates
 }
 
 // Clock tells time. Providers that simulate time (the fake) offer their own so runs are repeatable.

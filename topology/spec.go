@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 
 	"dpsim/internal/strictyaml"
 )
@@ -78,10 +79,14 @@ var DataComponents = []string{"kafka", "elasticsearch", "stackgraph"}
 
 // TLS is the ingress controller's TLS configuration.
 type TLS struct {
-	MinVersion   string `yaml:"minVersion"`   // "1.0" ... "1.3"
-	MaxVersion   string `yaml:"maxVersion"`   // "1.0" ... "1.3"
-	CertCurve    string `yaml:"certCurve"`    // P-256, P-384, P-521
-	CertLifetime string `yaml:"certLifetime"` // Go duration, e.g. 2160h
+	MinVersion string `yaml:"minVersion"` // "1.0" ... "1.3"
+	MaxVersion string `yaml:"maxVersion"` // "1.0" ... "1.3"
+	// CipherSuites are the TLS 1.2 (and older) suites offered, by Go's names; TLS 1.3's are fixed.
+	CipherSuites []string `yaml:"cipherSuites"`
+	// Curves are the key exchanges offered: X25519, P-256, P-384, P-521, X25519MLKEM768.
+	Curves       []string `yaml:"curves"`
+	CertCurve    string   `yaml:"certCurve"`    // P-256, P-384, P-521
+	CertLifetime string   `yaml:"certLifetime"` // Go duration, e.g. 2160h
 }
 
 // Auth is the identity provider's configuration.
@@ -112,9 +117,10 @@ func Default() Spec {
 		ObjectStore:   ObjectStore{Drives: 4, Parity: 2},
 		Backup:        Backup{Schedule: "0 2 * * *", Retention: "720h", ExcludeComponents: []string{}},
 		Offboarding:   Offboarding{PurgeBackupRepository: true},
-		TLS:           TLS{MinVersion: "1.2", MaxVersion: "1.3", CertCurve: "P-384", CertLifetime: "2160h"},
-		Auth:          Auth{Provider: "keycloak", HashAlgorithm: "pbkdf2-sha256", HashIterations: 20000},
-		Network:       Network{Isolation: "namespace", PolicyEngine: "kube-router"},
+		TLS: TLS{MinVersion: "1.2", MaxVersion: "1.3", CipherSuites: slices.Clone(AEADSuites), Curves: []string{"X25519", "P-256", "P-384"},
+			CertCurve: "P-384", CertLifetime: "2160h"},
+		Auth:    Auth{Provider: "keycloak", HashAlgorithm: "pbkdf2-sha256", HashIterations: 20000},
+		Network: Network{Isolation: "namespace", PolicyEngine: "kube-router"},
 	}
 }
 
@@ -149,3 +155,6 @@ func (s Spec) Notes() []string {
 func (s Spec) ZoneOf(i int) string {
 	return s.Zones[i%len(s.Zones)]
 }
+
+// TenantHost is the host name tenant's API is reached by at the ingress.
+func (s Spec) TenantHost(tenant string) string { return tenant + "." + s.Name + ".test" }

@@ -119,6 +119,8 @@ func TestSimulateWeakSpecsFail(t *testing.T) {
 		{"replication factor 1 is not two copies", replace("replicationFactor: 2", "replicationFactor: 1"), "node-kill", "DP-DUR-2"},
 		{"TLS 1.0 allowed", replace(`minVersion: "1.2"`, `minVersion: "1.0"`), "tls-posture", "DP-NET-2"},
 		{"P-256 certificates", replace("certCurve: P-384", "certCurve: P-256"), "tls-posture", "DP-NET-2"},
+		{"a CBC suite", replace("    - TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "    - TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA"), "tls-posture", "DP-NET-2"},
+		{"P-521 key exchange", replace("    - P-384\n  certCurve", "    - P-521\n  certCurve"), "tls-posture", "DP-NET-2"},
 		{"certificates living a year", replace("certLifetime: 2160h", "certLifetime: 8760h"), "tls-posture", "DP-NET-2"},
 		{"Elasticsearch without replicas", replace("replicas: 1", "replicas: 0"), "drive-loss", "DP-DUR-4"},
 		{"two Kafka brokers", replace("brokers: 3", "brokers: 2"), "node-kill", "DP-DUR-1"},
@@ -186,7 +188,8 @@ func TestWritesSizesTheWorkload(t *testing.T) {
 }
 
 // TestSameSeedSameReport runs twice with one seed: the reports differ only in the documented time
-// fields (run.started, run.finished, run.durationSeconds).
+// fields (run.started, run.finished, run.durationSeconds) and what the fake's real TLS listener
+// gives each run (its address, its certificate's serial and validity).
 func TestSameSeedSameReport(t *testing.T) {
 	var docs []string
 	for range 2 {
@@ -208,6 +211,17 @@ func TestSameSeedSameReport(t *testing.T) {
 				t.Fatalf("run.%s missing", k)
 			}
 			delete(run, k)
+		}
+		for _, sc := range doc["scenarios"].([]any) { // the fake's ingress is a real listener
+			if m, ok := sc.(map[string]any)["tls"].(map[string]any); ok {
+				delete(m, "address")
+				for _, target := range m["targets"].([]any) {
+					cert := target.(map[string]any)["certificate"].(map[string]any)
+					for _, k := range []string{"serial", "notBefore", "notAfter"} {
+						delete(cert, k)
+					}
+				}
+			}
 		}
 		norm, _ := json.MarshalIndent(doc, "", " ")
 		docs = append(docs, string(norm))

@@ -209,31 +209,84 @@ func TestAckRate(t *testing.T) {
 	}
 }
 
+// goodTLSTarget is a host as promised: TLS 1.2 and 1.3, the AEAD suites, three curves, a 90-day
+// P-384 certificate chained to the platform's CA, HSTS.
+func goodTLSTarget(host string) reports.TLSTarget {
+	offers := func(acc []string, refused ...string) []reports.TLSOffer {
+		var out []reports.TLSOffer
+		for _, a := range acc {
+			out = append(out, reports.TLSOffer{Offered: a, Result: reports.OfferAccepted})
+		}
+		for _, r := range refused {
+			out = append(out, reports.TLSOffer{Offered: r, Result: reports.OfferRefused, Detail: "remote error: tls: handshake failure"})
+		}
+		return out
+	}
+	return reports.TLSTarget{Host: host,
+		Versions:    offers([]string{"1.2", "1.3"}, "1.0", "1.1"),
+		Suites:      offers([]string{"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"}, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA"),
+		Curves:      offers([]string{"P-384", "X25519"}, "P-521", "X25519MLKEM768"),
+		Certificate: &reports.TLSCertificate{KeyType: "ECDSA", Curve: "P-384", LifetimeHours: 2160},
+		HSTS:        "max-age=31536000; includeSubDomains"}
+}
+
 func TestTLSPosture(t *testing.T) {
-	good := TLSObservation{Address: "x", Accepted: []string{"1.3", "1.2"}, KeyType: "ECDSA", Curve: "P-384", Lifetime: 90 * 24 * time.Hour}
+	claim := TLSClaim{Versions: []string{"1.2", "1.3"}, Suites: []string{"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"},
+		Curves: []string{"X25519", "P-256", "P-384"}, CertCurve: "P-384", MaxLifetime: 90 * 24 * time.Hour}
+	accept := func(offers []reports.TLSOffer, name string) {
+		for i := range offers {
+			if offers[i].Offered == name {
+				offers[i].Result = reports.OfferAccepted
+			}
+		}
+	}
 	tests := []struct {
 		name   string
-		mutate func(o *TLSObservation)
+		mutate func(t *reports.TLSTarget)
 		want   reports.Status
 		says   string
 	}{
-		{"as promised", func(*TLSObservation) {}, reports.Pass, "ECDSA P-384"},
-		{"TLS 1.0 allowed", func(o *TLSObservation) { o.Accepted = append(o.Accepted, "1.0") }, reports.Fail, "accepts TLS 1.0"},
-		{"TLS 1.3 missing", func(o *TLSObservation) { o.Accepted = []string{"1.2"} }, reports.Fail, "claimed exactly"},
-		{"wrong curve", func(o *TLSObservation) { o.Curve = "P-256" }, reports.Fail, "P-256"},
-		{"RSA key", func(o *TLSObservation) { o.KeyType, o.Curve = "RSA", "2048 bits" }, reports.Fail, "RSA"},
-		{"lives a year", func(o *TLSObservation) { o.Lifetime = 365 * 24 * time.Hour }, reports.Fail, "365 days"},
+		{"as promised", func(*reports.TLSTarget) {}, reports.Pass, "ECDSA P-384"},
+		{"TLS 1.0 allowed", func(t *reports.TLSTarget) { accept(t.Versions, "1.0") }, reports.Fail, "accepts TLS 1.0"},
+		{"TLS 1.3 missing", func(t *reports.TLSTarget) { t.Versions[1].Result = reports.OfferRefused }, reports.Fail, "claimed exactly"},
+		{"a CBC suite", func(t *reports.TLSTarget) { accept(t.Suites, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA") }, reports.Fail,
+			"suites outside the claim: TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA"},
+		{"P-521 key exchange", func(t *reports.TLSTarget) { accept(t.Curves, "P-521") }, reports.Fail, "key exchanges outside the claim: P-521"},
+		{"wrong curve", func(t *reports.TLSTarget) { t.Certificate.Curve = "P-256" }, reports.Fail, "P-256"},
+		{"RSA key", func(t *reports.TLSTarget) { t.Certificate.KeyType, t.Certificate.Curve = "RSA", "2048 bits" }, reports.Fail, "RSA"},
+		{"lives a year", func(t *reports.TLSTarget) { t.Certificate.LifetimeHours = 365 * 24 }, reports.Fail, "365 days"},
+		{"chain to another CA", func(t *reports.TLSTarget) { t.Certificate.ChainError = "x509: certificate signed by unknown authority" },
+			reports.Fail, "chain not valid"},
+		{"another host's certificate", func(t *reports.TLSTarget) { t.Certificate.HostError = "x509: certificate is valid for b, not a" },
+			reports.Fail, "not valid for the host"},
+		{"no certificate", func(t *reports.TLSTarget) { t.Certificate = nil }, reports.Fail, "served no certificate"},
+		{"no HSTS", func(t *reports.TLSTarget) { t.HSTS = "" }, reports.Fail, "no HSTS"},
+		{"HSTS max-age 0", func(t *reports.TLSTarget) { t.HSTS = "max-age=0" }, reports.Fail, "no HSTS"},
+		{"a timeout", func(t *reports.TLSTarget) {
+			t.Versions[2] = reports.TLSOffer{Offered: "1.0", Result: reports.OfferError, Detail: "i/o timeout"}
+		},
+			reports.Error, "1.0: i/o timeout"},
+		{"a timeout beside a failure", func(t *reports.TLSTarget) {
+			t.Versions[2] = reports.TLSOffer{Offered: "1.0", Result: reports.OfferError, Detail: "i/o timeout"}
+			t.HSTS = ""
+		}, reports.Fail, "no HSTS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := good
-			o.Accepted = append([]string(nil), good.Accepted...)
-			tt.mutate(&o)
-			v := TLSPosture(o, []string{"1.2", "1.3"}, "P-384", 90*24*time.Hour)
+			bad := goodTLSTarget("")
+			tt.mutate(&bad)
+			obs := reports.TLS{Address: "x", Targets: []reports.TLSTarget{goodTLSTarget("tenant-a.dpsim.test"), bad}}
+			v := TLSPosture(obs, claim)
 			if v.Status != tt.want || !strings.Contains(v.Summary, tt.says) {
 				t.Fatalf("got %s (%s), want %s mentioning %q", v.Status, v.Summary, tt.want, tt.says)
 			}
+			if tt.want == reports.Fail && !strings.Contains(v.Summary, "no SNI: ") {
+				t.Errorf("summary %q does not name the target", v.Summary)
+			}
 		})
+	}
+	if v := TLSPosture(reports.TLS{Address: "x"}, claim); v.Status != reports.Error {
+		t.Errorf("no target: %s, want error", v.Status)
 	}
 }
 

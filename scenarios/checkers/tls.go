@@ -2,58 +2,140 @@ package checkers
 
 import (
 	"fmt"
-
-	"dpsim/reports"
 	"slices"
 	"strings"
 	"time"
+
+	"dpsim/reports"
 )
 
-// TLSObservation is what a TLS probe of an endpoint saw.
-type TLSObservation struct {
-	Address string `json:"address"`
-	// Accepted lists the protocol versions ("1.0" ... "1.3") whose handshake succeeded.
-	Accepted []string `json:"accepted"`
-	// KeyType is the certificate's public key type ("ECDSA", "RSA", "Ed25519"); Curve its curve.
-	KeyType  string        `json:"keyType"`
-	Curve    string        `json:"curve"`
-	Lifetime time.Duration `json:"lifetime"`
-	// Errors are the handshakes that neither succeeded nor were refused by the server (a timeout, a
-	// reset): what they would have shown is unknown.
-	Errors []string `json:"errors,omitempty"`
+// TLSClaim is what DP-NET-2 promises of the ingress.
+type TLSClaim struct {
+	Versions    []string // accepted exactly
+	Suites      []string // TLS 1.2 suites it may accept
+	Curves      []string // key exchanges it may accept
+	CertCurve   string   // the certificate's ECDSA curve
+	MaxLifetime time.Duration
 }
 
-// TLSPosture checks that exactly the claimed versions are accepted and that the certificate is ECDSA
-// on the claimed curve with a lifetime of at most maxLifetime.
-func TLSPosture(obs TLSObservation, versions []string, curve string, maxLifetime time.Duration) Verdict {
-	var problems []string
-	accepted := slices.Sorted(slices.Values(obs.Accepted))
-	want := slices.Sorted(slices.Values(versions))
-	if !slices.Equal(accepted, want) {
-		problems = append(problems, fmt.Sprintf("accepts TLS %s, claimed exactly %s", orNone(accepted), strings.Join(want, ", ")))
+// TLSPosture judges every way of reaching the ingress: exactly the claimed versions accepted, no
+// TLS 1.2 suite and no key exchange outside the claim, an ECDSA certificate on the claimed curve
+// living at most the claimed time whose chain leads to the platform's CA and which names the host,
+// and an HSTS header on the answer. What the server did is judged first (fail); then offers that
+// were neither accepted nor refused leave the verdict unknown (error).
+func TLSPosture(obs reports.TLS, want TLSClaim) Verdict {
+	if len(obs.Targets) == 0 {
+		return Verdict{Status: reports.Error, Summary: "no TLS target probed at " + obs.Address}
 	}
-	if obs.KeyType != "ECDSA" || obs.Curve != curve {
-		problems = append(problems, fmt.Sprintf("certificate key %s %s, claimed ECDSA %s", obs.KeyType, obs.Curve, curve))
-	}
-	if obs.Lifetime > maxLifetime {
-		problems = append(problems, fmt.Sprintf("certificate lives %s, claimed at most %s", days(obs.Lifetime), days(maxLifetime)))
+	var problems, unknown, good []string
+	for _, t := range obs.Targets {
+		name := targetName(t)
+		p := tlsProblems(t, want)
+		for _, s := range p {
+			problems = append(problems, name+": "+s)
+		}
+		for _, o := range slices.Concat(t.Versions, t.Suites, t.Curves) {
+			if o.Result == reports.OfferError {
+				unknown = append(unknown, fmt.Sprintf("%s: %s: %s", name, o.Offered, o.Detail))
+			}
+		}
+		if len(p) == 0 {
+			good = append(good, name)
+		}
 	}
 	if len(problems) > 0 {
 		return verdict(false, "%s", strings.Join(problems, "; "))
 	}
-	if len(obs.Errors) > 0 {
-		return Verdict{Status: reports.Error, Summary: "handshakes neither accepted nor refused: " + strings.Join(obs.Errors, "; ")}
+	if len(unknown) > 0 {
+		return Verdict{Status: reports.Error, Summary: "handshakes neither accepted nor refused: " + strings.Join(unknown, "; ")}
 	}
-	return verdict(true, "accepts TLS %s only; certificate ECDSA %s living %s", strings.Join(accepted, ", "), obs.Curve, days(obs.Lifetime))
+	c := obs.Targets[0].Certificate
+	return verdict(true, "%s: TLS %s only, %s, key exchanges %s; certificate ECDSA %s living %s, chained to the platform's CA; HSTS",
+		strings.Join(good, ", "), strings.Join(accepted(obs.Targets[0].Versions), ", "),
+		orNone(accepted(obs.Targets[0].Suites), "no TLS 1.2 suite"), strings.Join(accepted(obs.Targets[0].Curves), ", "),
+		c.Curve, days(c.LifetimeHours))
 }
 
-func orNone(v []string) string {
+func targetName(t reports.TLSTarget) string {
+	if t.Host == "" {
+		return "no SNI"
+	}
+	return t.Host
+}
+
+// tlsProblems lists what t shows against the claim.
+func tlsProblems(t reports.TLSTarget, want TLSClaim) []string {
+	var out []string
+	versions := slices.Sorted(slices.Values(accepted(t.Versions)))
+	if w := slices.Sorted(slices.Values(want.Versions)); !slices.Equal(versions, w) {
+		out = append(out, fmt.Sprintf("accepts TLS %s, claimed exactly %s", orNone(versions, "no version"), strings.Join(w, ", ")))
+	}
+	if extra := outside(accepted(t.Suites), want.Suites); len(extra) > 0 {
+		out = append(out, fmt.Sprintf("accepts TLS 1.2 suites outside the claim: %s", strings.Join(extra, ", ")))
+	}
+	if extra := outside(accepted(t.Curves), want.Curves); len(extra) > 0 {
+		out = append(out, fmt.Sprintf("accepts key exchanges outside the claim: %s", strings.Join(extra, ", ")))
+	}
+	c := t.Certificate
+	switch {
+	case c == nil:
+		out = append(out, "served no certificate")
+	default:
+		if c.KeyType != "ECDSA" || c.Curve != want.CertCurve {
+			out = append(out, fmt.Sprintf("certificate key %s %s, claimed ECDSA %s", c.KeyType, c.Curve, want.CertCurve))
+		}
+		if lifetime := time.Duration(c.LifetimeHours * float64(time.Hour)); lifetime > want.MaxLifetime {
+			out = append(out, fmt.Sprintf("certificate lives %s, claimed at most %s", days(c.LifetimeHours), days(want.MaxLifetime.Hours())))
+		}
+		if c.ChainError != "" {
+			out = append(out, "certificate chain not valid to the platform's CA: "+c.ChainError)
+		}
+		if c.HostError != "" {
+			out = append(out, "certificate not valid for the host: "+c.HostError)
+		}
+	}
+	if !strings.Contains(strings.ToLower(t.HSTS), "max-age=") || strings.Contains(strings.ReplaceAll(strings.ToLower(t.HSTS), " ", ""), "max-age=0") {
+		out = append(out, fmt.Sprintf("no HSTS on the answer (Strict-Transport-Security %q%s)", t.HSTS, prefixedWith("; ", t.HSTSError)))
+	}
+	return out
+}
+
+// accepted lists what the server accepted among offers.
+func accepted(offers []reports.TLSOffer) []string {
+	var out []string
+	for _, o := range offers {
+		if o.Result == reports.OfferAccepted {
+			out = append(out, o.Offered)
+		}
+	}
+	return out
+}
+
+// outside lists the members of got not in allowed.
+func outside(got, allowed []string) []string {
+	var out []string
+	for _, g := range got {
+		if !slices.Contains(allowed, g) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func orNone(v []string, none string) string {
 	if len(v) == 0 {
-		return "no version"
+		return none
 	}
 	return strings.Join(v, ", ")
 }
 
-func days(d time.Duration) string {
-	return fmt.Sprintf("%g days", d.Hours()/24)
+func prefixedWith(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + s
+}
+
+func days(hours float64) string {
+	return fmt.Sprintf("%g days", hours/24)
 }

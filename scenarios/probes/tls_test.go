@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"syscall"
 	"testing"
+
+	"dpsim/reports"
+	"dpsim/topology"
 )
 
 func TestRefused(t *testing.T) {
@@ -50,11 +54,21 @@ func TestResetIsAnError(t *testing.T) {
 			c.Close()
 		}
 	}()
-	obs, err := TLS(context.Background(), ln.Addr().String())
+	obs, err := TLS(context.Background(), topology.IngressEndpoint{Address: ln.Addr().String(), Hosts: map[string]string{"a": "a.test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(obs.Accepted) != 0 || len(obs.Errors) != 4 {
-		t.Fatalf("accepted %v, errors %v: want none accepted and 4 errors", obs.Accepted, obs.Errors)
+	if len(obs.Targets) != 2 {
+		t.Fatalf("%d targets, want the host and no SNI", len(obs.Targets))
+	}
+	for _, target := range obs.Targets {
+		for _, o := range slices.Concat(target.Versions, target.Suites, target.Curves) {
+			if o.Result != reports.OfferError {
+				t.Errorf("%q: %s %s (%s), want error", target.Host, o.Offered, o.Result, o.Detail)
+			}
+		}
+		if target.Certificate != nil || target.HSTSError == "" {
+			t.Errorf("%q: certificate %+v, HSTS error %q: want none and an error", target.Host, target.Certificate, target.HSTSError)
+		}
 	}
 }
