@@ -320,6 +320,21 @@ func ModuleDir(ctx context.Context, module, version string) (string, error) {
 	return info.Dir, nil
 }
 
+// moduleSource copies module@version's source from the module cache into src (writable: the
+// build may update go.sum), without what would change how it builds (vendor, go.work).
+func (b *builder) moduleSource(ctx context.Context, module, version, src string) error {
+	modDir, err := b.moduleDir(ctx, module, version)
+	if err != nil {
+		return err
+	}
+	if err := copyTree(modDir, src, func(rel string) bool {
+		return rel == "vendor" || rel == "go.work" || rel == "go.work.sum"
+	}); err != nil {
+		return fmt.Errorf("copy %s: %w", modDir, err)
+	}
+	return nil
+}
+
 // goEnv is the environment of every Go build: static binaries, the local
 // toolchain only.
 var goEnv = []string{"CGO_ENABLED=0", "GOTOOLCHAIN=local", "GOFLAGS=-mod=mod -trimpath -buildvcs=false", "GOWORK=off"}
@@ -328,6 +343,9 @@ var goEnv = []string{"CGO_ENABLED=0", "GOTOOLCHAIN=local", "GOFLAGS=-mod=mod -tr
 type goSpec struct {
 	// name names the build directory.
 	name string
+	// inModule, when set, is the module@version whose own source (a copy, its go.mod and replaces
+	// as published) the binaries are built in, instead of a wrapper module.
+	inModule [2]string
 	// requires are "module version" pairs the wrapper module requires.
 	requires [][2]string
 	// replaces are go.mod replace lines, e.g. "a/b => a/b v1.2.3".
@@ -343,6 +361,9 @@ type goSpec struct {
 func (s goSpec) hash() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%q\n%q\n%q\n%s\n", s.name, s.requires, s.replaces, s.binaries, s.ldflags)
+	if s.inModule[0] != "" {
+		fmt.Fprintf(h, "in module %q\n", s.inModule)
+	}
 	for _, k := range sortedKeys(s.files) {
 		fmt.Fprintf(h, "file %s\n%s\n", k, s.files[k])
 	}
@@ -357,11 +378,13 @@ func (b *builder) goBuild(ctx context.Context, s goSpec) (string, error) {
 	return binDir, b.cached(root, func() error {
 		start := time.Now()
 		src := filepath.Join(root, "src")
-		if err := os.MkdirAll(src, 0o755); err != nil {
+		if s.inModule[0] != "" {
+			if err := b.moduleSource(ctx, s.inModule[0], s.inModule[1], src); err != nil {
+				return err
+			}
+		} else if err := os.MkdirAll(src, 0o755); err != nil {
 			return err
-		}
-		gomod := "module dpsim.local/build/" + s.name + "\n\ngo 1.26\n"
-		if err := os.WriteFile(filepath.Join(src, "go.mod"), []byte(gomod), 0o644); err != nil {
+		} else if err := os.WriteFile(filepath.Join(src, "go.mod"), []byte("module dpsim.local/build/"+s.name+"\n\ngo 1.26\n"), 0o644); err != nil {
 			return err
 		}
 		for name, content := range s.files {
@@ -388,6 +411,7 @@ func (b *builder) goBuild(ctx context.Context, s goSpec) (string, error) {
 		if err := b.buildBinaries(ctx, o, binDir, s.binaries, s.ldflags); err != nil {
 			return err
 		}
+		_ = os.RemoveAll(src) // only needed for the build
 		b.log.Info("go binaries built", "build", s.name, "binaries", strings.Join(sortedKeys(s.binaries), ","), "elapsed", time.Since(start).Round(time.Second).String())
 		return nil
 	})

@@ -61,15 +61,9 @@ func (b *builder) kubernetesBinaries(ctx context.Context) (string, error) {
 // buildKubernetes builds the Kubernetes binaries into binDir, working in root.
 func (b *builder) buildKubernetes(ctx context.Context, root, binDir string) error {
 	start := time.Now()
-	modDir, err := b.moduleDir(ctx, kubernetesModule, KubernetesVersion)
-	if err != nil {
-		return err
-	}
 	src := filepath.Join(root, "src")
-	if err := copyTree(modDir, src, func(rel string) bool {
-		return rel == "vendor" || rel == "go.work" || rel == "go.work.sum"
-	}); err != nil {
-		return fmt.Errorf("copy %s: %w", modDir, err)
+	if err := b.moduleSource(ctx, kubernetesModule, KubernetesVersion, src); err != nil {
+		return err
 	}
 	o := cmdOpts{dir: src, env: goEnv}
 	out, err := b.output(ctx, o, "go", "mod", "edit", "-json")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -128,7 +129,7 @@ func definitions() []*image {
 		},
 		kindNodeImage(),
 	}
-	return append(append(defs, platformDefinitions()...), veleroDefinitions()...)
+	return slices.Concat(defs, platformDefinitions(), veleroDefinitions())
 }
 
 // kubeImage is the image of one Kubernetes control-plane component, under

@@ -106,6 +106,38 @@ type Scenario struct {
 	Backups *Backups `json:"backups,omitempty"`
 	// TLS is the ingress's TLS matrix, of the scenarios that take one.
 	TLS *TLS `json:"tls,omitempty"`
+	// Exposure is what a scan of the nodes from outside found, of the scenarios that take one.
+	Exposure *Exposure `json:"exposure,omitempty"`
+}
+
+// Exposure is a scan of every TCP port of every node address from outside the platform's network
+// (DP-NET-1).
+type Exposure struct {
+	From      string           `json:"from"`  // where the scan ran
+	Ports     string           `json:"ports"` // e.g. 1-65535
+	Seconds   float64          `json:"seconds"`
+	Addresses []ScannedAddress `json:"addresses"`
+}
+
+// ScannedAddress is one node address: the ports that took a connection, with what answered on
+// them, and how many were refused (a reset), dropped (no answer) or could not be probed.
+type ScannedAddress struct {
+	Address string     `json:"address"`
+	Node    string     `json:"node,omitempty"`
+	Open    []OpenPort `json:"open"`
+	Refused int        `json:"refused"`
+	Dropped int        `json:"dropped"`
+	Errors  int        `json:"errors"`
+	Error   string     `json:"error,omitempty"` // the first probe error
+}
+
+// OpenPort is a port that took a connection and what it answered: "https" (a TLS handshake
+// completed), "redirect to https" (an HTTP redirect to an https URL), "http <status>", or "tcp"
+// (a connection, no HTTP or TLS answer).
+type OpenPort struct {
+	Port   int    `json:"port"`
+	Answer string `json:"answer"`
+	Detail string `json:"detail,omitempty"`
 }
 
 // TLS is what a TLS probe of the ingress saw (DP-NET-2): per way of reaching it (each tenant's

@@ -1,0 +1,78 @@
+package platform
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"dpsim/topology"
+)
+
+// EdgeCA is the certificate the ACME CA's own API is served with, and the CA that signed it (the
+// ingress controller trusts it to talk to the ACME CA; it is not the CA of the platform's
+// certificates, which the ACME CA makes afresh on each start).
+type EdgeCA struct {
+	CertPEM, KeyPEM, CAPEM []byte
+}
+
+// edgeData is what edge.yaml sees.
+type edgeData struct {
+	Options
+	Platform                                 string
+	PebbleCertB64, PebbleKeyB64, PebbleCAB64 string
+	CertSeconds                              int64
+	CertHours                                int
+	KeyType                                  string
+	MinVersion, MaxVersion                   string
+	CipherSuites, CurvePreferences           string
+}
+
+// traefikVersions, traefikCurves and traefikKeyTypes name the spec's TLS settings as Traefik's
+// configuration does.
+var (
+	traefikVersions = map[string]string{"1.0": "VersionTLS10", "1.1": "VersionTLS11", "1.2": "VersionTLS12", "1.3": "VersionTLS13"}
+	traefikCurves   = map[string]string{"X25519": "X25519", "P-256": "CurveP256", "P-384": "CurveP384", "P-521": "CurveP521",
+		"X25519MLKEM768": "X25519MLKEM768"}
+	// Traefik (lego) makes EC256, EC384 and RSA keys only: a P-521 certificate falls back to its
+	// default, RSA4096, which DP-NET-2 then shows.
+	traefikKeyTypes = map[string]string{"P-256": "EC256", "P-384": "EC384"}
+)
+
+// Edge renders the ingress controller and the ACME CA: every TLS setting from spec, set
+// explicitly (Traefik's defaults accept CBC suites and the P-521 and ML-KEM key exchanges).
+func Edge(spec topology.Spec, opts Options, ca EdgeCA) (string, error) {
+	lifetime, err := time.ParseDuration(spec.TLS.CertLifetime)
+	if err != nil {
+		return "", fmt.Errorf("tls.certLifetime: %w", err)
+	}
+	keyType, ok := traefikKeyTypes[spec.TLS.CertCurve]
+	if !ok {
+		keyType = "RSA4096"
+	}
+	var curves []string
+	for _, c := range spec.TLS.Curves {
+		curves = append(curves, traefikCurves[c])
+	}
+	b64 := base64.StdEncoding.EncodeToString
+	d := edgeData{
+		Options: opts, Platform: spec.Name,
+		PebbleCertB64: b64(ca.CertPEM), PebbleKeyB64: b64(ca.KeyPEM), PebbleCAB64: b64(ca.CAPEM),
+		CertSeconds: int64(lifetime.Seconds()),
+		// Traefik schedules renewal from the lifetime it is told, in whole hours (at least 1).
+		CertHours:        max(1, int(math.Round(lifetime.Hours()))),
+		KeyType:          keyType,
+		MinVersion:       traefikVersions[spec.TLS.MinVersion],
+		MaxVersion:       traefikVersions[spec.TLS.MaxVersion],
+		CipherSuites:     strings.Join(spec.TLS.OfferedSuites(), ", "),
+		CurvePreferences: strings.Join(curves, ", "),
+	}
+	var out bytes.Buffer
+	out.WriteString("---\n")
+	if err := templates.ExecuteTemplate(&out, "edge.yaml", d); err != nil {
+		return "", fmt.Errorf("render the edge: %w", err)
+	}
+	return out.String(), nil
+}

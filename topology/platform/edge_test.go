@@ -1,0 +1,56 @@
+package platform
+
+import (
+	"strings"
+	"testing"
+
+	"dpsim/topology"
+	"sigs.k8s.io/yaml"
+)
+
+// The edge takes every TLS setting from the spec, explicitly, and the certificate lifetime both
+// into the ACME CA (seconds) and into the ingress's renewal schedule (hours).
+func TestEdgeSetsTLSExplicitly(t *testing.T) {
+	spec := topology.Default()
+	spec.TLS.CertLifetime = "90m"
+	out, err := Edge(spec, Options{Images: map[string]string{"traefik": "t:1", "pebble": "p:1"}, IngressNamespace: "ingress"},
+		EdgeCA{CertPEM: []byte("cert"), KeyPEM: []byte("key"), CAPEM: []byte("ca")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"minVersion: VersionTLS12", "maxVersion: VersionTLS13",
+		"cipherSuites: [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256]",
+		"curvePreferences: [X25519, CurveP256, CurveP384]",
+		"keyType: EC384", "certificatesDuration: 2", `"validityPeriod": 5400`,
+		"middlewares: [hsts@file]", "stsSeconds: 31536000",
+		"entryPoint: {to: websecure, scheme: https, permanent: true}",
+		"hostPort: 443", "hostPort: 80", "image: t:1", "image: p:1",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("edge manifest lacks %q", want)
+		}
+	}
+	for i, doc := range strings.Split(out, "\n---\n") {
+		var v struct {
+			Kind string
+			Data map[string]string
+		}
+		if err := yaml.Unmarshal([]byte(doc), &v); err != nil {
+			t.Errorf("document %d: %v\n%s", i, err, doc)
+		}
+		for name, file := range v.Data { // the configuration files in ConfigMaps parse too
+			if v.Kind != "ConfigMap" {
+				continue
+			}
+			var f map[string]any
+			if err := yaml.Unmarshal([]byte(file), &f); err != nil {
+				t.Errorf("%s: %v\n%s", name, err, file)
+			}
+		}
+	}
+	spec.TLS.CertCurve = "P-521"
+	if out, _ := Edge(spec, Options{Images: map[string]string{"traefik": "t:1", "pebble": "p:1"}, IngressNamespace: "ingress"}, EdgeCA{}); !strings.Contains(out, "keyType: RSA4096") {
+		t.Error("a P-521 certificate does not fall back to Traefik's RSA4096")
+	}
+}
