@@ -19,6 +19,9 @@ func requireRoot(t *testing.T) {
 	if _, err := exec.LookPath("mkfs.ext4"); err != nil {
 		t.Skip("no mkfs.ext4")
 	}
+	if _, err := os.Stat("/dev/loop-control"); err != nil {
+		t.Skip("no loop devices: " + err.Error())
+	}
 }
 
 func markers(n int) []string {
