@@ -108,6 +108,40 @@ type Scenario struct {
 	TLS *TLS `json:"tls,omitempty"`
 	// Exposure is what a scan of the nodes from outside found, of the scenarios that take one.
 	Exposure *Exposure `json:"exposure,omitempty"`
+	// AtRest is what a scan of the volumes' raw storage found, of the scenarios that take one.
+	AtRest *AtRest `json:"atRest,omitempty"`
+}
+
+// AtRest is a scan of the raw bytes under the nodes' volumes for records written through the
+// stores (DP-ENC-1).
+type AtRest struct {
+	// Encryption is how the volumes' filesystem says it keeps them (e.g. "fscrypt v2, AES-256-XTS
+	// contents, AES-256-CTS names" or "none").
+	Encryption string `json:"encryption"`
+	// Storage names what was read (the image file under every node's volumes).
+	Storage      string  `json:"storage"`
+	BytesScanned int64   `json:"bytesScanned"`
+	Seconds      float64 `json:"seconds"`
+	// Stores are the markers written through each store and how many were found in plaintext.
+	Stores []AtRestStore `json:"stores"`
+	// Volumes are the data volumes' directories with whether the kernel reports them encrypted.
+	Volumes []AtRestVolume `json:"volumes,omitempty"`
+}
+
+// AtRestStore is one store of one tenant: markers acknowledged, and found in the raw storage.
+type AtRestStore struct {
+	Tenant    string `json:"tenant"`
+	Store     string `json:"store"`
+	Written   int    `json:"written"`
+	Found     int    `json:"found"`
+	Instances int    `json:"instances"` // occurrences of the found markers
+}
+
+// AtRestVolume is one volume directory and the kernel's answer about its encryption policy.
+type AtRestVolume struct {
+	Node      string `json:"node"`
+	Path      string `json:"path"`
+	Encrypted bool   `json:"encrypted"`
 }
 
 // Exposure is a scan of every TCP port of every node address from outside the platform's network
