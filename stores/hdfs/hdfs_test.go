@@ -79,8 +79,9 @@ func TestWrite(t *testing.T) {
 			detail: "FileAlreadyExistsException", left: true},
 		{name: "the datanode never answers after the body", set: func(f *fakeHDFS) { f.hang = func(string) bool { return true } },
 			timeout: 300 * time.Millisecond, indefinite: true, detail: "deadline exceeded", left: true},
-		{name: "each answer in time, the write as a whole too slow", set: func(f *fakeHDFS) { f.delay = 200 * time.Millisecond },
-			timeout: 300 * time.Millisecond, indefinite: true, detail: "deadline exceeded", left: true},
+		// Each answer takes 600 ms of the 1 s bound: the body is stored, the write as a whole is late.
+		{name: "each answer in time, the write as a whole too slow", set: func(f *fakeHDFS) { f.delay = 600 * time.Millisecond },
+			timeout: time.Second, indefinite: true, detail: "deadline exceeded", left: true},
 		{name: "the connection breaks after the body", set: func(f *fakeHDFS) { f.drop = true },
 			indefinite: true, detail: "EOF", left: true},
 		{name: "the datanode fails with 500", set: func(f *fakeHDFS) { f.serverError = true },
