@@ -49,6 +49,8 @@ func commands() []command {
 		{"images", "build [--force] [NAME...] | list", "build the container images from package registries", runImages},
 		{"agent", "--config FILE [--listen ADDR]", "run the in-cluster agent (inside the platform's pods)", runAgent},
 		{"probe", "< REQUEST.json", "probe addresses from here (connection outcomes as JSON; used inside the platform)", runProbe},
+		{"scan", "[flags] ADDRESS...", "scan every TCP port of the addresses from here (JSON; used outside the platform's network)", runScan},
+		{"web", "--tenant NAME [--listen ADDR]", "serve a tenant's API stand-in (inside the platform, behind the ingress)", runWeb},
 		{"doctor", "", "report what the kind provider needs from this host and what is missing", runDoctor},
 	}
 }

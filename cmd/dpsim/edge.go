@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"dpsim/scenarios/probes"
+)
+
+// runScan scans every TCP port of the addresses from where it runs (the client outside the VPC)
+// and prints what it found as JSON (reports.Exposure).
+func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	fs := newFlags("scan", "[flags] ADDRESS...", "Try every TCP port of each address from here and print, as JSON, the ports that took a\nconnection with what answered on them, and how many were refused or dropped.", stderr)
+	ports := fs.String("ports", "1-65535", "port range FIRST-LAST")
+	concurrency := fs.Int("concurrency", probes.DefaultScan.Concurrency, "connection attempts at once")
+	timeout := fs.Duration("timeout", probes.DefaultScan.DialTimeout, "how long an attempt may wait before the port counts as dropped")
+	addrs, err := parseInterspersed(fs, args)
+	if err != nil {
+		return exitUsage, err
+	}
+	if len(addrs) == 0 {
+		return exitUsage, usagef("no address to scan")
+	}
+	s := probes.DefaultScan
+	s.Concurrency, s.DialTimeout = *concurrency, *timeout
+	first, last, ok := strings.Cut(*ports, "-")
+	if s.First, err = strconv.Atoi(first); err == nil && ok {
+		s.Last, err = strconv.Atoi(last)
+	}
+	if err != nil || !ok || s.First < 1 || s.Last > 65535 || s.First > s.Last {
+		return exitUsage, usagef("--ports %q: want FIRST-LAST within 1-65535", *ports)
+	}
+	if s.Concurrency < 1 || s.DialTimeout <= 0 {
+		return exitUsage, usagef("--concurrency and --timeout must be positive")
+	}
+	for _, a := range addrs {
+		if net.ParseIP(a) == nil {
+			return exitUsage, usagef("%q is not an IP address", a)
+		}
+	}
+	enc := json.NewEncoder(stdout)
+	return exitOK, enc.Encode(probes.Ports(ctx, addrs, s))
+}
+
+// runWeb serves a tenant's API stand-in behind the ingress: GET / names the tenant, /healthz
+// answers ok. It holds no data and reaches no store.
+func runWeb(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	fs := newFlags("web", "--tenant NAME [--listen ADDR]", "Serve a tenant's API stand-in (what the ingress routes the tenant's host name to).", stderr)
+	tenant := fs.String("tenant", "", "the tenant it serves")
+	listen := fs.String("listen", ":8443", "address to serve on")
+	if err := parse(fs, args); err != nil {
+		return exitUsage, err
+	}
+	if *tenant == "" {
+		return exitUsage, usagef("--tenant is required")
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return 1, fmt.Errorf("listen on %s: %w", *listen, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"tenant": *tenant, "service": "api", "host": r.Host})
+	})
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stdout, "dpsim web for tenant %s serving on %s\n", *tenant, ln.Addr())
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	select {
+	case err := <-served:
+		return 1, err
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return 1, err
+		}
+		return exitOK, nil
+	}
+}
