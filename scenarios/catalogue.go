@@ -54,7 +54,11 @@ func Catalogue() []Scenario {
 			Controls:    []string{"DP-NET-3"}, Needs: []topology.Capability{topology.CapIsolation, topology.CapNodeKill},
 			Fault: NodeKill{}, Phases: IsolationTable{}, Probe: IsolationTable{}, Invariants: []Invariant{isolationInvariant()},
 		},
-		notYet("ingress-exposure", "probe the platform's external ports: only the ingress answers, only over TLS", []string{"DP-NET-1"}, topology.CapExposure),
+		{
+			Name: "ingress-exposure", Description: "from a client outside the platform's network, try every TCP port of every node: only the ingress answers, port 80 only redirects to HTTPS",
+			Controls: []string{"DP-NET-1"}, Needs: []topology.Capability{topology.CapExposure},
+			Probe: ExposureProbe{}, Invariants: []Invariant{exposureInvariant()},
+		},
 		{
 			Name: "tls-posture", Description: "handshake with the ingress at every TLS version and inspect its certificate",
 			Controls: []string{"DP-NET-2"}, Needs: []topology.Capability{topology.CapIngress},
@@ -62,7 +66,11 @@ func Catalogue() []Scenario {
 		},
 		notYet("oidc", "OIDC discovery, token and JWKS over TLS; a token of one tenant refused by another", []string{"DP-AUTH-1"}, topology.CapOIDC),
 		notYet("password-hashing", "read the identity provider's password policy and stored credential data", []string{"DP-AUTH-2"}, topology.CapPasswords),
-		notYet("encryption-at-rest", "inspect StorageClasses and volumes for encryption at rest", []string{"DP-ENC-1"}, topology.CapEncryption),
+		{
+			Name: "encryption-at-rest", Description: "write records through every store, then read the raw storage under the nodes' volumes for their values: none may be there in plaintext",
+			Controls: []string{"DP-ENC-1"}, Needs: []topology.Capability{topology.CapInventory, topology.CapStores, topology.CapEncryption},
+			Drill: AtRestDrill{}, Traffic: &DefaultTraffic, Invariants: []Invariant{atRestInvariant()},
+		},
 		// Offboarding removes a tenant, so it runs last.
 		backup("offboarding", "back every tenant up, offboard the last tenant and look everywhere for what remains of it; the others' data and backups stay",
 			Offboarding{}, []topology.Capability{topology.CapStores, topology.CapOffboarding}, offboardingInvariant(), ledgerInvariant("DP-OFF-1", noLoss)),

@@ -19,6 +19,10 @@ type Observation struct {
 	Components []topology.Component
 	Faults     []FaultWindow
 	TLS        *reports.TLS
+	// Exposure is a scan of the nodes from outside, taken by ExposureProbe.
+	Exposure *topology.Exposure
+	// AtRest is a scan of the volumes' raw storage, taken by AtRestDrill.
+	AtRest *topology.AtRest
 	// Isolation is the tenant-isolation truth table, taken by IsolationTable.
 	Isolation *reports.Isolation
 	// Ledgers is filled by the ledger invariant, for the report.

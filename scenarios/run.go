@@ -137,6 +137,8 @@ func runOne(ctx context.Context, env Env, sc Scenario) reports.Scenario {
 	res.Ledgers = append(res.Ledgers, r.obs.Ledgers...)
 	res.Isolation = r.obs.Isolation
 	res.TLS = r.obs.TLS
+	res.Exposure = r.obs.Exposure
+	res.AtRest = r.obs.AtRest
 	res.Recovery = append(res.Recovery, r.obs.Recovery...)
 	res.Placements = placementSamples(r.obs)
 	res.Status = reports.Worst(statuses...)

@@ -41,7 +41,7 @@ const (
 	CapBackup       Capability = "backup"        // Backups
 	CapOffboarding  Capability = "offboarding"   // Offboarder
 	CapIsolation    Capability = "isolation"     // IsolationProber
-	CapExposure     Capability = "exposure"      // (later issues)
+	CapExposure     Capability = "exposure"      // ExposureScanner
 	CapOIDC         Capability = "oidc"          // (later issues)
 	CapPasswords    Capability = "password-storage"
 	CapEncryption   Capability = "encryption-at-rest"
@@ -67,6 +67,10 @@ func Has(p Provider, c Capability) bool {
 		_, ok = p.(IsolationProber)
 	case CapIngress:
 		_, ok = p.(Ingress)
+	case CapExposure:
+		_, ok = p.(ExposureScanner)
+	case CapEncryption:
+		_, ok = p.(AtRestScanner)
 	case CapBackup:
 		_, ok = p.(Backups)
 	case CapOffboarding:

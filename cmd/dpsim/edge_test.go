@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"dpsim/reports"
+	"dpsim/topology"
 )
 
 // dpsim scan finds a listener and prints the scan as JSON; bad input is a usage error.
@@ -35,7 +35,7 @@ func TestScanCommand(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var e reports.Exposure
+	var e topology.Exposure
 	if err := json.Unmarshal([]byte(out), &e); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}

@@ -5,12 +5,13 @@ import (
 	"strings"
 
 	"dpsim/reports"
+	"dpsim/topology"
 )
 
 // AtRest judges a raw scan of the volumes' storage (DP-ENC-1): every store had markers
 // acknowledged and none of them is found in plaintext. A scan that read nothing, or a store with
 // no marker written, proves nothing (error).
-func AtRest(obs reports.AtRest) Verdict {
+func AtRest(obs topology.AtRest) Verdict {
 	if len(obs.Stores) == 0 {
 		return Verdict{Status: reports.Error, Summary: "no store wrote markers to look for"}
 	}

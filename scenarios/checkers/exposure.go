@@ -6,13 +6,14 @@ import (
 	"strings"
 
 	"dpsim/reports"
+	"dpsim/topology"
 )
 
 // Exposure judges a scan of the nodes from outside (DP-NET-1): the only ports that take a
 // connection are 443, answering TLS, 80, answering only with a redirect to HTTPS, and the ports
 // listed in expose; the ingress answers on at least one node. A port the scan could not tell about
 // leaves the verdict unknown (error) unless something already failed.
-func Exposure(obs reports.Exposure, expose []int) Verdict {
+func Exposure(obs topology.Exposure, expose []int) Verdict {
 	if len(obs.Addresses) == 0 {
 		return Verdict{Status: reports.Error, Summary: "no node address scanned"}
 	}

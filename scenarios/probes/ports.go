@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"dpsim/reports"
+	"dpsim/topology"
 )
 
 // Scan is how a port scan runs: which ports, how many connections at once, how long a connection
@@ -34,12 +34,12 @@ var DefaultScan = Scan{First: 1, Last: 65535, Concurrency: 2048, DialTimeout: ti
 // Ports tries every port of s on every address, and for each that takes a connection asks what
 // answers (TLS, then HTTP). A reset is refused, no answer within DialTimeout is dropped, anything
 // else (too many open files, no route) an error: the scan could not tell.
-func Ports(ctx context.Context, addrs []string, s Scan) reports.Exposure {
+func Ports(ctx context.Context, addrs []string, s Scan) topology.Exposure {
 	start := time.Now()
-	out := reports.Exposure{Ports: fmt.Sprintf("%d-%d", s.First, s.Last)}
-	results := make([]reports.ScannedAddress, len(addrs))
+	out := topology.Exposure{Ports: fmt.Sprintf("%d-%d", s.First, s.Last)}
+	results := make([]topology.ScannedAddress, len(addrs))
 	for i, a := range addrs {
-		results[i] = reports.ScannedAddress{Address: a, Open: []reports.OpenPort{}}
+		results[i] = topology.ScannedAddress{Address: a, Open: []topology.OpenPort{}}
 	}
 	var mu sync.Mutex
 	sem := make(chan struct{}, max(1, s.Concurrency))
@@ -59,7 +59,7 @@ func Ports(ctx context.Context, addrs []string, s Scan) reports.Exposure {
 					conn.Close()
 					answer, detail := whatAnswers(ctx, target, s.AnswerTimeout)
 					mu.Lock()
-					results[i].Open = append(results[i].Open, reports.OpenPort{Port: port, Answer: answer, Detail: detail})
+					results[i].Open = append(results[i].Open, topology.OpenPort{Port: port, Answer: answer, Detail: detail})
 					mu.Unlock()
 					return
 				}
@@ -81,7 +81,7 @@ func Ports(ctx context.Context, addrs []string, s Scan) reports.Exposure {
 	}
 	wg.Wait()
 	for i := range results {
-		slices.SortFunc(results[i].Open, func(a, b reports.OpenPort) int { return a.Port - b.Port })
+		slices.SortFunc(results[i].Open, func(a, b topology.OpenPort) int { return a.Port - b.Port })
 	}
 	out.Addresses = results
 	out.Seconds = time.Since(start).Seconds()

@@ -1,0 +1,89 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+
+	"dpsim/claims"
+	"dpsim/reports"
+	"dpsim/scenarios/checkers"
+	"dpsim/scenarios/history"
+	"dpsim/topology"
+)
+
+// ExposureProbe scans every node from a client outside the platform's network (DP-NET-1).
+type ExposureProbe struct{}
+
+// Observe implements Probe.
+func (ExposureProbe) Observe(ctx context.Context, env Env, o *Observation) error {
+	e, err := env.Provider.(topology.ExposureScanner).ScanFromOutside(ctx)
+	if err != nil {
+		return fmt.Errorf("scan the nodes from outside: %w", err)
+	}
+	o.Exposure = &e
+	return nil
+}
+
+func exposureInvariant() Invariant {
+	return Invariant{Name: "exposure", Control: "DP-NET-1", Check: func(o *Observation, _ claims.Claims) []reports.Check {
+		if o.Exposure == nil {
+			return []reports.Check{{Name: "exposure", Control: "DP-NET-1", Status: reports.Error, Summary: "no scan from outside"}}
+		}
+		v := checkers.Exposure(*o.Exposure, o.Exposure.Admitted)
+		return []reports.Check{{Name: "exposure", Control: "DP-NET-1", Status: v.Status, Summary: v.Summary}}
+	}}
+}
+
+// AtRestDrill writes records through every data store on the nodes' volumes of every tenant
+// (not the object store: it is beside the cluster, its encryption is the bucket's), then has the
+// platform read its volumes' raw storage for their values (DP-ENC-1): each value is 64 random
+// letters, unique to its record, so a value found there is plaintext of that record.
+type AtRestDrill struct{}
+
+func (AtRestDrill) run(ctx context.Context, r *runner) error {
+	if err := r.openStores(ctx); err != nil {
+		return err
+	}
+	r.recs = slices.DeleteFunc(r.recs, func(rec *history.Recorder) bool { return rec.Store.Kind() == topology.KindObject })
+	if err := r.writePhase(ctx, r.recs, "at-rest"); err != nil {
+		return err
+	}
+	markers := map[string]string{} // marker -> tenant/store
+	for _, op := range r.hist.Ops() {
+		if op.Outcome == history.OK {
+			markers[string(topology.Value(op.ID, r.valueBytes()))] = op.Tenant + "/" + op.Store
+		}
+	}
+	scan, counts, err := r.env.Provider.(topology.AtRestScanner).ScanAtRest(ctx, slices.Sorted(maps.Keys(markers)))
+	if err != nil {
+		return fmt.Errorf("scan the volumes' storage: %w", err)
+	}
+	for _, rec := range r.recs {
+		s := topology.AtRestStore{Tenant: rec.Tenant, Store: rec.Store.Name()}
+		for m, owner := range markers {
+			if owner == s.Tenant+"/"+s.Store {
+				s.Written++
+				if counts[m] > 0 {
+					s.Found++
+					s.Instances += counts[m]
+				}
+			}
+		}
+		scan.Stores = append(scan.Stores, s)
+	}
+	r.obs.AtRest = &scan
+	r.event("%d markers written, %d bytes of %s scanned in %.0fs", len(markers), scan.BytesScanned, scan.Storage, scan.Seconds)
+	return nil
+}
+
+func atRestInvariant() Invariant {
+	return Invariant{Name: "at-rest", Control: "DP-ENC-1", Check: func(o *Observation, _ claims.Claims) []reports.Check {
+		if o.AtRest == nil {
+			return []reports.Check{{Name: "at-rest", Control: "DP-ENC-1", Status: reports.Error, Summary: "no scan of the volumes' storage"}}
+		}
+		v := checkers.AtRest(*o.AtRest)
+		return []reports.Check{{Name: "at-rest", Control: "DP-ENC-1", Status: v.Status, Summary: v.Summary}}
+	}}
+}
