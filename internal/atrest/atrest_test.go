@@ -19,8 +19,8 @@ func requireRoot(t *testing.T) {
 	if _, err := exec.LookPath("mkfs.ext4"); err != nil {
 		t.Skip("no mkfs.ext4")
 	}
-	if _, err := os.Stat("/dev/loop-control"); err != nil {
-		t.Skip("no loop devices: " + err.Error())
+	if out, err := exec.Command("losetup", "-f").CombinedOutput(); err != nil {
+		t.Skipf("no free loop device: %v %s", err, out)
 	}
 }
 
