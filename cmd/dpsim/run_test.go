@@ -259,6 +259,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown scenario", []string{"simulate", "--scenario", "meteor", "--out", t.TempDir()}, `unknown scenario "meteor"`},
 		{"unknown provider", []string{"simulate", "--provider", "cloud", "--out", t.TempDir()}, `unknown provider "cloud"`},
 		{"no writes", []string{"simulate", "--writes", "0", "--out", t.TempDir()}, "--writes 0: want at least 1"},
+		{"no settling", []string{"simulate", "--settle-timeout", "0s", "--out", t.TempDir()}, "--settle-timeout 0s: want a positive duration"},
 		{"unknown flag", []string{"simulate", "--sed", "1"}, "sed"},
 		{"unknown command", []string{"simluate"}, `unknown command "simluate"`},
 		{"unknown format", []string{"report", "render", bad, "--format", "pdf"}, "pdf"},

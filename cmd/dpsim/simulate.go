@@ -37,6 +37,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	var names stringList
 	fs.Var(&names, "scenario", "run only this scenario (repeatable); default: all (dpsim list)")
 	seed := fs.Int64("seed", 1, "seed for every random choice (targets, values); same seed, same run")
+	settle := fs.Duration("settle-timeout", 5*time.Minute, "how long to wait for the platform to recover after a fault before judging it as it is")
 	writes := fs.Int("writes", scenarios.DefaultTraffic.WritesPerPhase, "writes to each store in each phase before and after a fault and around a backup;\nfewer make a quicker, less thorough run")
 	out := fs.String("out", "dpsim-report", "directory the reports are written to")
 	retain := fs.Bool("retain", false, "keep the topology and the run's datasets after the run (tear it down later with dpsim down)")
@@ -64,6 +65,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (
 		return exitUsage, usagef("--writes %d: want at least 1", *writes)
 	}
 	list = scenarios.WithWrites(list, *writes)
+	if *settle <= 0 {
+		return exitUsage, usagef("--settle-timeout %s: want a positive duration", *settle)
+	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
@@ -79,13 +83,16 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (
 
 	rep := newReport(provider.Name(), spec, cl, *seed, list)
 	rep.Run.ID = scenarios.NewRunID(provider, *seed)
+	if *settle != 5*time.Minute {
+		rep.Run.Notes = append(rep.Run.Notes, fmt.Sprintf("--settle-timeout %s: the platform was judged as it was after %s of waiting to recover, not the default 5m0s", *settle, *settle))
+	}
 	if *writes != scenarios.DefaultTraffic.WritesPerPhase {
 		rep.Run.Notes = append(rep.Run.Notes, fmt.Sprintf("--writes %d: %d writes per store and phase, not the default %d", *writes, *writes, scenarios.DefaultTraffic.WritesPerPhase))
 	}
 	for _, n := range spec.Notes() {
 		log.Warn(n)
 	}
-	code := simulate(ctx, log, provider, spec, cl, *seed, list, *retain, &rep)
+	code := simulate(ctx, log, provider, spec, cl, *seed, list, *retain, *settle, &rep)
 	rep.Run.Finished = time.Now().UTC()
 	rep.Run.DurationSeconds = rep.Run.Finished.Sub(rep.Run.Started).Seconds()
 	rep.Run.Interrupted = ctx.Err() != nil
@@ -108,7 +115,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (
 // simulate stands the platform up, runs the scenarios and tears it down, filling rep. It returns
 // exitTopology when the platform could not be stood up, else exitOK (the verdicts decide the rest).
 func simulate(ctx context.Context, log *slog.Logger, p topology.Provider, spec topology.Spec, cl claims.Claims,
-	seed int64, list []scenarios.Scenario, retain bool, rep *reports.Report) int {
+	seed int64, list []scenarios.Scenario, retain bool, settle time.Duration, rep *reports.Report) int {
 	code := exitOK
 	log.Info(fmt.Sprintf("standing up %q on provider %s", spec.Name, p.Name()))
 	upErr := p.Up(ctx, spec)
@@ -120,7 +127,7 @@ func simulate(ctx context.Context, log *slog.Logger, p topology.Provider, spec t
 			results = append(results, scenarios.NotRun(sc, "the topology could not be stood up: "+upErr.Error()))
 		}
 	} else {
-		env := scenarios.Env{Provider: p, Spec: spec, Claims: cl, Seed: seed, Log: log, RunID: rep.Run.ID, Retain: retain}
+		env := scenarios.Env{Provider: p, Spec: spec, Claims: cl, Seed: seed, Log: log, RunID: rep.Run.ID, Retain: retain, SettleTimeout: settle}
 		results = scenarios.Run(ctx, env, list)
 	}
 	rep.Scenarios = results
