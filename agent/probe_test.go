@@ -14,27 +14,14 @@ import (
 	"time"
 
 	"dpsim/agent/api"
+	"dpsim/internal/testenv"
 	"dpsim/topology"
 )
 
 // tcpListener accepts and closes connections on a loopback port until the test ends.
 func tcpListener(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
+	return testenv.Listen(t, func(c net.Conn) { c.Close() }).Addr().(*net.TCPAddr).Port
 }
 
 // closedPort is a loopback port nothing listens on (for tcp or udp).

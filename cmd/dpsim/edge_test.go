@@ -11,26 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"dpsim/internal/testenv"
 	"dpsim/topology"
 )
 
 // dpsim scan finds a listener and prints the scan as JSON; bad input is a usage error.
 func TestScanCommand(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	port := ln.Addr().(*net.TCPAddr).Port
+	port := testenv.Listen(t, func(c net.Conn) { c.Close() }).Addr().(*net.TCPAddr).Port
 	code, out, errOut := dpsim(t, context.Background(), "scan", "--ports", strconv.Itoa(port)+"-"+strconv.Itoa(port), "127.0.0.1")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)

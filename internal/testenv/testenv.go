@@ -1,12 +1,13 @@
-// Package testenv holds what integration tests share: the Docker requirement (skip under -short
+// Package testenv holds what tests share: the Docker requirement (skip under -short
 // when the engine is missing, fail otherwise, so a missing engine never turns into a pass) and a
-// logger that writes to the test log.
+// logger that writes to the test log, and a loopback listener.
 package testenv
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os/exec"
 	"strings"
 	"testing"
@@ -43,4 +44,25 @@ func (w writer) Write(p []byte) (int, error) {
 	w.t.Helper()
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// Listen listens on a loopback port until the test ends and hands every connection it takes to
+// serve, each in a goroutine of its own; serve closes it.
+func Listen(t testing.TB, serve func(net.Conn)) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go serve(c)
+		}
+	}()
+	return ln
 }

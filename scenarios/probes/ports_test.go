@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"dpsim/internal/testenv"
 )
 
 // A scan of 127.0.0.1 finds an HTTPS server, an HTTP server that redirects to HTTPS, one that
@@ -20,20 +22,7 @@ func TestPortsTellsWhatAnswers(t *testing.T) {
 	defer redirect.Close()
 	plain := httptest.NewServer(http.NotFoundHandler())
 	defer plain.Close()
-	bare, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bare.Close()
-	go func() {
-		for {
-			c, err := bare.Accept()
-			if err != nil {
-				return
-			}
-			go func() { time.Sleep(2 * time.Second); c.Close() }()
-		}
-	}()
+	bare := testenv.Listen(t, func(c net.Conn) { time.Sleep(2 * time.Second); c.Close() })
 	port := func(addr string) int {
 		_, p, _ := net.SplitHostPort(addr)
 		n, _ := strconv.Atoi(p)
