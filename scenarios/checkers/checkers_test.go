@@ -266,6 +266,15 @@ func TestTLSPosture(t *testing.T) {
 			t.Versions[2] = reports.TLSOffer{Offered: "1.0", Result: reports.OfferError, Detail: "i/o timeout"}
 		},
 			reports.Error, "1.0: i/o timeout"},
+		{"every handshake timing out", func(t *reports.TLSTarget) {
+			for _, offers := range [][]reports.TLSOffer{t.Versions, t.Suites, t.Curves} {
+				for i := range offers {
+					offers[i].Result, offers[i].Detail = reports.OfferError, "i/o timeout"
+				}
+			}
+			t.Certificate, t.HSTS, t.HSTSError = nil, "", "i/o timeout"
+		}, reports.Error, "no handshake completed"},
+		{"no HTTPS answer", func(t *reports.TLSTarget) { t.HSTS, t.HSTSError = "", "EOF" }, reports.Error, "no HTTPS answer: EOF"},
 		{"a timeout beside a failure", func(t *reports.TLSTarget) {
 			t.Versions[2] = reports.TLSOffer{Offered: "1.0", Result: reports.OfferError, Detail: "i/o timeout"}
 			t.HSTS = ""

@@ -34,10 +34,8 @@ func TLSPosture(obs reports.TLS, want TLSClaim) Verdict {
 		for _, s := range p {
 			problems = append(problems, name+": "+s)
 		}
-		for _, o := range slices.Concat(t.Versions, t.Suites, t.Curves) {
-			if o.Result == reports.OfferError {
-				unknown = append(unknown, fmt.Sprintf("%s: %s: %s", name, o.Offered, o.Detail))
-			}
+		for _, u := range tlsUnknowns(t) {
+			unknown = append(unknown, name+": "+u)
 		}
 		if len(p) == 0 {
 			good = append(good, name)
@@ -47,7 +45,7 @@ func TLSPosture(obs reports.TLS, want TLSClaim) Verdict {
 		return verdict(false, "%s", strings.Join(problems, "; "))
 	}
 	if len(unknown) > 0 {
-		return Verdict{Status: reports.Error, Summary: "handshakes neither accepted nor refused: " + strings.Join(unknown, "; ")}
+		return Verdict{Status: reports.Error, Summary: "not told: " + strings.Join(unknown, "; ")}
 	}
 	c := obs.Targets[0].Certificate
 	return verdict(true, "%s: TLS %s only, %s, key exchanges %s; certificate ECDSA %s living %s, chained to the platform's CA; HSTS",
@@ -63,12 +61,19 @@ func targetName(t reports.TLSTarget) string {
 	return t.Host
 }
 
-// tlsProblems lists what t shows against the claim.
+// tlsProblems lists what t shows against the claim. Only what the server did counts: an offer
+// that ended in an error, a certificate not had because no handshake completed, an HTTPS answer
+// not had, are unknowns (tlsUnknowns), not problems.
 func tlsProblems(t reports.TLSTarget, want TLSClaim) []string {
 	var out []string
-	versions := slices.Sorted(slices.Values(accepted(t.Versions)))
-	if w := slices.Sorted(slices.Values(want.Versions)); !slices.Equal(versions, w) {
-		out = append(out, fmt.Sprintf("accepts TLS %s, claimed exactly %s", orNone(versions, "no version"), strings.Join(w, ", ")))
+	versions := accepted(t.Versions)
+	if extra := outside(versions, want.Versions); len(extra) > 0 {
+		out = append(out, fmt.Sprintf("accepts TLS %s, claimed exactly %s", strings.Join(extra, ", "), strings.Join(want.Versions, ", ")))
+	}
+	for _, o := range t.Versions {
+		if o.Result == reports.OfferRefused && slices.Contains(want.Versions, o.Offered) {
+			out = append(out, fmt.Sprintf("refuses TLS %s, claimed exactly %s", o.Offered, strings.Join(want.Versions, ", ")))
+		}
 	}
 	if extra := outside(accepted(t.Suites), want.Suites); len(extra) > 0 {
 		out = append(out, fmt.Sprintf("accepts TLS 1.2 suites outside the claim: %s", strings.Join(extra, ", ")))
@@ -78,9 +83,9 @@ func tlsProblems(t reports.TLSTarget, want TLSClaim) []string {
 	}
 	c := t.Certificate
 	switch {
-	case c == nil:
+	case c == nil && len(versions) > 0:
 		out = append(out, "served no certificate")
-	default:
+	case c != nil:
 		if c.KeyType != "ECDSA" || c.Curve != want.CertCurve {
 			out = append(out, fmt.Sprintf("certificate key %s %s, claimed ECDSA %s", c.KeyType, c.Curve, want.CertCurve))
 		}
@@ -94,10 +99,34 @@ func tlsProblems(t reports.TLSTarget, want TLSClaim) []string {
 			out = append(out, "certificate not valid for the host: "+c.HostError)
 		}
 	}
-	if !strings.Contains(strings.ToLower(t.HSTS), "max-age=") || strings.Contains(strings.ReplaceAll(strings.ToLower(t.HSTS), " ", ""), "max-age=0") {
-		out = append(out, fmt.Sprintf("no HSTS on the answer (Strict-Transport-Security %q%s)", t.HSTS, prefixedWith("; ", t.HSTSError)))
+	if t.HSTSError == "" && !hsts(t.HSTS) {
+		out = append(out, fmt.Sprintf("no HSTS on the answer (Strict-Transport-Security %q)", t.HSTS))
 	}
 	return out
+}
+
+// tlsUnknowns lists what t could not tell: offers neither accepted nor refused, no certificate
+// for want of a completed handshake, no HTTPS answer.
+func tlsUnknowns(t reports.TLSTarget) []string {
+	var out []string
+	for _, o := range slices.Concat(t.Versions, t.Suites, t.Curves) {
+		if o.Result == reports.OfferError {
+			out = append(out, fmt.Sprintf("%s: %s", o.Offered, o.Detail))
+		}
+	}
+	if t.Certificate == nil && len(accepted(t.Versions)) == 0 {
+		out = append(out, "no handshake completed: certificate unknown")
+	}
+	if t.HSTSError != "" {
+		out = append(out, "no HTTPS answer: "+t.HSTSError)
+	}
+	return out
+}
+
+// hsts reports whether a Strict-Transport-Security header asks for HTTPS for some time.
+func hsts(header string) bool {
+	h := strings.ReplaceAll(strings.ToLower(header), " ", "")
+	return strings.Contains(h, "max-age=") && !strings.Contains(h, "max-age=0;") && !strings.HasSuffix(h, "max-age=0")
 }
 
 // accepted lists what the server accepted among offers.
