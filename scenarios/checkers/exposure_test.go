@@ -34,6 +34,8 @@ func TestExposure(t *testing.T) {
 		{"ports not told", []topology.ScannedAddress{{Address: "10.0.0.2", Open: []topology.OpenPort{https}, Errors: 3, Error: "port 7: too many open files"}}, nil,
 			reports.Error, "too many open files"},
 		{"nothing scanned", nil, nil, reports.Error, "no node address"},
+		{"443 not told", []topology.ScannedAddress{{Address: "10.0.0.2", Open: []topology.OpenPort{}, Errors: 1, Error: "port 443: no route to host"}}, nil,
+			reports.Error, "port 443: no route to host"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
