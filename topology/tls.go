@@ -39,11 +39,12 @@ func CipherSuitesTLS12() []*tls.CipherSuite {
 
 // CipherSuiteTLS12 finds a TLS 1.2 suite by Go's name.
 func CipherSuiteTLS12(name string) (*tls.CipherSuite, bool) {
-	i := slices.IndexFunc(CipherSuitesTLS12(), func(s *tls.CipherSuite) bool { return s.Name == name })
+	all := CipherSuitesTLS12()
+	i := slices.IndexFunc(all, func(s *tls.CipherSuite) bool { return s.Name == name })
 	if i < 0 {
 		return nil, false
 	}
-	return CipherSuitesTLS12()[i], true
+	return all[i], true
 }
 
 // legacySuites are the suites TLS 1.0 and 1.1 can negotiate with an ECDSA certificate.

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -41,13 +42,7 @@ func TLS(ctx context.Context, ep topology.IngressEndpoint) (reports.TLS, error) 
 	conn.Close()
 	roots := x509.NewCertPool()
 	hasRoots := roots.AppendCertsFromPEM(ep.RootCAs)
-	tenants := slices.Sorted(func(yield func(string) bool) {
-		for t := range ep.Hosts {
-			if !yield(t) {
-				return
-			}
-		}
-	})
+	tenants := slices.Sorted(maps.Keys(ep.Hosts))
 	for _, tenant := range append(tenants, "") {
 		p := prober{addr: ep.Address, host: ep.Hosts[tenant], roots: roots, hasRoots: hasRoots}
 		target := p.probe(ctx)
@@ -69,13 +64,7 @@ type prober struct {
 
 func (p prober) probe(ctx context.Context) reports.TLSTarget {
 	t := reports.TLSTarget{Host: p.host}
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for n := range topology.TLSVersions {
-			if !yield(n) {
-				return
-			}
-		}
-	}) {
+	for _, name := range slices.Sorted(maps.Keys(topology.TLSVersions)) {
 		v := topology.TLSVersions[name]
 		t.Versions = append(t.Versions, p.offer(ctx, name, func(c *tls.Config) { c.MinVersion, c.MaxVersion = v, v }))
 	}
