@@ -52,7 +52,7 @@ type AtRestVolume struct {
 // (DP-NET-1).
 type Exposure struct {
 	// Admitted are the ports the platform admits from outside besides the ingress's (network.expose).
-	Admitted []int `json:"admitted"`
+	Admitted  []int            `json:"admitted"`
 	From      string           `json:"from"`  // where the scan ran
 	Ports     string           `json:"ports"` // e.g. 1-65535
 	Seconds   float64          `json:"seconds"`
