@@ -129,7 +129,7 @@ func definitions() []*image {
 		},
 		kindNodeImage(),
 	}
-	return slices.Concat(defs, platformDefinitions(), veleroDefinitions())
+	return slices.Concat(defs, platformDefinitions(), veleroDefinitions(), edgeDefinitions())
 }
 
 // kubeImage is the image of one Kubernetes control-plane component, under

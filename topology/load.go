@@ -176,6 +176,17 @@ func (s Spec) Validate() error {
 	if s.Network.PolicyEngine != "kube-router" && s.Network.PolicyEngine != "calico" {
 		bad("network.policyEngine", "must be kube-router or calico, got %q", s.Network.PolicyEngine)
 	}
+	if s.Network.SecurityGroups != "vpc" && s.Network.SecurityGroups != "none" {
+		bad("network.securityGroups", "must be vpc or none, got %q", s.Network.SecurityGroups)
+	}
+	for i, port := range s.Network.Expose {
+		if port < 1 || port > 65535 {
+			bad(fmt.Sprintf("network.expose[%d]", i), "must be a TCP port 1-65535, got %d", port)
+		}
+	}
+	if s.Encryption.AtRest != "fscrypt" && s.Encryption.AtRest != "none" {
+		bad("encryption.atRest", "must be fscrypt or none, got %q", s.Encryption.AtRest)
+	}
 	if len(errs) > 0 {
 		return &strictyaml.ValidationError{Source: "spec", Errs: errs}
 	}

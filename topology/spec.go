@@ -26,6 +26,7 @@ type Spec struct {
 	TLS           TLS           `yaml:"tls"`
 	Auth          Auth          `yaml:"auth"`
 	Network       Network       `yaml:"network"`
+	Encryption    Encryption    `yaml:"encryption"`
 }
 
 // Kafka is the per-tenant log store.
@@ -100,11 +101,24 @@ type Auth struct {
 type Network struct {
 	Isolation    string `yaml:"isolation"`    // namespace or none
 	PolicyEngine string `yaml:"policyEngine"` // kube-router or calico
+	// SecurityGroups is the firewall at the edge of the platform's network: "vpc" admits from
+	// outside only the ingress's ports 80 and 443 and Expose; "none" admits everything.
+	SecurityGroups string `yaml:"securityGroups"`
+	// Expose are further TCP ports the security groups admit from outside (default none).
+	Expose []int `yaml:"expose"`
+}
+
+// Encryption is how the nodes keep their volumes.
+type Encryption struct {
+	// AtRest is the volumes' filesystem: "fscrypt" (ext4 native encryption, AES-256-XTS) or
+	// "none" (the same filesystem, plaintext).
+	AtRest string `yaml:"atRest"`
 }
 
 // Default returns the platform as promised: 3 nodes in 3 zones, 2 tenants, every record on 2 of 3
 // nodes, daily backups, TLS 1.2-1.3 with P-384 certificates living 90 days, PBKDF2 with 20000
-// iterations and namespace isolation.
+// iterations, namespace isolation, the nodes reachable from outside only through the ingress, and
+// volumes encrypted at rest.
 func Default() Spec {
 	return Spec{
 		Name:          "dpsim",
@@ -119,8 +133,9 @@ func Default() Spec {
 		Offboarding:   Offboarding{PurgeBackupRepository: true},
 		TLS: TLS{MinVersion: "1.2", MaxVersion: "1.3", CipherSuites: slices.Clone(AEADSuites), Curves: []string{"X25519", "P-256", "P-384"},
 			CertCurve: "P-384", CertLifetime: "2160h"},
-		Auth:    Auth{Provider: "keycloak", HashAlgorithm: "pbkdf2-sha256", HashIterations: 20000},
-		Network: Network{Isolation: "namespace", PolicyEngine: "kube-router"},
+		Auth:       Auth{Provider: "keycloak", HashAlgorithm: "pbkdf2-sha256", HashIterations: 20000},
+		Network:    Network{Isolation: "namespace", PolicyEngine: "kube-router", SecurityGroups: "vpc", Expose: []int{}},
+		Encryption: Encryption{AtRest: "fscrypt"},
 	}
 }
 

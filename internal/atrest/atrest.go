@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"unsafe"
 
@@ -41,7 +42,10 @@ func Create(ctx context.Context, image, mount string, size int64) (*Disk, error)
 	f.Close()
 	d := &Disk{Image: image, Mount: mount}
 	if err == nil {
-		err = run(ctx, "mkfs.ext4", "-q", "-O", "encrypt", "-E", "nodiscard", image)
+		// An inode per 256 KiB (at least 16384) and no reserved blocks: the inode tables the
+		// kernel zeroes after mounting stay small, and so does what a scan reads.
+		inodes := strconv.FormatInt(max(size/(256<<10), 16384), 10)
+		err = run(ctx, "mkfs.ext4", "-q", "-O", "encrypt", "-E", "nodiscard", "-N", inodes, "-m", "0", image)
 	}
 	if err == nil {
 		err = os.MkdirAll(mount, 0o700)
@@ -56,6 +60,16 @@ func Create(ctx context.Context, image, mount string, size int64) (*Disk, error)
 		return nil, errors.Join(fmt.Errorf("encrypted disk %s: %w", image, err), d.Close(context.WithoutCancel(ctx)))
 	}
 	return d, nil
+}
+
+// Open is the disk Create made at image and mounted at mount, from an earlier process: its key
+// stays in the kernel as long as the disk is mounted; Encrypted then accepts any v2 policy, as
+// the key's identifier went with that process.
+func Open(image, mount string) (*Disk, error) {
+	if !mounted(mount) {
+		return nil, fmt.Errorf("encrypted disk %s: not mounted at %s", image, mount)
+	}
+	return &Disk{Image: image, Mount: mount}, nil
 }
 
 // addKey adds a random raw key to the filesystem (FS_IOC_ADD_ENCRYPTION_KEY) and keeps its
@@ -117,7 +131,10 @@ func (d *Disk) Encrypted(path string) (bool, error) {
 		return false, err
 	}
 	pol := (*unix.FscryptPolicyV2)(unsafe.Pointer(&arg.Policy))
-	return pol.Version == unix.FSCRYPT_POLICY_V2 && pol.Master_key_identifier == d.keyID, nil
+	if pol.Version != unix.FSCRYPT_POLICY_V2 {
+		return false, nil
+	}
+	return d.keyID == [unix.FSCRYPT_KEY_IDENTIFIER_SIZE]byte{} || pol.Master_key_identifier == d.keyID, nil
 }
 
 func (d *Disk) ioctl(path string, req uint, arg unsafe.Pointer) error {
@@ -142,7 +159,8 @@ func (d *Disk) Sync() error {
 	return unix.Syncfs(int(f.Fd()))
 }
 
-// Close unmounts the disk (the key goes with it) and removes the image.
+// Close unmounts the disk (the key goes with it) and removes the image; a disk not mounted has
+// only its image removed.
 func (d *Disk) Close(ctx context.Context) error {
 	var errs []error
 	if mounted(d.Mount) {
@@ -158,6 +176,9 @@ func (d *Disk) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// Mounted reports whether a filesystem is mounted at dir.
+func Mounted(dir string) bool { return mounted(dir) }
+
 func mounted(dir string) bool {
 	data, err := os.ReadFile("/proc/self/mounts")
 	if err != nil {
@@ -172,21 +193,17 @@ func mounted(dir string) bool {
 }
 
 // Scan reads every allocated byte of the image (holes skipped) and counts the occurrences of
-// each marker; it returns the counts by marker and the bytes read.
+// each marker; it returns the counts by marker and the bytes read. The image is read once, however
+// many markers there are.
 func Scan(ctx context.Context, image string, markers []string) (map[string]int, int64, error) {
 	f, err := os.Open(image)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer f.Close()
-	counts := map[string]int{}
-	longest := 0
-	for _, m := range markers {
-		counts[m] = 0
-		longest = max(longest, len(m))
-	}
+	set := newMarkerSet(markers)
 	const chunk = 4 << 20
-	buf := make([]byte, chunk+longest)
+	buf := make([]byte, chunk+set.longest)
 	var read int64
 	st, err := f.Stat()
 	if err != nil {
@@ -214,18 +231,64 @@ func Scan(ctx context.Context, image string, markers []string) (map[string]int, 
 				return nil, read, err
 			}
 			read += int64(min(n, chunk))
-			window := buf[:n]
-			for _, m := range markers {
-				counts[m] += countStarting(window, []byte(m), min(n, chunk))
-			}
+			set.count(buf[:n], min(n, chunk))
 		}
 		off = hole
 	}
-	return counts, read, nil
+	return set.counts, read, nil
 }
 
-// countStarting counts the occurrences of m in b that start before limit (the overlap's are the
-// next chunk's).
+// markerSet finds many markers in one pass: a bitmap of their first two bytes rules most
+// positions out at once, and the rest are looked up by their first key bytes.
+type markerSet struct {
+	counts  map[string]int
+	first   [1 << 16 / 64]uint64 // bit per two-byte prefix
+	byKey   map[string][]string  // the markers by their first keyLen bytes
+	keyLen  int
+	longest int
+	short   []string // markers under two bytes, counted one by one
+}
+
+func newMarkerSet(markers []string) *markerSet {
+	s := &markerSet{counts: map[string]int{}, byKey: map[string][]string{}, keyLen: 8}
+	for _, m := range markers {
+		s.counts[m] = 0
+		s.longest = max(s.longest, len(m))
+		if len(m) >= 2 {
+			s.keyLen = min(s.keyLen, len(m))
+		}
+	}
+	for m := range s.counts {
+		if len(m) < 2 {
+			s.short = append(s.short, m)
+			continue
+		}
+		p := uint16(m[0])<<8 | uint16(m[1])
+		s.first[p/64] |= 1 << (p % 64)
+		s.byKey[m[:s.keyLen]] = append(s.byKey[m[:s.keyLen]], m)
+	}
+	return s
+}
+
+// count adds the occurrences in b that start before limit (the overlap's are the next chunk's).
+func (s *markerSet) count(b []byte, limit int) {
+	for _, m := range s.short {
+		s.counts[m] += countStarting(b, []byte(m), limit)
+	}
+	for i := 0; i < limit && i+s.keyLen <= len(b); i++ {
+		p := uint16(b[i])<<8 | uint16(b[i+1])
+		if s.first[p/64]&(1<<(p%64)) == 0 {
+			continue
+		}
+		for _, m := range s.byKey[string(b[i:i+s.keyLen])] {
+			if bytes.HasPrefix(b[i:], []byte(m)) {
+				s.counts[m]++
+			}
+		}
+	}
+}
+
+// countStarting counts the occurrences of m in b that start before limit.
 func countStarting(b, m []byte, limit int) int {
 	n := 0
 	for i := 0; ; {
