@@ -87,6 +87,19 @@ func controlsOf(invariants []Invariant) []string {
 	return ids
 }
 
+// Needs are the capabilities the scenarios of list need, each once, in order.
+func Needs(list []Scenario) []topology.Capability {
+	var out []topology.Capability
+	for _, sc := range list {
+		for _, c := range sc.Needs {
+			if !slices.Contains(out, c) {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
 // Select returns the named scenarios in catalogue order, or all of them when names is empty. An
 // unknown name is an error that lists the known ones.
 func Select(names []string) ([]Scenario, error) {

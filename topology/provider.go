@@ -26,6 +26,12 @@ type Node struct {
 	Ready bool   `json:"ready"`
 }
 
+// Planner is a provider told, before Up, what the run's scenarios need, so that it stands up
+// only that (the kind platform deploys its ingress only for the scenarios that probe it).
+type Planner interface {
+	Plan(needs []Capability)
+}
+
 // Capability names an optional provider interface; it is what a skipped scenario says it lacked.
 type Capability string
 

@@ -118,6 +118,9 @@ func simulate(ctx context.Context, log *slog.Logger, p topology.Provider, spec t
 	seed int64, list []scenarios.Scenario, retain bool, settle time.Duration, rep *reports.Report) int {
 	code := exitOK
 	log.Info(fmt.Sprintf("standing up %q on provider %s", spec.Name, p.Name()))
+	if pl, ok := p.(topology.Planner); ok {
+		pl.Plan(scenarios.Needs(list))
+	}
 	upErr := p.Up(ctx, spec)
 	var results []reports.Scenario
 	if upErr != nil {

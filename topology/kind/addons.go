@@ -32,12 +32,21 @@ func kubeRouterManifest(ctx context.Context, disablePolicy bool) (string, error)
 	return adaptKubeRouter(string(raw), images.MustTag(images.KubeRouter), disablePolicy)
 }
 
+// cniBridgeEnd is the end of the bridge plugin in kube-router's CNI configuration; cniPortmap is
+// the plugin that maps hostPorts, as kind's own CNI configuration has it.
+const (
+	cniBridgeEnd = "                \"type\":\"host-local\"\n             }\n          }\n"
+	cniPortmap   = `          {"type":"portmap","capabilities":{"snat":true,"portMappings":true}}`
+)
+
 // adaptKubeRouter rewrites kube-router's manifest; it fails when the
 // manifest no longer has the lines it rewrites.
 func adaptKubeRouter(m, image string, disablePolicy bool) (string, error) {
 	edits := []struct{ old, new string }{
 		{"image: docker.io/cloudnativelabs/kube-router\n", "image: " + image + "\n"},
 		{"imagePullPolicy: Always\n", "imagePullPolicy: Never\n"},
+		// The portmap plugin after the bridge, so that the ingress's hostPorts 80 and 443 work.
+		{cniBridgeEnd, cniBridgeEnd[:len(cniBridgeEnd)-1] + ",\n" + cniPortmap + "\n"},
 	}
 	if disablePolicy {
 		edits = append(edits, struct{ old, new string }{"- --run-firewall=true\n", "- --run-firewall=false\n"})

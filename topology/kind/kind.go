@@ -31,6 +31,7 @@ import (
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 
 	"dpsim/images"
+	"dpsim/internal/atrest"
 )
 
 // Labels and names dpsim sets.
@@ -81,6 +82,9 @@ type Config struct {
 	// KubeconfigPath is the kubeconfig file kind merges the cluster's context into and removes it
 	// from on Down (default: the first file of $KUBECONFIG, else ~/.kube/config, as kubectl reads).
 	KubeconfigPath string
+	// Volumes is where the workers keep their volumes: VolumesNone (in the node containers),
+	// VolumesPlain or VolumesFscrypt (on a disk of the cluster's, plaintext or encrypted).
+	Volumes string
 }
 
 // Node is one node of the cluster as the provider sees it.
@@ -114,6 +118,8 @@ type Provider struct {
 	docker string
 	// reused is set by an Up that found the cluster already running and matching.
 	reused bool
+	// volumes is the volume disk this process made (nil if none or an earlier process's).
+	volumes *atrest.Disk
 }
 
 // Reused reports whether Up found the cluster already up (made by an earlier `dpsim up` or run).
@@ -199,8 +205,8 @@ func (p *Provider) zoneOf(i int) string { return p.cfg.Zones[i%len(p.cfg.Zones)]
 // silently change on a reused cluster.
 func (p *Provider) fingerprint() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "image %s\nworkers %d\nzones %s\npolicy %v %s\n%s\n%s\n",
-		p.cfg.NodeImage, p.cfg.Workers, strings.Join(p.cfg.Zones, ","), !p.cfg.DisableNetworkPolicy, p.cfg.PolicyEngine,
+	fmt.Fprintf(h, "image %s\nworkers %d\nzones %s\npolicy %v %s\nvolumes %s\ncni portmap\n%s\n%s\n",
+		p.cfg.NodeImage, p.cfg.Workers, strings.Join(p.cfg.Zones, ","), !p.cfg.DisableNetworkPolicy, p.cfg.PolicyEngine, p.cfg.Volumes,
 		strings.Join(hostPatches().kubeadm, "\n"), strings.Join(hostPatches().containerd, "\n"))
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
@@ -248,6 +254,9 @@ func (p *Provider) Up(ctx context.Context) (err error) {
 	if err := os.MkdirAll(filepath.Dir(p.cfg.KubeconfigPath), 0o700); err != nil {
 		return fmt.Errorf("kubeconfig dir: %w", err)
 	}
+	if err := p.createVolumes(ctx); err != nil {
+		return err
+	}
 	createStart := time.Now()
 	p.log.Info("creating cluster", "workers", p.cfg.Workers, "zones", strings.Join(p.cfg.Zones, ","), "image", p.cfg.NodeImage)
 	// kind's Create takes no context; it returns within a minute or so.
@@ -289,9 +298,10 @@ func (p *Provider) kindConfig() *v1alpha4.Cluster {
 	}
 	for i := range p.cfg.Workers {
 		cfg.Nodes = append(cfg.Nodes, v1alpha4.Node{
-			Role:   v1alpha4.WorkerRole,
-			Image:  p.cfg.NodeImage,
-			Labels: map[string]string{ZoneLabel: p.zoneOf(i), ConfigLabel: fp},
+			Role:        v1alpha4.WorkerRole,
+			Image:       p.cfg.NodeImage,
+			Labels:      map[string]string{ZoneLabel: p.zoneOf(i), ConfigLabel: fp},
+			ExtraMounts: p.volumeMounts(p.WorkerName(i)),
 		})
 	}
 	hp := hostPatches()
@@ -445,7 +455,7 @@ func (p *Provider) unusable(ctx context.Context, existing []nodes.Node) string {
 			return "made with another configuration"
 		}
 	}
-	return ""
+	return p.volumesUnusable()
 }
 
 type containerState struct {
@@ -515,6 +525,11 @@ func (p *Provider) Down(ctx context.Context) error {
 	}
 	if err := p.removeNetwork(ctx); err != nil {
 		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		if err := p.removeVolumes(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

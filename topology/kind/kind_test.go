@@ -86,13 +86,16 @@ func TestCapBoundingHas(t *testing.T) {
 
 func TestAdaptKubeRouter(t *testing.T) {
 	in := "image: docker.io/cloudnativelabs/kube-router\nimagePullPolicy: Always\nargs:\n- --run-firewall=true\n" +
-		"image: docker.io/cloudnativelabs/kube-router\nimagePullPolicy: Always\n"
+		"image: docker.io/cloudnativelabs/kube-router\nimagePullPolicy: Always\n" + cniBridgeEnd + "       ]\n"
 	out, err := adaptKubeRouter(in, "dpsim/kube-router:abc", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(out, "cloudnativelabs") || strings.Contains(out, "Always") || strings.Count(out, "dpsim/kube-router:abc") != 2 {
 		t.Errorf("not adapted:\n%s", out)
+	}
+	if !strings.Contains(out, "},\n"+cniPortmap+"\n       ]") {
+		t.Errorf("no portmap plugin after the bridge:\n%s", out)
 	}
 	if !strings.Contains(out, "--run-firewall=true") {
 		t.Error("firewall changed without DisableNetworkPolicy")

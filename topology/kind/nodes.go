@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"strings"
 
@@ -197,3 +198,16 @@ func (k kindInfo) Info(m string) {
 }
 func (k kindInfo) Infof(f string, a ...any) { k.Info(fmt.Sprintf(f, a...)) }
 func (k kindInfo) Enabled() bool            { return true }
+
+// NodeIP is node's address on the cluster's docker network.
+func (p *Provider) NodeIP(ctx context.Context, node string) (string, error) {
+	out, err := p.run(ctx, nil, p.docker, "inspect", "--format", `{{(index .NetworkSettings.Networks "`+NetworkName+`").IPAddress}}`, node)
+	if err != nil {
+		return "", fmt.Errorf("address of node %s: %w", node, err)
+	}
+	ip := strings.TrimSpace(string(out))
+	if net.ParseIP(ip) == nil {
+		return "", fmt.Errorf("address of node %s: %q is no IP address", node, ip)
+	}
+	return ip, nil
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -53,6 +54,11 @@ type Platform struct {
 	probersMu sync.Mutex
 	probers   map[string]bool // nodes the prober binary was copied into
 
+	// withEdge deploys the ingress and its ACME CA (Plan); certIssuance is how long the
+	// certificates took to be served once the edge was up.
+	withEdge     bool
+	certIssuance time.Duration
+
 	mu             sync.Mutex
 	isolated       []string          // nodes cut off by Isolate
 	droppedVolumes map[string]string // tenant/pod -> the volume DropDrive destroyed
@@ -80,7 +86,7 @@ func NewPlatform(log *slog.Logger, opts PlatformOptions) *Platform {
 	if opts.ReadyTimeout == 0 {
 		opts.ReadyTimeout = 10 * time.Minute
 	}
-	return &Platform{log: log, opts: opts, agents: map[string]*agentLink{}, droppedVolumes: map[string]string{}}
+	return &Platform{log: log, opts: opts, agents: map[string]*agentLink{}, droppedVolumes: map[string]string{}, withEdge: true}
 }
 
 // Name implements topology.Provider.
@@ -97,6 +103,9 @@ func (p *Platform) Versions() map[string]string {
 	if p.cluster != nil {
 		v["policyEngine"] = p.cluster.EngineName()
 	}
+	if p.withEdge {
+		maps.Copy(v, edgeVersions())
+	}
 	return v
 }
 
@@ -106,7 +115,7 @@ func (p *Platform) Cluster() *Provider { return p.cluster }
 // clusterFor makes the cluster provider of spec.
 func (p *Platform) clusterFor(spec topology.Spec) (*Provider, error) {
 	return New(Config{ClusterName: spec.Name, Workers: spec.Nodes, Zones: spec.Zones, Retain: p.opts.Retain,
-		Logger: p.log, BuildImages: true, ReadyTimeout: p.opts.ReadyTimeout, PolicyEngine: spec.Network.PolicyEngine})
+		Logger: p.log, BuildImages: true, ReadyTimeout: p.opts.ReadyTimeout, PolicyEngine: spec.Network.PolicyEngine, Volumes: spec.Encryption.AtRest})
 }
 
 // Up builds what is missing, creates the cluster, starts the object store, installs Velero and
@@ -119,7 +128,7 @@ func (p *Platform) Up(ctx context.Context, spec topology.Spec) error {
 		return err
 	}
 	p.cluster = c
-	recipes := append(append(inClusterImages(), veleroImages()...), images.MinIO)
+	recipes := append(p.loadedImages(), images.MinIO)
 	if _, err := images.Build(ctx, p.log, recipes, p.opts.Images); err != nil {
 		return fmt.Errorf("build platform images: %w", err)
 	}
@@ -127,7 +136,7 @@ func (p *Platform) Up(ctx context.Context, spec topology.Spec) error {
 		return err
 	}
 	var inCluster []string
-	for _, r := range append(inClusterImages(), veleroImages()...) {
+	for _, r := range p.loadedImages() {
 		inCluster = append(inCluster, images.MustTag(r))
 	}
 	start := time.Now()
@@ -146,8 +155,14 @@ func (p *Platform) Up(ctx context.Context, spec topology.Spec) error {
 	if err := p.applyVelero(ctx); err != nil {
 		return err
 	}
-	if err := p.deployTenants(ctx); err != nil {
+	opts := p.platformOptions()
+	if err := p.deployTenants(ctx, opts); err != nil {
 		return err
+	}
+	if p.withEdge {
+		if err := p.applyEdge(ctx, opts); err != nil {
+			return err
+		}
 	}
 	if err := p.waitVelero(ctx); err != nil {
 		return err
@@ -164,20 +179,34 @@ func inClusterImages() []string {
 	return out
 }
 
-// deployTenants applies every tenant's objects and waits for them to be ready.
-func (p *Platform) deployTenants(ctx context.Context) error {
-	start := time.Now()
+// loadedImages are the image recipes loaded into the nodes: the tenants' pods', Velero's and,
+// when deployed, the edge's.
+func (p *Platform) loadedImages() []string {
+	out := append(inClusterImages(), veleroImages()...)
+	if p.withEdge {
+		out = append(out, edgeImages()...)
+	}
+	return out
+}
+
+// platformOptions are the kind platform's choices for the manifests.
+func (p *Platform) platformOptions() platform.Options {
 	tags := map[string]string{}
-	for _, r := range inClusterImages() {
+	for _, r := range p.loadedImages() {
 		tags[r] = images.MustTag(r)
 	}
-	opts := platform.Options{
+	return platform.Options{
 		Images:           tags,
 		StorageClass:     StorageClass,
 		IngressNamespace: ingressNamespace,
 		AgentConfig:      p.agentConfig,
 		Revision:         p.objects.Servers[0].ID,
 	}
+}
+
+// deployTenants applies every tenant's objects and waits for them to be ready.
+func (p *Platform) deployTenants(ctx context.Context, opts platform.Options) error {
+	start := time.Now()
 	for _, t := range p.spec.Tenants {
 		manifest, err := platform.Tenant(p.spec, t, opts)
 		if err != nil {

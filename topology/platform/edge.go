@@ -2,9 +2,16 @@ package platform
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/pem"
 	"fmt"
 	"math"
+	"math/big"
 	"strings"
 	"time"
 
@@ -28,7 +35,11 @@ type edgeData struct {
 	KeyType                                  string
 	MinVersion, MaxVersion                   string
 	CipherSuites, CurvePreferences           string
+	Tenants                                  []edgeTenant
 }
+
+// edgeTenant is a tenant as the edge routes to it.
+type edgeTenant struct{ Name, Namespace, Host string }
 
 // traefikVersions, traefikCurves and traefikKeyTypes name the spec's TLS settings as Traefik's
 // configuration does.
@@ -69,10 +80,55 @@ func Edge(spec topology.Spec, opts Options, ca EdgeCA) (string, error) {
 		CipherSuites:     strings.Join(spec.TLS.OfferedSuites(), ", "),
 		CurvePreferences: strings.Join(curves, ", "),
 	}
+	for _, t := range spec.Tenants {
+		d.Tenants = append(d.Tenants, edgeTenant{Name: t, Namespace: Namespace(t), Host: spec.TenantHost(t)})
+	}
 	var out bytes.Buffer
 	out.WriteString("---\n")
 	if err := templates.ExecuteTemplate(&out, "edge.yaml", d); err != nil {
 		return "", fmt.Errorf("render the edge: %w", err)
 	}
 	return out.String(), nil
+}
+
+// NewEdgeCA makes a fresh CA and, signed by it, the ACME CA's serving certificate for its
+// service in namespace (both ECDSA P-256, valid for a year).
+func NewEdgeCA(namespace string) (EdgeCA, error) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return EdgeCA{}, err
+	}
+	now := time.Now()
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "dpsim edge CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return EdgeCA{}, err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return EdgeCA{}, err
+	}
+	leafTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "pebble." + namespace + ".svc"},
+		DNSNames:  []string{"pebble", "pebble." + namespace, "pebble." + namespace + ".svc", "pebble." + namespace + ".svc.cluster.local"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, caTmpl, &key.PublicKey, caKey)
+	if err != nil {
+		return EdgeCA{}, err
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return EdgeCA{}, err
+	}
+	return EdgeCA{
+		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leafDER}),
+		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
+		CAPEM:   pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+	}, nil
 }

@@ -1,6 +1,8 @@
 package platform
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"strings"
 	"testing"
 
@@ -52,5 +54,26 @@ func TestEdgeSetsTLSExplicitly(t *testing.T) {
 	spec.TLS.CertCurve = "P-521"
 	if out, _ := Edge(spec, Options{Images: map[string]string{"traefik": "t:1", "pebble": "p:1"}, IngressNamespace: "ingress"}, EdgeCA{}); !strings.Contains(out, "keyType: RSA4096") {
 		t.Error("a P-521 certificate does not fall back to Traefik's RSA4096")
+	}
+}
+
+// The ACME CA's certificate verifies, for its service name, against the CA made with it.
+func TestNewEdgeCAVerifies(t *testing.T) {
+	ca, err := NewEdgeCA("ingress")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.X509KeyPair(ca.CertPEM, ca.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(ca.CAPEM)
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, DNSName: "pebble.ingress.svc"}); err != nil {
+		t.Error(err)
 	}
 }
