@@ -163,6 +163,9 @@ func (p *Platform) Up(ctx context.Context, spec topology.Spec) error {
 		if err := p.applyEdge(ctx, opts); err != nil {
 			return err
 		}
+		if err := p.applyVPC(ctx); err != nil {
+			return err
+		}
 	}
 	if err := p.waitVelero(ctx); err != nil {
 		return err
@@ -311,6 +314,9 @@ func (p *Platform) Down(ctx context.Context) error {
 			return errors.Join(append(errs, err)...)
 		}
 		p.cluster = c
+	}
+	if err := p.removeVPC(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	if err := p.cluster.Down(ctx); err != nil {
 		errs = append(errs, err)
