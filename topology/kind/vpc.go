@@ -31,13 +31,16 @@ const (
 var ingressPorts = []int{80, 443}
 
 // vpcRules are the iptables rules of vpcChain between the outside network's bridge and the nodes'
-// bridge: answers to connections it admitted go back; with security groups, new connections from
+// bridge: the packets of connections it admitted pass both ways; with security groups, new connections from
 // outside reach only ports (TCP) and everything else from outside is dropped, as a security group
 // drops; without them, everything from outside is admitted (docker's own isolation of its
 // networks would otherwise drop it).
 func vpcRules(outsideBridge, nodesBridge string, ports []int, securityGroups bool) [][]string {
 	rule := func(args ...string) []string { return append([]string{"-A", vpcChain}, args...) }
-	rules := [][]string{rule("-i", nodesBridge, "-o", outsideBridge, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT")}
+	rules := [][]string{
+		rule("-i", nodesBridge, "-o", outsideBridge, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"),
+		rule("-i", outsideBridge, "-o", nodesBridge, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"),
+	}
 	if !securityGroups {
 		rules = append(rules, rule("-i", outsideBridge, "-o", nodesBridge, "-j", "ACCEPT"))
 	} else {

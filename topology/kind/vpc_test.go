@@ -16,6 +16,8 @@ func TestVPCRules(t *testing.T) {
 	groups := join(vpcRules("br-out", "br-kind", admitted([]int{22, 443}), true))
 	for _, want := range []string{
 		"-A DPSIM-VPC -i br-kind -o br-out -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+		// the client's own packets of an admitted connection, not only the first
+		"-A DPSIM-VPC -i br-out -o br-kind -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
 		"-A DPSIM-VPC -i br-out -o br-kind -p tcp --dport 80 -m conntrack --ctstate NEW -j ACCEPT",
 		"-A DPSIM-VPC -i br-out -o br-kind -p tcp --dport 443 -m conntrack --ctstate NEW -j ACCEPT",
 		"-A DPSIM-VPC -i br-out -o br-kind -p tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT",

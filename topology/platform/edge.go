@@ -5,9 +5,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 	"math"
@@ -36,6 +38,9 @@ type edgeData struct {
 	MinVersion, MaxVersion                   string
 	CipherSuites, CurvePreferences           string
 	Tenants                                  []edgeTenant
+	// ConfigHash changes with any of the above: the ingress restarts to read its new
+	// configuration (a ConfigMap mounted by subPath is never updated in place).
+	ConfigHash string
 }
 
 // edgeTenant is a tenant as the edge routes to it.
@@ -83,6 +88,10 @@ func Edge(spec topology.Spec, opts Options, ca EdgeCA) (string, error) {
 	for _, t := range spec.Tenants {
 		d.Tenants = append(d.Tenants, edgeTenant{Name: t, Namespace: Namespace(t), Host: spec.TenantHost(t)})
 	}
+	hashed := d
+	hashed.Options = Options{Images: opts.Images, IngressNamespace: opts.IngressNamespace}
+	sum := sha256.Sum256(fmt.Appendf(nil, "%+v", hashed))
+	d.ConfigHash = hex.EncodeToString(sum[:8])
 	var out bytes.Buffer
 	out.WriteString("---\n")
 	if err := templates.ExecuteTemplate(&out, "edge.yaml", d); err != nil {
