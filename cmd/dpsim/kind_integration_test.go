@@ -75,7 +75,10 @@ func TestIntegrationKindDriveLoss(t *testing.T) {
 		wantCode int
 		want     reports.Status
 	}{
-		{"as promised", "dpsim-it-rf2", func(s string) string { return s }, nil, exitOK, reports.Pass},
+		// As promised, the edge too: only the ingress reachable from outside, its TLS as claimed,
+		// the volumes' raw storage without a record in plaintext.
+		{"as promised", "dpsim-it-rf2", func(s string) string { return s },
+			[]string{"--scenario", "ingress-exposure", "--scenario", "tls-posture", "--scenario", "encryption-at-rest"}, exitOK, reports.Pass},
 		{"replication factor 1, no isolation", "dpsim-it-rf1", func(s string) string {
 			s = replace("replicationFactor: 2", "replicationFactor: 1")(s)
 			s = replace("isolation: namespace", "isolation: none")(s)
@@ -122,6 +125,9 @@ func TestIntegrationKindDriveLoss(t *testing.T) {
 			checkBackupRestore(t, r, tt.want)
 			checkDriveLossEvidence(t, r, tt.want)
 			checkIsolationTable(t, r, tt.want)
+			if tt.want == reports.Pass {
+				checkEdge(t, r)
+			}
 			if left := leftovers(t, tt.platform); len(left) > 0 {
 				t.Errorf("containers left after the run: %v", left)
 			}
@@ -228,4 +234,31 @@ func checkIsolationTable(t *testing.T, r reports.Report, want reports.Status) {
 		return
 	}
 	t.Error("no isolation scenario in the report")
+}
+
+// checkEdge checks what the edge's scenarios must show on kind as promised: DP-NET-1, DP-NET-2 and
+// DP-ENC-1 pass, with every node scanned, the TLS matrix per host and the scan counts.
+func checkEdge(t *testing.T, r reports.Report) {
+	t.Helper()
+	for _, id := range []string{"DP-NET-1", "DP-NET-2", "DP-ENC-1"} {
+		if s := statusOf(r, id); s != reports.Pass {
+			t.Errorf("%s is %s, want pass", id, s)
+		}
+	}
+	for _, s := range r.Scenarios {
+		switch {
+		case s.Exposure != nil:
+			t.Logf("scan from outside: %d addresses, ports %s, in %.1fs", len(s.Exposure.Addresses), s.Exposure.Ports, s.Exposure.Seconds)
+			if len(s.Exposure.Addresses) < 2 {
+				t.Errorf("scan from outside covered %d node addresses", len(s.Exposure.Addresses))
+			}
+		case s.TLS != nil:
+			t.Logf("TLS matrix at %s: %d targets", s.TLS.Address, len(s.TLS.Targets))
+			if len(s.TLS.Targets) != 3 { // two tenants' hosts and no SNI
+				t.Errorf("TLS targets %d, want 3", len(s.TLS.Targets))
+			}
+		case s.AtRest != nil:
+			t.Logf("at rest: %s, %d bytes in %.1fs, stores %+v", s.AtRest.Encryption, s.AtRest.BytesScanned, s.AtRest.Seconds, s.AtRest.Stores)
+		}
+	}
 }

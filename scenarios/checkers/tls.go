@@ -2,7 +2,9 @@ package checkers
 
 import (
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -166,5 +168,5 @@ func prefixedWith(prefix, s string) string {
 }
 
 func days(hours float64) string {
-	return fmt.Sprintf("%g days", hours/24)
+	return strconv.FormatFloat(math.Round(hours/24*100)/100, 'f', -1, 64) + " days" // to the hundredth
 }

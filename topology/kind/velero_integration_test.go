@@ -2,6 +2,8 @@ package kind
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"slices"
 	"sync"
@@ -23,6 +25,9 @@ func TestIntegrationBackupRestore(t *testing.T) {
 	spec := topology.Default()
 	spec.Name = "dpsim-it-velero"
 	spec.Tenants = []string{"tenant-a"}
+	// Traefik renews a certificate of under a day when 20 minutes are left: one living 21 minutes
+	// is renewed within the test.
+	spec.TLS.CertLifetime = "21m"
 	const tenant, dataset = "tenant-a", "velero-it"
 
 	p := NewPlatform(testenv.Logger(t), PlatformOptions{})
@@ -37,9 +42,50 @@ func TestIntegrationBackupRestore(t *testing.T) {
 	if err := p.Up(ctx, spec); err != nil {
 		t.Fatalf("up: %v", err)
 	}
-	t.Logf("platform up in %s", time.Since(start).Round(time.Second))
+	t.Logf("platform up in %s, certificates issued in %s", time.Since(start).Round(time.Second), p.certIssuance.Round(100*time.Millisecond))
+	first := servedCertificate(ctx, t, p, spec.TenantHost(tenant))
 	backupAndRestore(ctx, t, p, spec, tenant, dataset)
+	renewedBeforeExpiry(ctx, t, p, spec.TenantHost(tenant), first)
 	offboardLeavesNothing(ctx, t, p, tenant)
+}
+
+// servedCertificate is the leaf certificate the first worker's ingress serves for host.
+func servedCertificate(ctx context.Context, t *testing.T, p *Platform, host string) *x509.Certificate {
+	t.Helper()
+	addrs, err := p.ingressAddresses(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := tls.Dialer{Config: &tls.Config{ServerName: host, InsecureSkipVerify: true}}
+	conn, err := d.DialContext(ctx, "tcp", addrs[0])
+	if err != nil {
+		t.Fatalf("TLS to %s for %s: %v", addrs[0], host, err)
+	}
+	defer conn.Close()
+	return conn.(*tls.Conn).ConnectionState().PeerCertificates[0]
+}
+
+// renewedBeforeExpiry requires the ingress to serve host a new certificate from the ACME CA,
+// issued before first expired.
+func renewedBeforeExpiry(ctx context.Context, t *testing.T, p *Platform, host string, first *x509.Certificate) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		c := servedCertificate(ctx, t, p, host)
+		if c.SerialNumber.Cmp(first.SerialNumber) != 0 && slices.Contains(c.DNSNames, host) {
+			t.Logf("certificate for %s renewed: the first valid %s to %s, the one served now issued at %s (%s before the first expired) by %q",
+				host, first.NotBefore.Format(time.TimeOnly), first.NotAfter.Format(time.TimeOnly), c.NotBefore.Format(time.TimeOnly),
+				first.NotAfter.Sub(c.NotBefore).Round(time.Second), c.Issuer.CommonName)
+			if !c.NotBefore.Before(first.NotAfter) || c.Issuer.CommonName != first.Issuer.CommonName {
+				t.Errorf("the new certificate was not issued by the same CA before the first expired")
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("certificate for %s (serial %s, valid to %s) not renewed", host, first.SerialNumber, first.NotAfter)
+		}
+		time.Sleep(10 * time.Second)
+	}
 }
 
 // backupAndRestore writes to tenant's stores, backs the tenant up, destroys it, restores it and

@@ -1,8 +1,12 @@
 package kind
 
 import (
+	"slices"
 	"strings"
 	"testing"
+
+	"dpsim/images"
+	"dpsim/topology"
 )
 
 func TestVPCRules(t *testing.T) {
@@ -39,5 +43,45 @@ func TestVPCRules(t *testing.T) {
 	}
 	if b, err := bridgeName("0123456789abcdef"); err != nil || b != "br-0123456789ab" {
 		t.Errorf("bridgeName = %q, %v", b, err)
+	}
+}
+
+// The edge is deployed for the scenarios that probe it, and only for them.
+func TestPlanDeploysTheEdgeOnlyWhenNeeded(t *testing.T) {
+	p := NewPlatform(nil, PlatformOptions{})
+	if !p.withEdge {
+		t.Error("a platform never told what the run needs (dpsim up) has no edge")
+	}
+	p.Plan([]topology.Capability{topology.CapInventory, topology.CapStores})
+	if p.withEdge || slices.Contains(p.loadedImages(), images.Traefik) {
+		t.Error("the edge is deployed for durability scenarios")
+	}
+	p.Plan([]topology.Capability{topology.CapInventory, topology.CapExposure})
+	if !p.withEdge || !slices.Contains(p.loadedImages(), images.Traefik) {
+		t.Error("no edge for the exposure scan")
+	}
+	if admittedPorts(topology.Network{SecurityGroups: "none"}) != "every port" ||
+		admittedPorts(topology.Network{SecurityGroups: "vpc", Expose: []int{22}}) != "[80 443 22]" {
+		t.Error("admitted ports misnamed")
+	}
+}
+
+// Workers get their volume directory on the cluster's disk bound onto local-path's, unless the
+// volumes stay in the node containers.
+func TestVolumeMounts(t *testing.T) {
+	p, err := New(Config{ClusterName: "c", Volumes: VolumesFscrypt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := p.volumeMounts("c-worker")
+	if len(m) != 1 || m[0].HostPath != "/var/lib/dpsim/c/volumes/c-worker" || m[0].ContainerPath != localPathDir {
+		t.Errorf("mounts %+v", m)
+	}
+	if p.VolumesImage() != "/var/lib/dpsim/c/volumes.img" {
+		t.Errorf("image %s", p.VolumesImage())
+	}
+	p.cfg.Volumes = VolumesNone
+	if m := p.volumeMounts("c-worker"); m != nil {
+		t.Errorf("mounts %+v without a disk", m)
 	}
 }
