@@ -112,7 +112,7 @@ func (p *Platform) applyVPC(ctx context.Context) error {
 			return fmt.Errorf("security groups: jump from DOCKER-USER: %w", err)
 		}
 	}
-	p.log.Info("VPC in place", "securityGroups", p.spec.Network.SecurityGroups, "admitted", fmt.Sprint(admitted(p.spec.Network.Expose)))
+	p.log.Info("VPC in place", "securityGroups", p.spec.Network.SecurityGroups, "admitted", admittedPorts(p.spec.Network))
 	return nil
 }
 
