@@ -119,6 +119,7 @@ func (p *Platform) applyVPC(ctx context.Context) error {
 // removeVPC removes the security groups and the outside network; what is not there is fine.
 func (p *Platform) removeVPC(ctx context.Context) error {
 	docker := p.cluster.docker
+	_, _ = p.cluster.run(ctx, nil, docker, "rm", "-f", p.scannerName()) // an interrupted scan's
 	for _, args := range [][]string{{"-D", "DOCKER-USER", "-j", vpcChain}, {"-F", vpcChain}, {"-X", vpcChain}} {
 		_, _ = p.cluster.run(ctx, nil, "iptables", args...)
 	}
@@ -143,7 +144,7 @@ func (p *Platform) ScanFromOutside(ctx context.Context) (topology.Exposure, erro
 		return topology.Exposure{}, err
 	}
 	byIP := map[string]string{}
-	args := []string{"run", "--rm", "--network", OutsideNetwork, "--name", p.spec.Name + "-outside-scan",
+	args := []string{"run", "--rm", "--network", OutsideNetwork, "--name", p.scannerName(),
 		images.MustTag(platform.AgentImage), "scan", "--concurrency", strconv.Itoa(scanConcurrency)}
 	for _, n := range nodes {
 		ip, err := p.cluster.NodeIP(ctx, n.Name)
@@ -153,7 +154,7 @@ func (p *Platform) ScanFromOutside(ctx context.Context) (topology.Exposure, erro
 		byIP[ip] = n.Name
 		args = append(args, ip)
 	}
-	_, _ = p.cluster.run(ctx, nil, p.cluster.docker, "rm", "-f", p.spec.Name+"-outside-scan") // an interrupted run's
+	_, _ = p.cluster.run(ctx, nil, p.cluster.docker, "rm", "-f", p.scannerName()) // an interrupted run's
 	out, err := p.cluster.run(ctx, nil, p.cluster.docker, args...)
 	if err != nil {
 		return topology.Exposure{}, fmt.Errorf("scan from outside: %w", err)
@@ -178,3 +179,6 @@ func admittedPorts(n topology.Network) string {
 	}
 	return fmt.Sprint(admitted(n.Expose))
 }
+
+// scannerName is the container of the scan from outside.
+func (p *Platform) scannerName() string { return p.specOrDefault().Name + "-outside-scan" }
