@@ -191,6 +191,7 @@ func scenarioSections(s Scenario) []section {
 	if s.Isolation != nil {
 		all = append(all, isolationPhaseSection(*s.Isolation), isolationSummarySection(*s.Isolation), differingSection(*s.Isolation))
 	}
+	all = append(all, edgeSections(s)...)
 	if b := s.Backups; b != nil {
 		all = append(all, scheduleSection(b.Schedules), backupSection(b.Backups), restoreSection(b.Restores, s.Ledgers),
 			expirySection(b.Expiry), backupDriveLossSection(b.DriveLoss), offboardingSection(b.Offboarding))

@@ -1,6 +1,8 @@
 package reports
 
 import (
+	"dpsim/topology"
+
 	"bytes"
 	"encoding/xml"
 	"fmt"
@@ -451,4 +453,27 @@ func largeReport(controls, scenarios, buckets int) Report {
 		r.Scenarios = append(r.Scenarios, s)
 	}
 	return r
+}
+
+// The edge's evidence is shown as tables: the TLS matrix, the scan from outside, the raw storage.
+func TestMarkdownEdgeSections(t *testing.T) {
+	r := sampleReport()
+	r.Scenarios = append(r.Scenarios, Scenario{Name: "edge", Status: Fail,
+		TLS: &TLS{Address: "10.0.0.2:443", Targets: []TLSTarget{{Host: "", Versions: []TLSOffer{
+			{Offered: "1.2", Result: OfferAccepted}, {Offered: "1.1", Result: OfferRefused}, {Offered: "1.0", Result: "error"}},
+			Certificate: &TLSCertificate{KeyType: "ECDSA", Curve: "P-384", LifetimeHours: 2160, Issuer: "Pebble"}, HSTS: "max-age=1"}}},
+		Exposure: &topology.Exposure{Ports: "1-65535", Addresses: []topology.ScannedAddress{{Address: "10.0.0.2", Node: "w1",
+			Open: []topology.OpenPort{{Port: 443, Answer: "https"}, {Port: 10250, Answer: "tcp"}}, Dropped: 65533}}},
+		AtRest: &topology.AtRest{Encryption: "none", Stores: []topology.AtRestStore{{Tenant: "acme", Store: "kafka", Written: 400, Found: 400, Instances: 800}}},
+	})
+	md := renderString(t, r, Markdown)
+	for _, want := range []string{
+		"| (no SNI) | 1.2 |  |  | 1.0 | ECDSA P-384, , 2160 h, issuer Pebble | max-age=1 |",
+		"| 10.0.0.2 | w1 | 443 https; 10250 tcp | 0 | 65533 | 0 |",
+		"| acme | kafka | 400 | 400 | 800 |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown does not contain %q:\n%s", want, md)
+		}
+	}
 }
