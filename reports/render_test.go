@@ -1,8 +1,6 @@
 package reports
 
 import (
-	"dpsim/topology"
-
 	"bytes"
 	"encoding/xml"
 	"fmt"
@@ -15,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"dpsim/topology"
 )
 
 // sampleReport has one control of each verdict, a scenario with faults, ledgers and a timeline, and
