@@ -110,7 +110,42 @@ type Scenario struct {
 	Exposure *topology.Exposure `json:"exposure,omitempty"`
 	// AtRest is what a scan of the volumes' raw storage found, of the scenarios that take one.
 	AtRest *topology.AtRest `json:"atRest,omitempty"`
+	// Passwords is how the identity provider stores its test users' passwords, of the scenarios
+	// that read it.
+	Passwords *Passwords `json:"passwords,omitempty"`
 }
+
+// Passwords is what the identity provider keeps of its test users' passwords (DP-AUTH-2), as
+// read from the provider itself: each realm's policy, and per user the stored credential's
+// algorithm and iterations, the sizes of its salt and hash, and whether the hash recomputed from
+// the known password, the stored salt and the stored iterations equals the stored one. Salts,
+// hashes and passwords are not in the report.
+type Passwords struct {
+	Provider string                 `json:"provider"`
+	Realms   []topology.RealmPolicy `json:"realms"`
+	Users    []StoredPassword       `json:"users"`
+}
+
+// StoredPassword is one test user's stored credential.
+type StoredPassword struct {
+	Tenant     string `json:"tenant"`
+	Realm      string `json:"realm"`
+	User       string `json:"user"`
+	Algorithm  string `json:"algorithm"`
+	Iterations int    `json:"iterations"`
+	SaltBytes  int    `json:"saltBytes"`
+	HashBytes  int    `json:"hashBytes"`
+	// Recomputed is "equal", "differs", or why the hash could not be recomputed.
+	Recomputed string `json:"recomputed"`
+	// SaltSharedWith names the other users whose stored salt is the same.
+	SaltSharedWith []string `json:"saltSharedWith,omitempty"`
+}
+
+// Recomputation results.
+const (
+	HashEqual   = "equal"
+	HashDiffers = "differs"
+)
 
 // TLS is what a TLS probe of the ingress saw (DP-NET-2): per way of reaching it (each tenant's
 // host name, and no SNI), each handshake offering one thing alone, and the certificate served.

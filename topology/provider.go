@@ -37,19 +37,19 @@ type Capability string
 
 // The optional capabilities.
 const (
-	CapInventory    Capability = "inventory"     // Inventory
-	CapStores       Capability = "data-stores"   // StoreAccess
-	CapNodeKill     Capability = "node-kill"     // NodeKiller
-	CapDriveLoss    Capability = "drive-loss"    // DriveDropper
-	CapDriveOffline Capability = "drive-offline" // DriveOffliner
-	CapPartition    Capability = "partition"     // Partitioner
-	CapIngress      Capability = "ingress-tls"   // Ingress
-	CapBackup       Capability = "backup"        // Backups
-	CapOffboarding  Capability = "offboarding"   // Offboarder
-	CapIsolation    Capability = "isolation"     // IsolationProber
-	CapExposure     Capability = "exposure"      // ExposureScanner
-	CapOIDC         Capability = "oidc"          // (later issues)
-	CapPasswords    Capability = "password-storage"
+	CapInventory    Capability = "inventory"        // Inventory
+	CapStores       Capability = "data-stores"      // StoreAccess
+	CapNodeKill     Capability = "node-kill"        // NodeKiller
+	CapDriveLoss    Capability = "drive-loss"       // DriveDropper
+	CapDriveOffline Capability = "drive-offline"    // DriveOffliner
+	CapPartition    Capability = "partition"        // Partitioner
+	CapIngress      Capability = "ingress-tls"      // Ingress
+	CapBackup       Capability = "backup"           // Backups
+	CapOffboarding  Capability = "offboarding"      // Offboarder
+	CapIsolation    Capability = "isolation"        // IsolationProber
+	CapExposure     Capability = "exposure"         // ExposureScanner
+	CapOIDC         Capability = "oidc"             // (later issues)
+	CapPasswords    Capability = "password-storage" // PasswordStore
 	CapEncryption   Capability = "encryption-at-rest"
 )
 
@@ -77,6 +77,8 @@ func Has(p Provider, c Capability) bool {
 		_, ok = p.(ExposureScanner)
 	case CapEncryption:
 		_, ok = p.(AtRestScanner)
+	case CapPasswords:
+		_, ok = p.(PasswordStore)
 	case CapBackup:
 		_, ok = p.(Backups)
 	case CapOffboarding:

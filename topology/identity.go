@@ -1,0 +1,35 @@
+package topology
+
+import "context"
+
+// PasswordStore is an identity provider whose stored password credentials can be read back from
+// the provider itself (DP-AUTH-2): its realms' password policies, and for each test user the
+// credential it stored, with the password the user was given.
+type PasswordStore interface {
+	StoredPasswords(ctx context.Context) (PasswordStorage, error)
+}
+
+// PasswordStorage is what the identity provider keeps of its test users' passwords.
+type PasswordStorage struct {
+	Provider    string // e.g. "keycloak 26.7.3"
+	Realms      []RealmPolicy
+	Credentials []StoredCredential
+}
+
+// RealmPolicy is one tenant's realm and its password policy as the provider reports it.
+type RealmPolicy struct {
+	Tenant string `json:"tenant"`
+	Realm  string `json:"realm"`
+	Policy string `json:"policy"` // e.g. "hashAlgorithm(pbkdf2-sha256) and hashIterations(20000)"
+}
+
+// StoredCredential is one user's stored password: the algorithm and iterations the provider
+// recorded, its salt and hash, and the password the user was given (so the hash can be
+// recomputed). Salt, hash and password never go into a report.
+type StoredCredential struct {
+	Tenant, Realm, User string
+	Algorithm           string // e.g. pbkdf2-sha256, argon2
+	Iterations          int
+	Salt, Hash          []byte
+	Password            string
+}
