@@ -8,8 +8,8 @@ import (
 	"dpsim/topology"
 )
 
-// edgeSections lay out the edge's evidence: the TLS matrix, the scan from outside and the scan of
-// the volumes' raw storage.
+// edgeSections lay out the evidence of the edge and identity probes: the TLS matrix, the scan
+// from outside, the scan of the volumes' raw storage and the stored passwords.
 func edgeSections(s Scenario) []section {
 	var out []section
 	if s.TLS != nil {
@@ -21,7 +21,22 @@ func edgeSections(s Scenario) []section {
 	if s.AtRest != nil {
 		out = append(out, atRestSection(*s.AtRest))
 	}
+	if s.Passwords != nil {
+		out = append(out, passwordSection(*s.Passwords))
+	}
 	return out
+}
+
+// passwordSection is a row per test user: what the identity provider stored, and the hash
+// recomputed from the known password.
+func passwordSection(p Passwords) section {
+	sec := section{Title: "Stored passwords, read from " + p.Provider,
+		Header: []string{"Realm", "User", "Algorithm", "Iterations", "Salt bytes", "Hash bytes", "Hash recomputed", "Salt shared with"}}
+	for _, u := range p.Users {
+		sec.add("", u.Realm, u.User, u.Algorithm, strconv.Itoa(u.Iterations), strconv.Itoa(u.SaltBytes), strconv.Itoa(u.HashBytes),
+			u.Recomputed, strings.Join(u.SaltSharedWith, ", "))
+	}
+	return sec
 }
 
 // tlsSection is a row per way of reaching the ingress: what it accepted of each kind of offer,

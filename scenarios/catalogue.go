@@ -65,7 +65,11 @@ func Catalogue() []Scenario {
 			Probe: TLSProbe{}, Invariants: []Invariant{tlsInvariant()},
 		},
 		notYet("oidc", "OIDC discovery, token and JWKS over TLS; a token of one tenant refused by another", []string{"DP-AUTH-1"}, topology.CapOIDC),
-		notYet("password-hashing", "read the identity provider's password policy and stored credential data", []string{"DP-AUTH-2"}, topology.CapPasswords),
+		{
+			Name: "password-hashing", Description: "read from the identity provider its realms' password policies and its test users' stored credentials; recompute every hash from the known password",
+			Controls: []string{"DP-AUTH-2"}, Needs: []topology.Capability{topology.CapPasswords},
+			Probe: PasswordProbe{}, Invariants: []Invariant{passwordInvariant()},
+		},
 		{
 			Name: "encryption-at-rest", Description: "write records through every store, then read the raw storage under the nodes' volumes for their values: none may be there in plaintext",
 			Controls: []string{"DP-ENC-1"}, Needs: []topology.Capability{topology.CapInventory, topology.CapStores, topology.CapEncryption},

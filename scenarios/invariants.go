@@ -23,6 +23,8 @@ type Observation struct {
 	Exposure *topology.Exposure
 	// AtRest is a scan of the volumes' raw storage, taken by AtRestDrill.
 	AtRest *topology.AtRest
+	// Passwords is how the identity provider stores passwords, read by PasswordProbe.
+	Passwords *reports.Passwords
 	// Isolation is the tenant-isolation truth table, taken by IsolationTable.
 	Isolation *reports.Isolation
 	// Ledgers is filled by the ledger invariant, for the report.

@@ -139,6 +139,7 @@ func runOne(ctx context.Context, env Env, sc Scenario) reports.Scenario {
 	res.TLS = r.obs.TLS
 	res.Exposure = r.obs.Exposure
 	res.AtRest = r.obs.AtRest
+	res.Passwords = r.obs.Passwords
 	res.Recovery = append(res.Recovery, r.obs.Recovery...)
 	res.Placements = placementSamples(r.obs)
 	res.Status = reports.Worst(statuses...)

@@ -1,0 +1,56 @@
+package fakes
+
+import (
+	"context"
+	"crypto/pbkdf2"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"fmt"
+	"hash"
+
+	"dpsim/topology"
+)
+
+var _ topology.PasswordStore = (*Provider)(nil)
+
+// fakeUsers are the test users of every tenant's realm.
+var fakeUsers = []string{"alice", "bob"}
+
+// fakePRFs are the PBKDF2 algorithms the fake identity provider stores passwords with.
+var fakePRFs = map[string]func() hash.Hash{"pbkdf2": sha1.New, "pbkdf2-sha256": sha256.New, "pbkdf2-sha512": sha512.New}
+
+// StoredPasswords implements topology.PasswordStore: a realm per tenant whose policy is the spec's
+// auth settings, and its test users' passwords stored as that policy says (PBKDF2 with a 16-byte
+// salt of each user's own; argon2, which the fake does not implement, as an opaque hash).
+func (p *Provider) StoredPasswords(ctx context.Context) (topology.PasswordStorage, error) {
+	var out topology.PasswordStorage
+	err := p.do(ctx, func(s *site) error {
+		auth := s.spec.Auth
+		out = topology.PasswordStorage{Provider: "fake identity provider"}
+		for _, t := range s.spec.Tenants {
+			out.Realms = append(out.Realms, topology.RealmPolicy{Tenant: t, Realm: t,
+				Policy: fmt.Sprintf("hashAlgorithm(%s) and hashIterations(%d)", auth.HashAlgorithm, auth.HashIterations)})
+			for _, u := range fakeUsers {
+				c := topology.StoredCredential{Tenant: t, Realm: t, User: u, Algorithm: auth.HashAlgorithm, Iterations: auth.HashIterations,
+					Password: "pw-" + t + "-" + u}
+				salt := sha256.Sum256([]byte("salt " + t + "/" + u))
+				c.Salt = salt[:16]
+				prf, ok := fakePRFs[auth.HashAlgorithm]
+				if !ok {
+					opaque := sha256.Sum256(append(c.Salt, c.Password...))
+					c.Hash = opaque[:]
+				} else {
+					key, err := pbkdf2.Key(prf, c.Password, c.Salt, c.Iterations, prf().Size())
+					if err != nil {
+						return err
+					}
+					c.Hash = key
+				}
+				out.Credentials = append(out.Credentials, c)
+			}
+		}
+		return nil
+	})
+	return out, err
+}

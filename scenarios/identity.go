@@ -1,0 +1,37 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+
+	"dpsim/claims"
+	"dpsim/reports"
+	"dpsim/scenarios/checkers"
+	"dpsim/scenarios/probes"
+	"dpsim/topology"
+)
+
+// PasswordProbe reads from the identity provider itself how it stores its test users' passwords
+// and recomputes each hash from the known password (DP-AUTH-2).
+type PasswordProbe struct{}
+
+// Observe implements Probe.
+func (PasswordProbe) Observe(ctx context.Context, env Env, o *Observation) error {
+	st, err := env.Provider.(topology.PasswordStore).StoredPasswords(ctx)
+	if err != nil {
+		return fmt.Errorf("read the stored passwords: %w", err)
+	}
+	p := probes.Passwords(st)
+	o.Passwords = &p
+	return nil
+}
+
+func passwordInvariant() Invariant {
+	return Invariant{Name: "password-storage", Control: "DP-AUTH-2", Check: func(o *Observation, c claims.Claims) []reports.Check {
+		if o.Passwords == nil {
+			return []reports.Check{{Name: "password-storage", Control: "DP-AUTH-2", Status: reports.Error, Summary: "no stored credential read"}}
+		}
+		v := checkers.PasswordStorage(*o.Passwords, checkers.PasswordClaim{Algorithm: c.HashAlgorithm, Iterations: c.HashIterations})
+		return []reports.Check{{Name: "password-storage", Control: "DP-AUTH-2", Status: v.Status, Summary: v.Summary}}
+	}}
+}
