@@ -186,9 +186,12 @@ func healthOK(ctx context.Context, url string) (bool, error) {
 	return resp.StatusCode == http.StatusOK, nil
 }
 
-// DropDrive wipes server i's drive (every object shard and MinIO's own metadata on it).
+// DropDrive wipes server i's drive (every object shard and MinIO's own metadata on it). The
+// server keeps running, as it would over a failed drive, and may write into a directory while it
+// is removed ("Directory not empty"): the removal is tried again, up to 10 times.
 func (s *Store) DropDrive(ctx context.Context, i int) error {
-	_, err := s.run(ctx, i, "sh", "-c", "rm -rf "+dataDir+"/* "+dataDir+"/.minio.sys")
+	wipe := "rm -rf " + dataDir + "/* " + dataDir + "/.minio.sys"
+	_, err := s.run(ctx, i, "sh", "-c", "for try in 1 2 3 4 5 6 7 8 9; do "+wipe+" 2>/dev/null && exit 0; sleep 0.2; done; "+wipe)
 	return err
 }
 
