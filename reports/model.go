@@ -113,6 +113,8 @@ type Scenario struct {
 	// Passwords is how the identity provider stores its test users' passwords, of the scenarios
 	// that read it.
 	Passwords *Passwords `json:"passwords,omitempty"`
+	// OIDC is what the OIDC probes saw, of the scenarios that take them.
+	OIDC *OIDC `json:"oidc,omitempty"`
 }
 
 // Passwords is what the identity provider keeps of its test users' passwords (DP-AUTH-2), as
