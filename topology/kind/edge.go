@@ -181,7 +181,7 @@ func servesCertificate(ctx context.Context, addr, host string, roots *x509.CertP
 	return conn.Close()
 }
 
-// IngressEndpoint implements topology.Ingress: the first running worker's port 443, each tenant's
+// IngressEndpoint implements topology.Ingress: the first worker's port 443, each tenant's
 // host name, and the ACME CA's root as the platform's CA.
 func (p *Platform) IngressEndpoint(ctx context.Context) (topology.IngressEndpoint, error) {
 	if !p.withEdge {
