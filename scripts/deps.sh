@@ -2,7 +2,7 @@
 # deps.sh: host setup for dpsim (called by `make deps`). Idempotent; run as root.
 #
 # - installs the Debian packages the image builds and the kind provider need
-#   (docker.io, mmdebstrap, iptables, ...) when they are missing;
+#   (docker.io, mmdebstrap, iptables, e2fsprogs for the volume disk, ...) when they are missing;
 # - when the host's capability bounding set lacks CAP_SYS_RESOURCE, builds
 #   images/runcshim and registers it as the Docker daemon's default runtime
 #   (see DESIGN.md: without it `docker run --privileged` fails);
@@ -30,7 +30,7 @@ start=$SECONDS
 
 # Debian's docker.io is the engine; its `docker` client may be shadowed by a
 # newer one on PATH, which negotiates the API version and works as well.
-packages=(docker.io containerd runc iptables mmdebstrap busybox-static gcc libc6-dev jq ca-certificates)
+packages=(docker.io containerd runc iptables mmdebstrap busybox-static gcc libc6-dev jq ca-certificates e2fsprogs)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -118,8 +118,10 @@ type Provider struct {
 	docker string
 	// reused is set by an Up that found the cluster already running and matching.
 	reused bool
-	// volumes is the volume disk this process made (nil if none or an earlier process's).
-	volumes *atrest.Disk
+	// volumes is the volume disk this process made (nil if none or an earlier process's);
+	// volumesErr is why it could not be made.
+	volumes    *atrest.Disk
+	volumesErr error
 }
 
 // Reused reports whether Up found the cluster already up (made by an earlier `dpsim up` or run).

@@ -59,7 +59,9 @@ func (p *Provider) workerNames() []string {
 }
 
 // createVolumes makes the disk and a directory per worker; a disk left by an earlier cluster of
-// the same name is removed first.
+// the same name is removed first. A host that cannot make the disk (no root, no free loop device,
+// no mkfs.ext4, no fscrypt in its kernel) keeps the volumes in the node containers: the cluster
+// still serves every other scenario, and the scan at rest says why it has nothing to read.
 func (p *Provider) createVolumes(ctx context.Context) error {
 	if p.cfg.Volumes == VolumesNone {
 		return nil
@@ -67,9 +69,20 @@ func (p *Provider) createVolumes(ctx context.Context) error {
 	if err := p.removeVolumes(ctx); err != nil {
 		return err
 	}
+	if err := p.makeVolumes(ctx); err != nil {
+		p.volumesErr = fmt.Errorf("no volume disk (encryption.atRest %s needs root, a free loop device, mkfs.ext4 and fscrypt): %w", p.cfg.Volumes, err)
+		p.log.Warn("volumes stay in the node containers", "reason", p.volumesErr.Error())
+		return p.removeVolumes(ctx)
+	}
+	p.log.Info("volume disk ready", "image", p.VolumesImage(), "encryption", p.cfg.Volumes)
+	return nil
+}
+
+// makeVolumes makes the disk and a directory per worker, encrypted or not.
+func (p *Provider) makeVolumes(ctx context.Context) error {
 	disk, err := atrest.Create(ctx, p.VolumesImage(), p.volumesMount(), volumesSize)
 	if err != nil {
-		return fmt.Errorf("volume disk (encryption.atRest %s; needs root, a free loop device and mkfs.ext4): %w", p.cfg.Volumes, err)
+		return err
 	}
 	p.volumes = disk
 	for _, w := range p.workerNames() {
@@ -77,7 +90,6 @@ func (p *Provider) createVolumes(ctx context.Context) error {
 			return fmt.Errorf("volume directory of %s: %w", w, err)
 		}
 	}
-	p.log.Info("volume disk ready", "image", p.VolumesImage(), "encryption", p.cfg.Volumes)
 	return nil
 }
 
@@ -88,6 +100,9 @@ func (p *Provider) VolumesDisk() (*atrest.Disk, error) {
 	}
 	if p.volumes != nil {
 		return p.volumes, nil
+	}
+	if p.volumesErr != nil {
+		return nil, p.volumesErr
 	}
 	return atrest.Open(p.VolumesImage(), p.volumesMount())
 }
@@ -119,7 +134,7 @@ func (p *Provider) removeVolumes(ctx context.Context) error {
 
 // volumeMounts binds each worker's directory on the disk onto local-path-provisioner's.
 func (p *Provider) volumeMounts(worker string) []v1alpha4.Mount {
-	if p.cfg.Volumes == VolumesNone {
+	if p.cfg.Volumes == VolumesNone || p.volumesErr != nil {
 		return nil
 	}
 	return []v1alpha4.Mount{{HostPath: p.volumeDir(worker), ContainerPath: localPathDir}}

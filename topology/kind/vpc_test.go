@@ -1,6 +1,7 @@
 package kind
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -80,7 +81,14 @@ func TestVolumeMounts(t *testing.T) {
 	if p.VolumesImage() != "/var/lib/dpsim/c/volumes.img" {
 		t.Errorf("image %s", p.VolumesImage())
 	}
-	p.cfg.Volumes = VolumesNone
+	p.volumesErr = errors.New("no loop device")
+	if m := p.volumeMounts("c-worker"); m != nil {
+		t.Errorf("mounts %+v of a disk that could not be made", m)
+	}
+	if _, err := p.VolumesDisk(); !errors.Is(err, p.volumesErr) {
+		t.Errorf("VolumesDisk: %v, want why the disk could not be made", err)
+	}
+	p.cfg.Volumes, p.volumesErr = VolumesNone, nil
 	if m := p.volumeMounts("c-worker"); m != nil {
 		t.Errorf("mounts %+v without a disk", m)
 	}
