@@ -3,11 +3,8 @@ package fakes
 import (
 	"context"
 	"crypto/pbkdf2"
-	"crypto/sha1"
 	"crypto/sha256"
-	"crypto/sha512"
 	"fmt"
-	"hash"
 
 	"dpsim/topology"
 )
@@ -16,9 +13,6 @@ var _ topology.PasswordStore = (*Provider)(nil)
 
 // fakeUsers are the test users of every tenant's realm.
 var fakeUsers = []string{"alice", "bob"}
-
-// fakePRFs are the PBKDF2 algorithms the fake identity provider stores passwords with.
-var fakePRFs = map[string]func() hash.Hash{"pbkdf2": sha1.New, "pbkdf2-sha256": sha256.New, "pbkdf2-sha512": sha512.New}
 
 // StoredPasswords implements topology.PasswordStore: a realm per tenant whose policy is the spec's
 // auth settings, and its test users' passwords stored as that policy says (PBKDF2 with a 16-byte
@@ -36,7 +30,7 @@ func (p *Provider) StoredPasswords(ctx context.Context) (topology.PasswordStorag
 					Password: "pw-" + t + "-" + u}
 				salt := sha256.Sum256([]byte("salt " + t + "/" + u))
 				c.Salt = salt[:16]
-				prf, ok := fakePRFs[auth.HashAlgorithm]
+				prf, ok := topology.PBKDF2[auth.HashAlgorithm]
 				if !ok {
 					opaque := sha256.Sum256(append(c.Salt, c.Password...))
 					c.Hash = opaque[:]

@@ -1,6 +1,20 @@
 package topology
 
-import "context"
+import (
+	"context"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"hash"
+)
+
+// PBKDF2 are the PBKDF2 algorithms by the names auth.hashAlgorithm and identity providers use
+// (Keycloak's provider ids), with their PRFs; the PRF's size is the derived key's.
+var PBKDF2 = map[string]func() hash.Hash{
+	"pbkdf2":        sha1.New,
+	"pbkdf2-sha256": sha256.New,
+	"pbkdf2-sha512": sha512.New,
+}
 
 // PasswordStore is an identity provider whose stored password credentials can be read back from
 // the provider itself (DP-AUTH-2): its realms' password policies, and for each test user the

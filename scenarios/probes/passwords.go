@@ -3,23 +3,11 @@ package probes
 import (
 	"bytes"
 	"crypto/pbkdf2"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
-	"hash"
 	"slices"
 
 	"dpsim/reports"
 	"dpsim/topology"
 )
-
-// pbkdf2Hashes are the PRFs of the PBKDF2 algorithms identity providers name (Keycloak's
-// provider ids): the hash's length is the derived key's.
-var pbkdf2Hashes = map[string]func() hash.Hash{
-	"pbkdf2":        sha1.New,
-	"pbkdf2-sha256": sha256.New,
-	"pbkdf2-sha512": sha512.New,
-}
 
 // Passwords lays out stored credentials for the report: per user what was stored, the hash
 // recomputed from the known password, the stored salt and the stored iterations compared with the
@@ -42,7 +30,7 @@ func Passwords(st topology.PasswordStorage) reports.Passwords {
 // Recompute derives the hash of c's password with c's algorithm, salt and iterations and says
 // whether it equals the stored hash ("equal", "differs"), or why it cannot be derived.
 func Recompute(c topology.StoredCredential) string {
-	prf, ok := pbkdf2Hashes[c.Algorithm]
+	prf, ok := topology.PBKDF2[c.Algorithm]
 	switch {
 	case !ok:
 		return "not recomputed: " + c.Algorithm + " is no PBKDF2 algorithm"
