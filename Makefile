@@ -5,7 +5,7 @@ PROVIDER ?= kind
 ARGS     ?=
 DPSIM    := $(CURDIR)/bin/dpsim
 
-.PHONY: test vet unit integration deps images simulate down bench clean FORCE
+.PHONY: test vet unit integration deps images simulate down down-all bench clean FORCE
 
 ## test: vet, unit tests with the race detector, then the integration tests on kind (host set-up
 ## and image builds included; cold on a new machine, cached afterwards)
@@ -35,6 +35,10 @@ simulate: $(if $(filter kind,$(PROVIDER)),deps) $(DPSIM)
 ## down: remove the kind platform (after a run with --retain or an interrupted one)
 down: $(DPSIM)
 	$(DPSIM) down
+
+## down-all: remove every platform dpsim left on this host, whatever its name (.ci/run starts with it)
+down-all: deps $(DPSIM)
+	$(DPSIM) down --all
 
 ## bench: speed and memory figures of the engine, checkers and renderers
 bench:

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,17 +18,28 @@ import (
 
 // platformArgs are the flags of the commands that manage the kind platform.
 type platformArgs struct {
-	spec   topology.Spec
-	retain bool
+	spec     topology.Spec
+	specFile string
+	retain   bool // up: keep what a failed stand-up made
+	all      bool // down: every platform on the host
 }
 
-// parsePlatformArgs parses --spec (and --retain where withRetain) and loads the spec.
-func parsePlatformArgs(name, usage, summary string, withRetain bool, args []string, stderr io.Writer) (platformArgs, error) {
+// withRetain and withAll add the flags that only up and down have.
+func withRetain(fs *flag.FlagSet, pa *platformArgs) {
+	fs.BoolVar(&pa.retain, "retain", false, "keep what a failed command made, for inspection")
+}
+
+func withAll(fs *flag.FlagSet, pa *platformArgs) {
+	fs.BoolVar(&pa.all, "all", false, "remove every platform dpsim made on this host, whatever its name")
+}
+
+// parsePlatformArgs parses --spec and the command's own flags, and loads the spec.
+func parsePlatformArgs(name, usage, summary string, args []string, stderr io.Writer, own ...func(*flag.FlagSet, *platformArgs)) (platformArgs, error) {
 	fs := newFlags(name, usage, summary, stderr)
-	specFile := fs.String("spec", "", "spec file (YAML); default: the platform as promised")
 	var pa platformArgs
-	if withRetain {
-		fs.BoolVar(&pa.retain, "retain", false, "keep what a failed command made, for inspection")
+	fs.StringVar(&pa.specFile, "spec", "", "spec file (YAML); default: the platform as promised")
+	for _, add := range own {
+		add(fs, &pa)
 	}
 	if err := parse(fs, args); err != nil {
 		return pa, err
@@ -34,7 +47,7 @@ func parsePlatformArgs(name, usage, summary string, withRetain bool, args []stri
 	if fs.NArg() > 0 {
 		return pa, usagef("unexpected argument %q", fs.Arg(0))
 	}
-	spec, err := loadSpec(*specFile)
+	spec, err := loadSpec(pa.specFile)
 	if err != nil {
 		return pa, usageError{err}
 	}
@@ -44,7 +57,7 @@ func parsePlatformArgs(name, usage, summary string, withRetain bool, args []stri
 
 func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
 	pa, err := parsePlatformArgs("up", "[--spec FILE] [--retain]",
-		"Build what is missing and stand the platform of the spec up on kind: the zoned cluster with its\nNetworkPolicy engine, the object store beside it and every tenant. Idempotent.", true, args, stderr)
+		"Build what is missing and stand the platform of the spec up on kind: the zoned cluster with its\nNetworkPolicy engine, the object store beside it and every tenant. Idempotent.", args, stderr, withRetain)
 	if err != nil {
 		return exitUsage, err
 	}
@@ -66,22 +79,42 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) (int, e
 }
 
 func runDown(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	pa, err := parsePlatformArgs("down", "[--spec FILE]", "Remove the platform of the spec (by its name) and everything dpsim made for it.", false, args, stderr)
+	pa, err := parsePlatformArgs("down", "[--spec FILE | --all]", "Remove the platform of the spec (by its name) and everything dpsim made for it; with --all,\nevery platform dpsim left on this host (clusters, object stores and volume disks of interrupted runs).", args, stderr, withAll)
 	if err != nil {
 		return exitUsage, err
 	}
-	spec := pa.spec
-	log := progress.New(stderr, slog.LevelInfo)
-	p := kind.NewPlatform(log, kind.PlatformOptions{})
-	if err := p.DownSpec(context.WithoutCancel(ctx), spec); err != nil {
-		return exitFailed, fmt.Errorf("tear down %q: %w", spec.Name, err)
+	if pa.all && pa.specFile != "" {
+		return exitUsage, usagef("--all and --spec exclude each other")
 	}
-	fmt.Fprintf(stdout, "platform %q removed\n", spec.Name)
+	spec := pa.spec
+	names := []string{spec.Name}
+	if pa.all {
+		if names, err = kind.Platforms(ctx); err != nil {
+			return exitFailed, err
+		}
+		if len(names) == 0 {
+			fmt.Fprintln(stdout, "no platform to remove")
+		}
+	}
+	log := progress.New(stderr, slog.LevelInfo)
+	var errs []error
+	for _, name := range names {
+		s := spec
+		s.Name = name
+		if err := kind.NewPlatform(log, kind.PlatformOptions{}).DownSpec(context.WithoutCancel(ctx), s); err != nil {
+			errs = append(errs, fmt.Errorf("tear down %q: %w", name, err))
+			continue
+		}
+		fmt.Fprintf(stdout, "platform %q removed\n", name)
+	}
+	if len(errs) > 0 {
+		return exitFailed, errors.Join(errs...)
+	}
 	return exitOK, nil
 }
 
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	pa, err := parsePlatformArgs("status", "[--spec FILE]", "Show the state of the platform's cluster and nodes.", false, args, stderr)
+	pa, err := parsePlatformArgs("status", "[--spec FILE]", "Show the state of the platform's cluster and nodes.", args, stderr)
 	if err != nil {
 		return exitUsage, err
 	}

@@ -261,6 +261,7 @@ func TestBadInput(t *testing.T) {
 		{"no writes", []string{"simulate", "--writes", "0", "--out", t.TempDir()}, "--writes 0: want at least 1"},
 		{"no settling", []string{"simulate", "--settle-timeout", "0s", "--out", t.TempDir()}, "--settle-timeout 0s: want a positive duration"},
 		{"unknown flag", []string{"simulate", "--sed", "1"}, "sed"},
+		{"down, all and one", []string{"down", "--all", "--spec", writeSpec(t, func(s string) string { return s })}, "--all and --spec exclude each other"},
 		{"unknown command", []string{"simluate"}, `unknown command "simluate"`},
 		{"unknown format", []string{"report", "render", bad, "--format", "pdf"}, "pdf"},
 		{"no command", nil, "Usage"},
