@@ -21,7 +21,7 @@ const kindClusterLabel = "io.x-k8s.kind.cluster"
 func Platforms(ctx context.Context) ([]string, error) {
 	names := map[string]bool{}
 	out, err := exec.CommandContext(ctx, "docker", "ps", "-a", "--filter", "label="+kindClusterLabel,
-		"--format", `{{index .Labels "`+kindClusterLabel+`"}} {{.Image}}`).Output()
+		"--format", `{{.Label "`+kindClusterLabel+`"}} {{.Image}}`).Output()
 	if err != nil {
 		return nil, fmt.Errorf("list kind node containers: %w", err)
 	}

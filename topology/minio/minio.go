@@ -285,7 +285,7 @@ func RemoveAll(ctx context.Context, owner string) error {
 // Owners lists the platforms (by name) that have object store containers on this host, running or not.
 func Owners(ctx context.Context) ([]string, error) {
 	out, err := exec.CommandContext(ctx, "docker", "ps", "-a", "--filter", "label="+LabelRole+"="+roleValue,
-		"--format", `{{index .Labels "`+LabelOwner+`"}}`).Output()
+		"--format", `{{.Label "`+LabelOwner+`"}}`).Output()
 	if err != nil {
 		return nil, fmt.Errorf("list object store containers: %w", err)
 	}
