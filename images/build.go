@@ -242,7 +242,7 @@ func (b *builder) cached(root string, make func() error) error {
 
 // rootfs builds a Debian root filesystem with mmdebstrap and imports it as tag.
 // hook is a customize-hook script, called with the root directory and hookArgs.
-func (b *builder) rootfs(ctx context.Context, name, tag string, packages []string, hook string, hookArgs []string, changes []string) error {
+func (b *builder) rootfs(ctx context.Context, name, tag, suite string, packages []string, hook string, hookArgs []string, changes []string) error {
 	work, err := os.MkdirTemp(b.dir("tmp"), "rootfs-")
 	if err != nil {
 		return err
@@ -261,7 +261,7 @@ func (b *builder) rootfs(ctx context.Context, name, tag string, packages []strin
 	args := []string{"--variant=minbase", "--mode=root", "--format=tar",
 		"--include=" + strings.Join(packages, ","),
 		"--customize-hook=" + hookCmd,
-		DebianSuite, tarPath}
+		suite, tarPath}
 	if err := b.run(ctx, cmdOpts{}, "mmdebstrap", args...); err != nil {
 		return err
 	}

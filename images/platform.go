@@ -87,7 +87,7 @@ func platformDefinitions() []*image {
 				return "suite " + DebianSuite + "\npackages " + strings.Join(debianJavaPackages, ",") + "\n" + recipe("recipes/debian.hook.sh")
 			},
 			build: func(ctx context.Context, b *builder, tag string) error {
-				return b.rootfs(ctx, DebianJava, tag, debianJavaPackages, recipe("recipes/debian.hook.sh"), nil, []string{`CMD ["/bin/bash"]`})
+				return b.rootfs(ctx, DebianJava, tag, DebianSuite, debianJavaPackages, recipe("recipes/debian.hook.sh"), nil, []string{`CMD ["/bin/bash"]`})
 			},
 		},
 		{

@@ -46,7 +46,7 @@ func definitions() []*image {
 				return "suite " + DebianSuite + "\npackages " + strings.Join(debianNetPackages, ",") + "\n" + recipe("recipes/debian.hook.sh")
 			},
 			build: func(ctx context.Context, b *builder, tag string) error {
-				return b.rootfs(ctx, DebianNet, tag, debianNetPackages, recipe("recipes/debian.hook.sh"), nil, []string{`CMD ["/bin/bash"]`})
+				return b.rootfs(ctx, DebianNet, tag, DebianSuite, debianNetPackages, recipe("recipes/debian.hook.sh"), nil, []string{`CMD ["/bin/bash"]`})
 			},
 		},
 		{
@@ -61,7 +61,7 @@ func definitions() []*image {
 					return err
 				}
 				files := filepath.Join(kindDir, "images", "base", "files")
-				return b.rootfs(ctx, KindBase, tag, kindBasePackages, recipe("recipes/kind-base.hook.sh"), []string{files}, kindNodeChanges)
+				return b.rootfs(ctx, KindBase, tag, DebianSuite, kindBasePackages, recipe("recipes/kind-base.hook.sh"), []string{files}, kindNodeChanges)
 			},
 		},
 		kubeImage(KubeAPIServer, false),
@@ -129,7 +129,7 @@ func definitions() []*image {
 		},
 		kindNodeImage(),
 	}
-	return slices.Concat(defs, platformDefinitions(), veleroDefinitions(), edgeDefinitions())
+	return slices.Concat(defs, platformDefinitions(), veleroDefinitions(), edgeDefinitions(), identityDefinitions())
 }
 
 // kubeImage is the image of one Kubernetes control-plane component, under
