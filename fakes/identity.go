@@ -4,15 +4,11 @@ import (
 	"context"
 	"crypto/pbkdf2"
 	"crypto/sha256"
-	"fmt"
-
 	"dpsim/topology"
+	"dpsim/topology/platform"
 )
 
 var _ topology.PasswordStore = (*Provider)(nil)
-
-// fakeUsers are the test users of every tenant's realm.
-var fakeUsers = []string{"alice", "bob"}
 
 // StoredPasswords implements topology.PasswordStore: a realm per tenant whose policy is the spec's
 // auth settings, and its test users' passwords stored as that policy says (PBKDF2 with a 16-byte
@@ -23,11 +19,10 @@ func (p *Provider) StoredPasswords(ctx context.Context) (topology.PasswordStorag
 		auth := s.spec.Auth
 		out = topology.PasswordStorage{Provider: "fake identity provider"}
 		for _, t := range s.spec.Tenants {
-			out.Realms = append(out.Realms, topology.RealmPolicy{Tenant: t, Realm: t,
-				Policy: fmt.Sprintf("hashAlgorithm(%s) and hashIterations(%d)", auth.HashAlgorithm, auth.HashIterations)})
-			for _, u := range fakeUsers {
+			out.Realms = append(out.Realms, topology.RealmPolicy{Tenant: t, Realm: t, Policy: platform.PasswordPolicy(auth)})
+			for _, u := range topology.IdentityUsers {
 				c := topology.StoredCredential{Tenant: t, Realm: t, User: u, Algorithm: auth.HashAlgorithm, Iterations: auth.HashIterations,
-					Password: "pw-" + t + "-" + u}
+					Password: s.spec.UserPassword(t, u)}
 				salt := sha256.Sum256([]byte("salt " + t + "/" + u))
 				c.Salt = salt[:16]
 				prf, ok := topology.PBKDF2[auth.HashAlgorithm]

@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
+	"encoding/hex"
 	"hash"
 )
 
@@ -46,4 +47,21 @@ type StoredCredential struct {
 	Iterations          int
 	Salt, Hash          []byte
 	Password            string
+}
+
+// IdentityUsers are the test users of every tenant's realm.
+var IdentityUsers = []string{"alice", "bob"}
+
+// UserPassword is the known password of a test user of tenant's realm: derived from the platform,
+// tenant and user, so that every process finds it again.
+func (s Spec) UserPassword(tenant, user string) string {
+	return s.IdentitySecret("user " + tenant + "/" + user)
+}
+
+// IdentitySecret is a test secret of the platform's identity provider (the bootstrap admin's
+// password, the database's), derived from the platform's name and what it is for. These are the
+// credentials of a local simulation, never of a real platform.
+func (s Spec) IdentitySecret(purpose string) string {
+	sum := sha256.Sum256([]byte("dpsim identity " + s.Name + " " + purpose))
+	return hex.EncodeToString(sum[:12])
 }

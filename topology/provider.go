@@ -2,6 +2,12 @@ package topology
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
 	"time"
 )
 
@@ -213,4 +219,32 @@ type Preexisting interface {
 // Clocked is a provider with its own clock.
 type Clocked interface {
 	Clock() Clock
+}
+
+// Client is an HTTP client that reaches every host name at the ingress: TLS connections go to
+// Address and are verified against RootCAs for the URL's host; plain HTTP goes to port 80 of
+// Address's host. It follows no redirect, so a redirect is an answer to judge.
+func (e IngressEndpoint) Client() (*http.Client, error) {
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(e.RootCAs) {
+		return nil, errors.New("ingress: no CA certificate in its root CAs")
+	}
+	host, _, err := net.SplitHostPort(e.Address)
+	if err != nil {
+		return nil, fmt.Errorf("ingress address %q: %w", e.Address, err)
+	}
+	var d net.Dialer
+	return &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				if _, p, _ := net.SplitHostPort(addr); p == "443" {
+					return d.DialContext(ctx, network, e.Address)
+				}
+				return d.DialContext(ctx, network, net.JoinHostPort(host, "80"))
+			},
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}, nil
 }

@@ -173,3 +173,6 @@ func (s Spec) ZoneOf(i int) string {
 
 // TenantHost is the host name tenant's API is reached by at the ingress.
 func (s Spec) TenantHost(tenant string) string { return tenant + "." + s.Name + ".test" }
+
+// AuthHost is the identity provider's host name at the ingress.
+func (s Spec) AuthHost() string { return "auth." + s.Name + ".test" }

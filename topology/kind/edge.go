@@ -26,9 +26,11 @@ var (
 // edgeNeeds are the capabilities that need the edge (the ingress and its ACME CA) deployed.
 var edgeNeeds = []topology.Capability{topology.CapIngress, topology.CapExposure, topology.CapOIDC}
 
-// Plan implements topology.Planner: the edge is deployed only for a run that needs it.
+// Plan implements topology.Planner: the edge and the identity provider behind it are deployed
+// only for a run that needs them.
 func (p *Platform) Plan(needs []topology.Capability) {
-	p.withEdge = slices.ContainsFunc(needs, func(c topology.Capability) bool { return slices.Contains(edgeNeeds, c) })
+	p.withIdentity = needsIdentity(needs)
+	p.withEdge = p.withIdentity || slices.ContainsFunc(needs, func(c topology.Capability) bool { return slices.Contains(edgeNeeds, c) })
 }
 
 // edgeImages are the edge's image recipes.
@@ -74,7 +76,7 @@ func (p *Platform) applyEdge(ctx context.Context, opts platform.Options) error {
 		return err
 	}
 	p.certIssuance = time.Since(issued)
-	p.log.Info("certificates issued by the ACME CA", "hosts", len(p.spec.Tenants), "workers", p.spec.Nodes,
+	p.log.Info("certificates issued by the ACME CA", "hosts", len(p.servedHosts()), "workers", p.spec.Nodes,
 		"issuance", since(issued), "elapsed", since(start))
 	return nil
 }
@@ -159,14 +161,26 @@ func (p *Platform) certificatesServed(ctx context.Context, addrs []string) error
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(pem)
 	for _, addr := range addrs {
-		for _, t := range p.spec.Tenants {
-			host := p.spec.TenantHost(t)
+		for _, host := range p.servedHosts() {
 			if err := servesCertificate(ctx, addr, host, roots); err != nil {
 				return fmt.Errorf("%s at %s: %w", host, addr, err)
 			}
 		}
 	}
 	return nil
+}
+
+// servedHosts are the host names the ingress serves: each tenant's and, when deployed, the
+// identity provider's.
+func (p *Platform) servedHosts() []string {
+	var hosts []string
+	for _, t := range p.spec.Tenants {
+		hosts = append(hosts, p.spec.TenantHost(t))
+	}
+	if p.withIdentity {
+		hosts = append(hosts, p.spec.AuthHost())
+	}
+	return hosts
 }
 
 // servesCertificate says whether addr answers host with a certificate valid for it under roots.

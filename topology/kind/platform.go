@@ -58,6 +58,11 @@ type Platform struct {
 	// certificates took to be served once the edge was up.
 	withEdge     bool
 	certIssuance time.Duration
+	// withIdentity deploys Keycloak and its database (Plan); keycloakStart is how long Keycloak
+	// took from its deployment to ready.
+	withIdentity    bool
+	identityApplied time.Time
+	keycloakStart   time.Duration
 
 	mu             sync.Mutex
 	isolated       []string          // nodes cut off by Isolate
@@ -105,6 +110,9 @@ func (p *Platform) Versions() map[string]string {
 	}
 	if p.withEdge {
 		maps.Copy(v, edgeVersions())
+	}
+	if p.withIdentity {
+		maps.Copy(v, identityVersions())
 	}
 	return v
 }
@@ -156,8 +164,18 @@ func (p *Platform) Up(ctx context.Context, spec topology.Spec) error {
 		return err
 	}
 	opts := p.platformOptions()
+	if p.withIdentity { // Keycloak starts while the tenants and the edge come up
+		if err := p.applyIdentity(ctx, opts); err != nil {
+			return err
+		}
+	}
 	if err := p.deployTenants(ctx, opts); err != nil {
 		return err
+	}
+	if p.withIdentity {
+		if err := p.waitIdentity(ctx); err != nil {
+			return err
+		}
 	}
 	if p.withEdge {
 		if err := p.applyEdge(ctx, opts); err != nil {
@@ -188,6 +206,9 @@ func (p *Platform) loadedImages() []string {
 	out := append(inClusterImages(), veleroImages()...)
 	if p.withEdge {
 		out = append(out, edgeImages()...)
+	}
+	if p.withIdentity {
+		out = append(out, identityImages()...)
 	}
 	return out
 }
