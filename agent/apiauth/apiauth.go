@@ -1,0 +1,159 @@
+// Package apiauth is how a tenant's API checks bearer tokens: with go-oidc, against the realms it
+// trusts (discovery, the realm's signing keys, issuer, audience, expiry). The API reaches its
+// identity provider inside the cluster while the tokens name its public URL as their issuer.
+package apiauth
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+)
+
+// Verifier accepts the tokens of its issuers for its audience, and refuses every other.
+type Verifier struct {
+	issuers       []string
+	discoveryBase string
+	audience      string
+
+	mu        sync.Mutex
+	verifiers map[string]*oidc.IDTokenVerifier // by issuer, made on first use
+}
+
+// New returns a verifier of tokens issued by issuers (public URLs, e.g.
+// https://auth.example.test/realms/tenant-a) for audience. Their discovery documents and keys are
+// fetched from discoveryBase (e.g. http://keycloak.identity.svc:8080) with the issuers' paths; ""
+// fetches them from the issuers themselves.
+func New(issuers []string, discoveryBase, audience string) (*Verifier, error) {
+	if len(issuers) == 0 || audience == "" {
+		return nil, errors.New("apiauth: want at least one issuer and an audience")
+	}
+	for _, iss := range issuers {
+		if _, err := url.Parse(iss); err != nil {
+			return nil, fmt.Errorf("apiauth: issuer %q: %w", iss, err)
+		}
+	}
+	return &Verifier{issuers: issuers, discoveryBase: strings.TrimSuffix(discoveryBase, "/"), audience: audience,
+		verifiers: map[string]*oidc.IDTokenVerifier{}}, nil
+}
+
+// Claims are what an accepted token says of its bearer.
+type Claims struct {
+	Issuer   string `json:"issuer"`
+	Subject  string `json:"subject"`
+	Username string `json:"username"`
+}
+
+// Verify checks raw, a compact JWS, and says who it names. A token whose issuer is not trusted,
+// whose signature, audience or expiry does not hold, or that is not signed is an error.
+func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
+	iss, err := unverifiedIssuer(raw)
+	if err != nil {
+		return Claims{}, err
+	}
+	verifier, err := v.verifierFor(ctx, iss)
+	if err != nil {
+		return Claims{}, err
+	}
+	tok, err := verifier.Verify(ctx, raw)
+	if err != nil {
+		return Claims{}, err
+	}
+	var c struct {
+		Username string `json:"preferred_username"`
+	}
+	if err := tok.Claims(&c); err != nil {
+		return Claims{}, err
+	}
+	return Claims{Issuer: tok.Issuer, Subject: tok.Subject, Username: c.Username}, nil
+}
+
+// verifierFor is the verifier of a trusted issuer, made (discovery fetched) on first use, so the
+// API starts without its identity provider and a failed discovery is tried again.
+func (v *Verifier) verifierFor(ctx context.Context, iss string) (*oidc.IDTokenVerifier, error) {
+	trusted := false
+	for _, t := range v.issuers {
+		trusted = trusted || t == iss
+	}
+	if !trusted {
+		return nil, fmt.Errorf("issuer %q is not trusted", iss)
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if ver, ok := v.verifiers[iss]; ok {
+		return ver, nil
+	}
+	discovery := iss
+	if v.discoveryBase != "" {
+		u, _ := url.Parse(iss)
+		discovery = v.discoveryBase + u.Path
+	}
+	// The provider's keys are fetched (and refreshed) for as long as the API runs, not per request.
+	p, err := oidc.NewProvider(oidc.InsecureIssuerURLContext(context.WithoutCancel(ctx), iss), discovery)
+	if err != nil {
+		return nil, fmt.Errorf("discovery of %s: %w", iss, err)
+	}
+	ver := p.Verifier(&oidc.Config{ClientID: v.audience})
+	v.verifiers[iss] = ver
+	return ver, nil
+}
+
+// unverifiedIssuer reads the iss claim of a compact JWS without checking anything: only to pick
+// the verifier that then checks everything.
+func unverifiedIssuer(raw string) (string, error) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return "", errors.New("not a compact JWS")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return "", fmt.Errorf("token payload: %w", err)
+	}
+	var c struct {
+		Issuer string `json:"iss"`
+	}
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return "", fmt.Errorf("token payload: %w", err)
+	}
+	return c.Issuer, nil
+}
+
+// Tampered is raw with a claim of its payload changed (claim set to value) and its signature
+// kept: what a probe presents to show that an API checks signatures.
+func Tampered(raw, claim, value string) (string, error) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return "", errors.New("not a compact JWS")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return "", err
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return "", err
+	}
+	claims[claim] = value
+	changed, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	return parts[0] + "." + base64.RawURLEncoding.EncodeToString(changed) + "." + parts[2], nil
+}
+
+// Unsigned is raw's payload under the header {"alg":"none"} with no signature: what a probe
+// presents to show that an API refuses unsigned tokens.
+func Unsigned(raw string) (string, error) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return "", errors.New("not a compact JWS")
+	}
+	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`))
+	return header + "." + parts[1] + ".", nil
+}
