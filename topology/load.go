@@ -169,6 +169,9 @@ func (s Spec) Validate() error {
 	if s.Auth.HashIterations < 1 {
 		bad("auth.hashIterations", "must be at least 1, got %d", s.Auth.HashIterations)
 	}
+	if s.Auth.APITrust != "own-realm" && s.Auth.APITrust != "every-realm" {
+		bad("auth.apiTrust", "must be own-realm or every-realm, got %q", s.Auth.APITrust)
+	}
 
 	if s.Network.Isolation != "namespace" && s.Network.Isolation != "none" {
 		bad("network.isolation", "must be namespace or none, got %q", s.Network.Isolation)

@@ -95,6 +95,9 @@ type Auth struct {
 	Provider       string `yaml:"provider"`       // keycloak
 	HashAlgorithm  string `yaml:"hashAlgorithm"`  // pbkdf2-sha256, pbkdf2-sha512, pbkdf2
 	HashIterations int    `yaml:"hashIterations"` // e.g. 20000
+	// APITrust is which realms' tokens a tenant's API accepts: own-realm (as promised) or
+	// every-realm (a misconfiguration, to show DP-AUTH-1 failing).
+	APITrust string `yaml:"apiTrust"`
 }
 
 // Network is the tenant network configuration.
@@ -133,7 +136,7 @@ func Default() Spec {
 		Offboarding:   Offboarding{PurgeBackupRepository: true},
 		TLS: TLS{MinVersion: "1.2", MaxVersion: "1.3", CipherSuites: slices.Clone(AEADSuites), Curves: []string{"X25519", "P-256", "P-384"},
 			CertCurve: "P-384", CertLifetime: "2160h"},
-		Auth:       Auth{Provider: "keycloak", HashAlgorithm: "pbkdf2-sha256", HashIterations: 20000},
+		Auth:       Auth{Provider: "keycloak", HashAlgorithm: "pbkdf2-sha256", HashIterations: 20000, APITrust: "own-realm"},
 		Network:    Network{Isolation: "namespace", PolicyEngine: "kube-router", SecurityGroups: "vpc", Expose: []int{}},
 		Encryption: Encryption{AtRest: "fscrypt"},
 	}
@@ -176,3 +179,9 @@ func (s Spec) TenantHost(tenant string) string { return tenant + "." + s.Name + 
 
 // AuthHost is the identity provider's host name at the ingress.
 func (s Spec) AuthHost() string { return "auth." + s.Name + ".test" }
+
+// IssuerURL is the OIDC issuer of tenant's realm, as tokens name it.
+func (s Spec) IssuerURL(tenant string) string { return "https://" + s.AuthHost() + "/realms/" + tenant }
+
+// APIAudience is the audience the tokens for tenant's API name: its URL.
+func (s Spec) APIAudience(tenant string) string { return "https://" + s.TenantHost(tenant) }

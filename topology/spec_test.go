@@ -52,6 +52,7 @@ func TestParseRejectsWithKeyPath(t *testing.T) {
 		{"unknown curve", "tls:\n  certCurve: P-192\n", "tls.certCurve"},
 		{"bad lifetime", "tls:\n  certLifetime: 90d\n", "tls.certLifetime"},
 		{"bad isolation", "network:\n  isolation: vlan\n", "network.isolation"},
+		{"bad api trust", "auth:\n  apiTrust: some-realms\n", "auth.apiTrust"},
 		{"bad security groups", "network:\n  securityGroups: open\n", "network.securityGroups"},
 		{"exposed port out of range", "network:\n  expose: [22, 70000]\n", "network.expose[1]"},
 		{"bad encryption at rest", "encryption:\n  atRest: luks\n", "encryption.atRest"},

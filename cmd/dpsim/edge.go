@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"dpsim/agent/apiauth"
 	"dpsim/scenarios/probes"
 )
 
@@ -53,14 +54,28 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 // runWeb serves a tenant's API stand-in behind the ingress: GET / names the tenant, /healthz
 // answers ok. It holds no data and reaches no store.
 func runWeb(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	fs := newFlags("web", "--tenant NAME [--listen ADDR]", "Serve a tenant's API stand-in (what the ingress routes the tenant's host name to).", stderr)
+	fs := newFlags("web", "--tenant NAME [--listen ADDR] [--issuer URL... --audience AUD [--discovery-base URL]]",
+		"Serve a tenant's API stand-in (what the ingress routes the tenant's host name to). With --issuer,\n"+
+			"GET /api/whoami answers only a bearer token of a trusted issuer for the audience (401 otherwise).", stderr)
 	tenant := fs.String("tenant", "", "the tenant it serves")
 	listen := fs.String("listen", ":8443", "address to serve on")
+	var issuers stringList
+	fs.Var(&issuers, "issuer", "an issuer (OIDC realm URL) whose tokens the API accepts (repeatable)")
+	audience := fs.String("audience", "", "the audience a token must name")
+	discoveryBase := fs.String("discovery-base", "", "where the issuers' discovery documents and keys are fetched (scheme://host), if not from the issuers")
 	if err := parse(fs, args); err != nil {
 		return exitUsage, err
 	}
 	if *tenant == "" {
 		return exitUsage, usagef("--tenant is required")
+	}
+	var verifier *apiauth.Verifier
+	if len(issuers) > 0 {
+		v, err := apiauth.New(issuers, *discoveryBase, *audience)
+		if err != nil {
+			return exitUsage, usageError{err}
+		}
+		verifier = v
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -68,6 +83,9 @@ func runWeb(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	if verifier != nil {
+		mux.HandleFunc("GET /api/whoami", func(w http.ResponseWriter, r *http.Request) { whoami(w, r, *tenant, verifier) })
+	}
 	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]string{"tenant": *tenant, "service": "api", "host": r.Host})
@@ -87,4 +105,24 @@ func runWeb(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 		}
 		return exitOK, nil
 	}
+}
+
+// whoami answers who the request's bearer token names, or 401 with why it was refused.
+func whoami(w http.ResponseWriter, r *http.Request, tenant string, v *apiauth.Verifier) {
+	w.Header().Set("Content-Type", "application/json")
+	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="`+tenant+`"`)
+		w.WriteHeader(http.StatusUnauthorized)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": "no bearer token"})
+		return
+	}
+	claims, err := v.Verify(r.Context(), raw)
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="`+tenant+`", error="invalid_token"`)
+		w.WriteHeader(http.StatusUnauthorized)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+		return
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"tenant": tenant, "claims": claims})
 }

@@ -225,6 +225,7 @@ func (p *Platform) platformOptions() platform.Options {
 		IngressNamespace: ingressNamespace,
 		AgentConfig:      p.agentConfig,
 		Revision:         p.objects.Servers[0].ID,
+		Identity:         p.withIdentity,
 	}
 }
 

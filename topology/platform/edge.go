@@ -43,8 +43,16 @@ type edgeData struct {
 	ConfigHash string
 }
 
-// edgeTenant is a tenant as the edge routes to it.
-type edgeTenant struct{ Name, Namespace, Host string }
+// edgeTenant is a tenant as the edge routes to it; with the identity provider deployed, its API
+// accepts the tokens of Issuers for Audience, fetching their keys from inside the cluster.
+type edgeTenant struct {
+	Name, Namespace, Host string
+	Issuers               []string
+	Audience, Discovery   string
+}
+
+// keycloakInternalURL is where the tenants' APIs reach Keycloak inside the cluster.
+const keycloakInternalURL = "http://keycloak." + IdentityNamespace + ".svc:8080"
 
 // traefikVersions, traefikCurves and traefikKeyTypes name the spec's TLS settings as Traefik's
 // configuration does.
@@ -86,10 +94,19 @@ func Edge(spec topology.Spec, opts Options, ca EdgeCA) (string, error) {
 		CurvePreferences: strings.Join(curves, ", "),
 	}
 	for _, t := range spec.Tenants {
-		d.Tenants = append(d.Tenants, edgeTenant{Name: t, Namespace: Namespace(t), Host: spec.TenantHost(t)})
+		et := edgeTenant{Name: t, Namespace: Namespace(t), Host: spec.TenantHost(t)}
+		if opts.Identity {
+			et.Audience, et.Discovery = spec.APIAudience(t), keycloakInternalURL
+			for _, other := range spec.Tenants {
+				if other == t || spec.Auth.APITrust == "every-realm" {
+					et.Issuers = append(et.Issuers, spec.IssuerURL(other))
+				}
+			}
+		}
+		d.Tenants = append(d.Tenants, et)
 	}
 	hashed := d
-	hashed.Options = Options{Images: opts.Images, IngressNamespace: opts.IngressNamespace}
+	hashed.Options = Options{Images: opts.Images, IngressNamespace: opts.IngressNamespace, Identity: opts.Identity}
 	sum := sha256.Sum256(fmt.Appendf(nil, "%+v", hashed))
 	d.ConfigHash = hex.EncodeToString(sum[:8])
 	var out bytes.Buffer

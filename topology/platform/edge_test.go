@@ -77,3 +77,31 @@ func TestNewEdgeCAVerifies(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// With the identity provider, each tenant's API accepts the tokens of its own realm only (every
+// realm's under auth.apiTrust: every-realm), for its own audience.
+func TestEdgeAPITrust(t *testing.T) {
+	for trust, want := range map[string][]string{
+		"own-realm":   {`"--issuer", "https://auth.dpsim.test/realms/tenant-a", "--audience", "https://tenant-a.dpsim.test"`},
+		"every-realm": {`"--issuer", "https://auth.dpsim.test/realms/tenant-a", "--issuer", "https://auth.dpsim.test/realms/tenant-b", "--audience", "https://tenant-a.dpsim.test"`},
+	} {
+		spec := topology.Default()
+		spec.Auth.APITrust = trust
+		out, err := Edge(spec, Options{Images: map[string]string{"traefik": "t:1", "pebble": "p:1", "agent": "a:1"}, IngressNamespace: "ingress", Identity: true},
+			EdgeCA{CertPEM: []byte("cert"), KeyPEM: []byte("key"), CAPEM: []byte("ca")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: the web of tenant-a lacks %s", trust, w)
+			}
+		}
+		for i, doc := range strings.Split(out, "\n---\n") {
+			var v map[string]any
+			if err := yaml.Unmarshal([]byte(doc), &v); err != nil {
+				t.Fatalf("document %d: %v", i, err)
+			}
+		}
+	}
+}

@@ -24,11 +24,11 @@ const (
 // identityData is what identity.yaml sees.
 type identityData struct {
 	Options
-	Namespace, Platform, Host  string
-	AdminPassword, DBPassword  string
-	Realms                     map[string]string // file name: realm JSON
-	TenantNamespaces           []string
-	ConfigHash                 string
+	Namespace, Platform, Host string
+	AdminPassword, DBPassword string
+	Realms                    map[string]string // file name: realm JSON
+	TenantNamespaces          []string
+	ConfigHash                string
 }
 
 // Identity renders Keycloak behind the ingress (TLS ends there, forwarded headers trusted), its
@@ -67,7 +67,7 @@ func PasswordPolicy(auth topology.Auth) string {
 
 // realmOf is tenant's realm as Keycloak imports it (its representation's JSON keys).
 func realmOf(spec topology.Spec, tenant string) map[string]any {
-	audience := "https://" + spec.TenantHost(tenant)
+	audience := spec.APIAudience(tenant)
 	client := func(id string, attrs map[string]string) map[string]any {
 		return map[string]any{
 			"clientId": id, "enabled": true, "publicClient": true,

@@ -34,6 +34,8 @@ type Options struct {
 	IngressNamespace string
 	// AgentConfig renders the agent's configuration (JSON) for a tenant; nil deploys no agent.
 	AgentConfig func(tenant, namespace string) ([]byte, error)
+	// Identity says the identity provider is deployed: the tenants' APIs then check tokens.
+	Identity bool
 	// Revision names what the agent works against beyond its configuration (the object store's
 	// instance): a new revision restarts the agent, so it holds no state of a store that is gone.
 	Revision string
