@@ -30,9 +30,6 @@ func Catalogue() []Scenario {
 		}
 		return sc
 	}
-	notYet := func(name, desc string, controls []string, needs ...topology.Capability) Scenario {
-		return Scenario{Name: name, Description: desc, Controls: controls, Needs: needs}
-	}
 	return []Scenario{
 		durability("node-kill", "stop one node while tenants write to every store; start it again and read everything back",
 			NodeKill{}, ledgerInvariant("DP-DUR-3", maxLostOnNode), recoveryInvariant("DP-DUR-3")),
@@ -64,7 +61,11 @@ func Catalogue() []Scenario {
 			Controls: []string{"DP-NET-2"}, Needs: []topology.Capability{topology.CapIngress},
 			Probe: TLSProbe{}, Invariants: []Invariant{tlsInvariant()},
 		},
-		notYet("oidc", "OIDC discovery, token and JWKS over TLS; a token of one tenant refused by another", []string{"DP-AUTH-1"}, topology.CapOIDC),
+		{
+			Name: "oidc", Description: "through the ingress: each realm's discovery, keys and token endpoint over TLS and not over plain HTTP; a password-grant token accepted by its own tenant's API only; expired, tampered and unsigned tokens refused",
+			Controls: []string{"DP-AUTH-1"}, Needs: []topology.Capability{topology.CapOIDC},
+			Probe: OIDCProbe{}, Invariants: []Invariant{oidcInvariant()},
+		},
 		{
 			Name: "password-hashing", Description: "read from the identity provider its realms' password policies and its test users' stored credentials; recompute every hash from the known password",
 			Controls: []string{"DP-AUTH-2"}, Needs: []topology.Capability{topology.CapPasswords},

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"dpsim/claims"
 	"dpsim/reports"
@@ -33,5 +34,36 @@ func passwordInvariant() Invariant {
 		}
 		v := checkers.PasswordStorage(*o.Passwords, checkers.PasswordClaim{Algorithm: c.HashAlgorithm, Iterations: c.HashIterations})
 		return []reports.Check{{Name: "password-storage", Control: "DP-AUTH-2", Status: v.Status, Summary: v.Summary}}
+	}}
+}
+
+// OIDCProbe tries every tenant's realm and API as a client would, through the ingress (DP-AUTH-1).
+type OIDCProbe struct{}
+
+// Observe implements Probe.
+func (OIDCProbe) Observe(ctx context.Context, env Env, o *Observation) error {
+	access, err := env.Provider.(topology.OIDCSite).OIDC(ctx)
+	if err != nil {
+		return fmt.Errorf("reach the identity provider: %w", err)
+	}
+	obs, err := probes.OIDC(ctx, access, func(ctx context.Context, d time.Duration) error {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(d):
+			return nil
+		}
+	})
+	o.OIDC = &obs // what it saw before an error too
+	return err
+}
+
+func oidcInvariant() Invariant {
+	return Invariant{Name: "oidc", Control: "DP-AUTH-1", Check: func(o *Observation, _ claims.Claims) []reports.Check {
+		if o.OIDC == nil {
+			return []reports.Check{{Name: "oidc", Control: "DP-AUTH-1", Status: reports.Error, Summary: "no OIDC probe answered"}}
+		}
+		v := checkers.OIDC(*o.OIDC)
+		return []reports.Check{{Name: "oidc", Control: "DP-AUTH-1", Status: v.Status, Summary: v.Summary}}
 	}}
 }

@@ -25,6 +25,8 @@ type Observation struct {
 	AtRest *topology.AtRest
 	// Passwords is how the identity provider stores passwords, read by PasswordProbe.
 	Passwords *reports.Passwords
+	// OIDC is what OIDCProbe saw of the realms and the tenants' APIs.
+	OIDC *reports.OIDC
 	// Isolation is the tenant-isolation truth table, taken by IsolationTable.
 	Isolation *reports.Isolation
 	// Ledgers is filled by the ledger invariant, for the report.

@@ -140,6 +140,7 @@ func runOne(ctx context.Context, env Env, sc Scenario) reports.Scenario {
 	res.Exposure = r.obs.Exposure
 	res.AtRest = r.obs.AtRest
 	res.Passwords = r.obs.Passwords
+	res.OIDC = r.obs.OIDC
 	res.Recovery = append(res.Recovery, r.obs.Recovery...)
 	res.Placements = placementSamples(r.obs)
 	res.Status = reports.Worst(statuses...)

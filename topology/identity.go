@@ -2,6 +2,7 @@ package topology
 
 import (
 	"context"
+	"time"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -64,4 +65,29 @@ func (s Spec) UserPassword(tenant, user string) string {
 func (s Spec) IdentitySecret(purpose string) string {
 	sum := sha256.Sum256([]byte("dpsim identity " + s.Name + " " + purpose))
 	return hex.EncodeToString(sum[:12])
+}
+
+// OIDCSite is a platform whose identity provider serves a realm per tenant at the ingress, with
+// the tenants' APIs behind it that accept bearer tokens (DP-AUTH-1).
+type OIDCSite interface {
+	OIDC(ctx context.Context) (OIDCAccess, error)
+}
+
+// OIDCAccess is what a probe needs to try the realms and the APIs as a client would.
+type OIDCAccess struct {
+	// Ingress reaches every host name; its Hosts are the tenants' APIs.
+	Ingress IngressEndpoint
+	// Provider names the identity provider as it says of itself, e.g. "keycloak 26.7.3".
+	Provider string
+	Realms   []OIDCRealmAccess
+}
+
+// OIDCRealmAccess is one tenant's realm: its issuer URL (discovery is under it), a public client
+// with the password grant whose tokens name the tenant's API as audience, a second one whose tokens
+// live only ShortLifetime, and a test user with its password.
+type OIDCRealmAccess struct {
+	Tenant, Realm, Issuer string
+	Client, ShortClient   string
+	ShortLifetime         time.Duration
+	User, Password        string
 }

@@ -54,7 +54,7 @@ const (
 	CapOffboarding  Capability = "offboarding"      // Offboarder
 	CapIsolation    Capability = "isolation"        // IsolationProber
 	CapExposure     Capability = "exposure"         // ExposureScanner
-	CapOIDC         Capability = "oidc"             // (later issues)
+	CapOIDC         Capability = "oidc"             // OIDCSite
 	CapPasswords    Capability = "password-storage" // PasswordStore
 	CapEncryption   Capability = "encryption-at-rest"
 )
@@ -85,6 +85,8 @@ func Has(p Provider, c Capability) bool {
 		_, ok = p.(AtRestScanner)
 	case CapPasswords:
 		_, ok = p.(PasswordStore)
+	case CapOIDC:
+		_, ok = p.(OIDCSite)
 	case CapBackup:
 		_, ok = p.(Backups)
 	case CapOffboarding:

@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -156,4 +158,34 @@ func Unsigned(raw string) (string, error) {
 	}
 	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`))
 	return header + "." + parts[1] + ".", nil
+}
+
+// PasswordGrant asks tokenURL for user's access token with the OAuth 2.0 password grant of public
+// client clientID.
+func PasswordGrant(ctx context.Context, client *http.Client, tokenURL, clientID, user, password string) (string, error) {
+	form := url.Values{"grant_type": {"password"}, "client_id": {clientID}, "username": {user}, "password": {password}, "scope": {"openid"}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("password grant for %s: %s: %.200s", user, resp.Status, body)
+	}
+	var t struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(body, &t); err != nil || t.AccessToken == "" {
+		return "", fmt.Errorf("password grant for %s: no access token in the answer", user)
+	}
+	return t.AccessToken, nil
 }

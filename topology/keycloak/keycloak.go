@@ -1,5 +1,4 @@
-// Package keycloak reads what a Keycloak server says of itself over HTTP: tokens from a realm's
-// token endpoint, and through the admin REST API its version, a realm's password policy and a
+// Package keycloak reads what a Keycloak server says of itself through its admin REST API: its version, a realm's password policy and a
 // user's stored password credential (the admin API gives its algorithm and iterations, never its
 // salt or hash: ParseSecretData reads those from the database's credential row).
 package keycloak
@@ -13,7 +12,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
+
+	"dpsim/agent/apiauth"
 )
 
 // Client is a Keycloak server at BaseURL (e.g. https://auth.example.test), reached with HTTP.
@@ -23,39 +23,13 @@ type Client struct {
 	admin   string // the admin's access token, after Login
 }
 
-// Token is a token endpoint's answer.
-type Token struct {
-	AccessToken string `json:"access_token"`
-	ExpiresIn   int    `json:"expires_in"`
-}
-
-// PasswordGrant asks realm's token endpoint for user's token with the password grant of public
-// client clientID.
-func (c *Client) PasswordGrant(ctx context.Context, realm, clientID, user, password string) (Token, error) {
-	form := url.Values{"grant_type": {"password"}, "client_id": {clientID}, "username": {user}, "password": {password}, "scope": {"openid"}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+"/realms/"+url.PathEscape(realm)+"/protocol/openid-connect/token",
-		strings.NewReader(form.Encode()))
-	if err != nil {
-		return Token{}, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	var t Token
-	if err := c.do(req, &t); err != nil {
-		return Token{}, fmt.Errorf("password grant for %s in realm %s: %w", user, realm, err)
-	}
-	if t.AccessToken == "" {
-		return Token{}, fmt.Errorf("password grant for %s in realm %s: no access token in the answer", user, realm)
-	}
-	return t, nil
-}
-
 // Login takes an admin token from the master realm (client admin-cli) for the admin API.
 func (c *Client) Login(ctx context.Context, user, password string) error {
-	t, err := c.PasswordGrant(ctx, "master", "admin-cli", user, password)
+	token, err := apiauth.PasswordGrant(ctx, c.HTTP, c.BaseURL+"/realms/master/protocol/openid-connect/token", "admin-cli", user, password)
 	if err != nil {
 		return fmt.Errorf("admin login: %w", err)
 	}
-	c.admin = t.AccessToken
+	c.admin = token
 	return nil
 }
 

@@ -13,7 +13,10 @@ import (
 	"dpsim/topology/platform"
 )
 
-var _ topology.PasswordStore = (*Platform)(nil)
+var (
+	_ topology.PasswordStore = (*Platform)(nil)
+	_ topology.OIDCSite      = (*Platform)(nil)
+)
 
 // identityNeeds are the capabilities that need the identity provider (and so the edge) deployed.
 var identityNeeds = []topology.Capability{topology.CapOIDC, topology.CapPasswords}
@@ -140,4 +143,29 @@ func (p *Platform) storedSecrets(ctx context.Context) (map[string]string, error)
 // needsIdentity says whether needs ask for the identity provider.
 func needsIdentity(needs []topology.Capability) bool {
 	return slices.ContainsFunc(needs, func(c topology.Capability) bool { return slices.Contains(identityNeeds, c) })
+}
+
+// OIDC implements topology.OIDCSite: each tenant's realm in Keycloak, its clients and first test
+// user, reached through the ingress, and Keycloak's version as its admin API reports it.
+func (p *Platform) OIDC(ctx context.Context) (topology.OIDCAccess, error) {
+	kc, err := p.keycloak(ctx)
+	if err != nil {
+		return topology.OIDCAccess{}, err
+	}
+	version, err := kc.Version(ctx)
+	if err != nil {
+		return topology.OIDCAccess{}, err
+	}
+	ing, err := p.IngressEndpoint(ctx)
+	if err != nil {
+		return topology.OIDCAccess{}, err
+	}
+	out := topology.OIDCAccess{Ingress: ing, Provider: "keycloak " + version}
+	user := topology.IdentityUsers[0]
+	for _, t := range p.spec.Tenants {
+		out.Realms = append(out.Realms, topology.OIDCRealmAccess{Tenant: t, Realm: t, Issuer: p.spec.IssuerURL(t),
+			Client: platform.APIClient, ShortClient: platform.ShortTokenClient, ShortLifetime: platform.ShortTokenSeconds * time.Second,
+			User: user, Password: p.spec.UserPassword(t, user)})
+	}
+	return out, nil
 }
