@@ -33,11 +33,23 @@ func identityVersions() map[string]string {
 const keycloakAdmin = "admin"
 
 // applyIdentity deploys Keycloak and its database; waitIdentity waits until Keycloak is ready
-// (its realms imported) and served by the ingress with its certificate.
+// (its realms imported). A reused cluster's identity provider with other realms (another
+// password policy) is removed first, database and all: Keycloak never re-imports a realm it has.
 func (p *Platform) applyIdentity(ctx context.Context, opts platform.Options) error {
-	manifest, err := platform.Identity(p.spec, opts)
+	manifest, hash, err := platform.Identity(p.spec, opts)
 	if err != nil {
 		return err
+	}
+	deployed, err := p.cluster.Kubectl(ctx, nil, "-n", platform.IdentityNamespace, "get", "deployment", "keycloak", "--ignore-not-found",
+		"-o", `jsonpath={.spec.template.metadata.annotations.dpsim\.io/config-hash}`)
+	if err != nil {
+		return fmt.Errorf("read the deployed identity provider: %w", err)
+	}
+	if d := strings.TrimSpace(string(deployed)); d != "" && d != hash {
+		p.log.Info("identity provider deployed with other realms: removing it first", "deployed", d, "wanted", hash)
+		if _, err := p.cluster.Kubectl(ctx, nil, "delete", "namespace", platform.IdentityNamespace, "--wait=true", "--timeout=5m"); err != nil {
+			return fmt.Errorf("remove the identity provider: %w", err)
+		}
 	}
 	if _, err := p.cluster.Kubectl(ctx, strings.NewReader(manifest), "apply", "-f", "-"); err != nil {
 		return fmt.Errorf("deploy the identity provider: %w", err)

@@ -33,14 +33,16 @@ type identityData struct {
 
 // Identity renders Keycloak behind the ingress (TLS ends there, forwarded headers trusted), its
 // PostgreSQL database on a volume, and one realm per tenant imported at start: the spec's
-// password policy, the API's clients and the test users with their known passwords.
-func Identity(spec topology.Spec, opts Options) (string, error) {
+// password policy, the API's clients and the test users with their known passwords. realmsHash
+// changes with the realms: Keycloak imports a realm only when it does not have it, so a deployed
+// identity provider with other realms has to go first.
+func Identity(spec topology.Spec, opts Options) (manifest, realmsHash string, err error) {
 	d := identityData{Options: opts, Namespace: IdentityNamespace, Platform: spec.Name, Host: spec.AuthHost(),
 		AdminPassword: spec.IdentitySecret("admin"), DBPassword: spec.IdentitySecret("database"), Realms: map[string]string{}}
 	for _, t := range spec.Tenants {
 		realm, err := json.Marshal(realmOf(spec, t))
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
 		d.Realms[t+".json"] = string(realm)
 		d.TenantNamespaces = append(d.TenantNamespaces, Namespace(t))
@@ -50,9 +52,9 @@ func Identity(spec topology.Spec, opts Options) (string, error) {
 	var out bytes.Buffer
 	out.WriteString("---\n")
 	if err := templates.ExecuteTemplate(&out, "identity.yaml", d); err != nil {
-		return "", fmt.Errorf("render the identity provider: %w", err)
+		return "", "", fmt.Errorf("render the identity provider: %w", err)
 	}
-	return out.String(), nil
+	return out.String(), d.ConfigHash, nil
 }
 
 // PasswordPolicy is the realm password policy the spec's auth settings make, in Keycloak's syntax:

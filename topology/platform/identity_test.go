@@ -26,7 +26,7 @@ func TestIdentityRealms(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			spec := topology.Default()
 			spec.Auth = tt.auth
-			out, err := Identity(spec, Options{Images: map[string]string{"keycloak": "k:1", "postgres": "p:1"}, IngressNamespace: "ingress", StorageClass: "standard"})
+			out, _, err := Identity(spec, Options{Images: map[string]string{"keycloak": "k:1", "postgres": "p:1"}, IngressNamespace: "ingress", StorageClass: "standard"})
 			if err != nil {
 				t.Fatal(err)
 			}
