@@ -2,12 +2,12 @@ package topology
 
 import (
 	"context"
-	"time"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
 	"hash"
+	"time"
 )
 
 // PBKDF2 are the PBKDF2 algorithms by the names auth.hashAlgorithm and identity providers use
