@@ -619,6 +619,15 @@ func firstArgs(args []string, n int) []string {
 // LoadImages copies locally built images into every node's containerd, for images the node does
 // not already hold (a reused cluster keeps what was loaded before).
 func (p *Provider) LoadImages(ctx context.Context, tags ...string) error {
+	return p.loadImages(ctx, false, tags)
+}
+
+// LoadControlPlaneImages is LoadImages into the control plane only, for what runs only there.
+func (p *Provider) LoadControlPlaneImages(ctx context.Context, tags ...string) error {
+	return p.loadImages(ctx, true, tags)
+}
+
+func (p *Provider) loadImages(ctx context.Context, controlPlaneOnly bool, tags []string) error {
 	all, err := p.kind.ListNodes(p.cfg.ClusterName)
 	if err != nil {
 		return err
@@ -626,6 +635,9 @@ func (p *Provider) LoadImages(ctx context.Context, tags ...string) error {
 	var targets []nodes.Node
 	var missing []string
 	for _, n := range all {
+		if controlPlaneOnly && n.String() != p.ControlPlaneName() {
+			continue
+		}
 		lack, err := p.missingImages(ctx, n.String(), tags)
 		if err != nil {
 			return err

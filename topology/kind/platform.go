@@ -143,13 +143,22 @@ func (p *Platform) Up(ctx context.Context, spec topology.Spec) error {
 	if err := c.Up(ctx); err != nil {
 		return err
 	}
-	var inCluster []string
+	// The identity provider runs on the control plane only: its images (Keycloak's is the
+	// largest) go there alone.
+	var everywhere, controlPlane []string
 	for _, r := range p.loadedImages() {
-		inCluster = append(inCluster, images.MustTag(r))
+		if slices.Contains(identityImages(), r) {
+			controlPlane = append(controlPlane, images.MustTag(r))
+		} else {
+			everywhere = append(everywhere, images.MustTag(r))
+		}
 	}
 	start := time.Now()
-	if err := c.LoadImages(ctx, inCluster...); err != nil {
+	if err := c.LoadImages(ctx, everywhere...); err != nil {
 		return fmt.Errorf("load platform images into the nodes: %w", err)
+	}
+	if err := c.LoadControlPlaneImages(ctx, controlPlane...); err != nil {
+		return fmt.Errorf("load the identity provider's images into the control plane: %w", err)
 	}
 	p.log.Info("platform images loaded into the nodes", "elapsed", since(start))
 	if err := minio.RemoveAll(ctx, spec.Name); err != nil {
