@@ -24,18 +24,21 @@ import (
 
 // ingress is the fake platform's one entry point: a real TLS listener on 127.0.0.1 configured from
 // the spec (versions, suites, key exchanges, a certificate from the fake platform's CA for every
-// tenant's host name), answering with HSTS, so TLS probes observe exactly what the spec allows.
+// tenant's host name and the identity provider's), answering with HSTS, so TLS probes observe
+// exactly what the spec allows; behind it the identity provider and the tenants' APIs. A plain
+// HTTP listener beside it only redirects to HTTPS.
 type ingress struct {
-	addr    string
-	hosts   map[string]string
-	rootPEM []byte
-	srv     *http.Server
-	done    chan struct{}
+	addr, plainAddr string
+	hosts           map[string]string
+	rootPEM         []byte
+	identity        *identity
+	srv, plain      *http.Server
+	done            chan struct{}
 }
 
-// startIngress listens on 127.0.0.1:0. The certificate's validity uses the wall clock: real TLS
-// clients check it.
-func startIngress(spec topology.Spec) (*ingress, error) {
+// startIngress listens on 127.0.0.1:0 (TLS) and another port (plain HTTP). The certificate's
+// validity uses the wall clock: real TLS clients check it.
+func startIngress(spec topology.Spec, clock topology.Clock) (*ingress, error) {
 	ca, err := newFakeCA()
 	if err != nil {
 		return nil, err
@@ -48,30 +51,67 @@ func startIngress(spec topology.Spec) (*ingress, error) {
 	if err != nil {
 		return nil, err
 	}
+	id, err := newIdentity(spec, clock)
+	if err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listen for ingress: %w", err)
 	}
-	in := &ingress{
-		addr:    ln.Addr().String(),
-		hosts:   hosts,
-		rootPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw}),
-		srv: &http.Server{
-			Handler:      http.HandlerFunc(serveIngress),
-			ErrorLog:     log.New(io.Discard, "", 0), // refused handshakes are the point of some probes
-			TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
-		},
-		done: make(chan struct{}),
+	plainLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("listen for ingress: %w", err)
 	}
+	in := &ingress{
+		addr:      ln.Addr().String(),
+		plainAddr: plainLn.Addr().String(),
+		hosts:     hosts,
+		rootPEM:   pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw}),
+		identity:  id,
+		done:      make(chan struct{}),
+	}
+	in.srv = &http.Server{
+		Handler:      http.HandlerFunc(in.serve),
+		ErrorLog:     log.New(io.Discard, "", 0), // refused handshakes are the point of some probes
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+	}
+	in.plain = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "https://"+r.Host+r.URL.RequestURI(), http.StatusPermanentRedirect)
+	})}
+	client, err := in.endpoint().Client()
+	if err == nil {
+		err = id.connect(client)
+	}
+	if err != nil {
+		ln.Close()
+		plainLn.Close()
+		return nil, err
+	}
+	plainDone := make(chan struct{})
+	go func() {
+		defer close(plainDone)
+		_ = in.plain.Serve(plainLn)
+	}()
 	go func() {
 		defer close(in.done)
 		_ = in.srv.Serve(tls.NewListener(ln, cfg)) // returns http.ErrServerClosed on close
+		<-plainDone
 	}()
 	return in, nil
 }
 
-func serveIngress(w http.ResponseWriter, _ *http.Request) {
+// endpoint is how clients reach the ingress.
+func (in *ingress) endpoint() topology.IngressEndpoint {
+	return topology.IngressEndpoint{Address: in.addr, PlainAddress: in.plainAddr, Hosts: maps.Clone(in.hosts), RootCAs: in.rootPEM}
+}
+
+func (in *ingress) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+	if in.identity.serve(w, r) {
+		return
+	}
 	_, _ = io.WriteString(w, "dpsim fake ingress\n")
 }
 
@@ -92,7 +132,7 @@ func ingressTLS(spec topology.Spec, ca *fakeCA, hosts map[string]string) (*tls.C
 	if !ok {
 		return nil, fmt.Errorf("ingress certificate curve %q: unknown", spec.TLS.CertCurve)
 	}
-	names := append([]string{"ingress." + spec.Name}, slices.Sorted(maps.Values(hosts))...)
+	names := append([]string{"ingress." + spec.Name, spec.AuthHost()}, slices.Sorted(maps.Values(hosts))...)
 	cert, err := ca.issue(names, curve, lifetime)
 	if err != nil {
 		return nil, err
@@ -174,7 +214,7 @@ func (in *ingress) close() error {
 	if in == nil {
 		return nil
 	}
-	err := in.srv.Close()
+	err := errors.Join(in.srv.Close(), in.plain.Close())
 	<-in.done
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("close ingress: %w", err)

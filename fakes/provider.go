@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -75,7 +74,7 @@ func (p *Provider) Up(ctx context.Context, spec topology.Spec) error {
 	if p.site != nil {
 		return errors.New("fake platform is already up")
 	}
-	in, err := startIngress(spec)
+	in, err := startIngress(spec, p.clock)
 	if err != nil {
 		return fmt.Errorf("start ingress: %w", err)
 	}
@@ -321,7 +320,7 @@ func (p *Provider) Settle(ctx context.Context) error {
 func (p *Provider) IngressEndpoint(ctx context.Context) (topology.IngressEndpoint, error) {
 	var ep topology.IngressEndpoint
 	err := p.do(ctx, func(s *site) error {
-		ep = topology.IngressEndpoint{Address: s.ingress.addr, Hosts: maps.Clone(s.ingress.hosts), RootCAs: s.ingress.rootPEM}
+		ep = s.ingress.endpoint()
 		return nil
 	})
 	return ep, err

@@ -319,9 +319,12 @@ func gone(name string, listed []topology.BackupRun, objects []topology.StoredObj
 	return !slices.ContainsFunc(objects, func(o topology.StoredObject) bool { return strings.HasPrefix(o.Key, "backups/"+name+"/") })
 }
 
-// sleep waits d: on the provider's simulated clock by advancing it, otherwise on the wall clock.
-func (r *runner) sleep(ctx context.Context, d time.Duration) error {
-	if a, ok := r.clock.(interface{ Advance(time.Duration) }); ok {
+// sleep waits d on the run's clock.
+func (r *runner) sleep(ctx context.Context, d time.Duration) error { return sleepOn(ctx, r.clock, d) }
+
+// sleepOn waits d: on a simulated clock by advancing it, otherwise on the wall clock.
+func sleepOn(ctx context.Context, clock topology.Clock, d time.Duration) error {
+	if a, ok := clock.(interface{ Advance(time.Duration) }); ok {
 		a.Advance(d)
 		return ctx.Err()
 	}

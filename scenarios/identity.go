@@ -46,14 +46,8 @@ func (OIDCProbe) Observe(ctx context.Context, env Env, o *Observation) error {
 	if err != nil {
 		return fmt.Errorf("reach the identity provider: %w", err)
 	}
-	obs, err := probes.OIDC(ctx, access, func(ctx context.Context, d time.Duration) error {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(d):
-			return nil
-		}
-	})
+	clock := clockOf(env.Provider)
+	obs, err := probes.OIDC(ctx, access, func(ctx context.Context, d time.Duration) error { return sleepOn(ctx, clock, d) })
 	o.OIDC = &obs // what it saw before an error too
 	return err
 }

@@ -190,9 +190,11 @@ type Ingress interface {
 // IngressEndpoint is how the ingress is reached: its TLS listener, each tenant's host name at it,
 // and the certificate authority its certificates must chain to.
 type IngressEndpoint struct {
-	Address string            // host:port of the TLS listener
-	Hosts   map[string]string // tenant -> host name (Spec.TenantHost)
-	RootCAs []byte            // PEM: the platform's CA certificates
+	Address string // host:port of the TLS listener
+	// PlainAddress is host:port of the plain-HTTP listener ("": Address's host, port 80).
+	PlainAddress string
+	Hosts        map[string]string // tenant -> host name (Spec.TenantHost)
+	RootCAs      []byte            // PEM: the platform's CA certificates
 }
 
 // Clock tells time. Providers that simulate time (the fake) offer their own so runs are repeatable.
@@ -224,8 +226,7 @@ type Clocked interface {
 }
 
 // Client is an HTTP client that reaches every host name at the ingress: TLS connections go to
-// Address and are verified against RootCAs for the URL's host; plain HTTP goes to port 80 of
-// Address's host. It follows no redirect, so a redirect is an answer to judge.
+// Address and are verified against RootCAs for the URL's host; plain HTTP goes to PlainAddress. It follows no redirect, so a redirect is an answer to judge.
 func (e IngressEndpoint) Client() (*http.Client, error) {
 	roots := x509.NewCertPool()
 	if !roots.AppendCertsFromPEM(e.RootCAs) {
@@ -234,6 +235,10 @@ func (e IngressEndpoint) Client() (*http.Client, error) {
 	host, _, err := net.SplitHostPort(e.Address)
 	if err != nil {
 		return nil, fmt.Errorf("ingress address %q: %w", e.Address, err)
+	}
+	plain := e.PlainAddress
+	if plain == "" {
+		plain = net.JoinHostPort(host, "80")
 	}
 	var d net.Dialer
 	return &http.Client{
@@ -244,7 +249,7 @@ func (e IngressEndpoint) Client() (*http.Client, error) {
 				if _, p, _ := net.SplitHostPort(addr); p == "443" {
 					return d.DialContext(ctx, network, e.Address)
 				}
-				return d.DialContext(ctx, network, net.JoinHostPort(host, "80"))
+				return d.DialContext(ctx, network, plain)
 			},
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

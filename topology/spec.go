@@ -95,8 +95,9 @@ type Auth struct {
 	Provider       string `yaml:"provider"`       // keycloak
 	HashAlgorithm  string `yaml:"hashAlgorithm"`  // pbkdf2-sha256, pbkdf2-sha512, pbkdf2
 	HashIterations int    `yaml:"hashIterations"` // e.g. 20000
-	// APITrust is which realms' tokens a tenant's API accepts: own-realm (as promised) or
-	// every-realm (a misconfiguration, to show DP-AUTH-1 failing).
+	// APITrust is which tokens a tenant's API accepts: own-realm (its realm's, for its audience,
+	// as promised) or every-realm (every realm's, for any audience: a misconfiguration, to show
+	// DP-AUTH-1 failing).
 	APITrust string `yaml:"apiTrust"`
 }
 
@@ -185,3 +186,15 @@ func (s Spec) IssuerURL(tenant string) string { return "https://" + s.AuthHost()
 
 // APIAudience is the audience the tokens for tenant's API name: its URL.
 func (s Spec) APIAudience(tenant string) string { return "https://" + s.TenantHost(tenant) }
+
+// APITrusts are the issuers whose tokens tenant's API accepts and the audience they must name
+// ("": any), as auth.apiTrust says.
+func (s Spec) APITrusts(tenant string) (issuers []string, audience string) {
+	if s.Auth.APITrust == "every-realm" {
+		for _, t := range s.Tenants {
+			issuers = append(issuers, s.IssuerURL(t))
+		}
+		return issuers, ""
+	}
+	return []string{s.IssuerURL(tenant)}, s.APIAudience(tenant)
+}

@@ -84,7 +84,7 @@ func runWeb(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	if verifier != nil {
-		mux.HandleFunc("GET /api/whoami", func(w http.ResponseWriter, r *http.Request) { whoami(w, r, *tenant, verifier) })
+		mux.Handle("GET /api/whoami", apiauth.Handler(*tenant, verifier))
 	}
 	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -105,24 +105,4 @@ func runWeb(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 		}
 		return exitOK, nil
 	}
-}
-
-// whoami answers who the request's bearer token names, or 401 with why it was refused.
-func whoami(w http.ResponseWriter, r *http.Request, tenant string, v *apiauth.Verifier) {
-	w.Header().Set("Content-Type", "application/json")
-	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="`+tenant+`"`)
-		w.WriteHeader(http.StatusUnauthorized)
-		_ = json.NewEncoder(w).Encode(map[string]string{"error": "no bearer token"})
-		return
-	}
-	claims, err := v.Verify(r.Context(), raw)
-	if err != nil {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="`+tenant+`", error="invalid_token"`)
-		w.WriteHeader(http.StatusUnauthorized)
-		_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
-		return
-	}
-	_ = json.NewEncoder(w).Encode(map[string]any{"tenant": tenant, "claims": claims})
 }

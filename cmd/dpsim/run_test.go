@@ -54,17 +54,17 @@ func statusOf(r reports.Report, id string) reports.Status {
 	return "absent"
 }
 
-// --strict turns the fake's skipped controls (it has no identity, ...) into exit 1, and a
+// --strict turns the fake's skipped controls (it has no disks to scan, ...) into exit 1, and a
 // run records its id and each durability scenario's run-scoped dataset.
 func TestSimulateStrict(t *testing.T) {
 	out := t.TempDir()
-	code, _, errOut := dpsim(t, context.Background(), "simulate", "--provider", "fake", "--strict", "--scenario", "node-kill", "--scenario", "oidc", "--out", out)
+	code, _, errOut := dpsim(t, context.Background(), "simulate", "--provider", "fake", "--strict", "--scenario", "node-kill", "--scenario", "encryption-at-rest", "--out", out)
 	if code != exitFailed {
 		t.Fatalf("exit %d with skipped controls under --strict, want %d\n%s", code, exitFailed, errOut)
 	}
 	r := readReport(t, out)
-	if statusOf(r, "DP-AUTH-1") != reports.Skipped || r.Run.ID == "" {
-		t.Fatalf("DP-AUTH-1 %s, run id %q: want skipped and an id", statusOf(r, "DP-AUTH-1"), r.Run.ID)
+	if statusOf(r, "DP-ENC-1") != reports.Skipped || r.Run.ID == "" {
+		t.Fatalf("DP-ENC-1 %s, run id %q: want skipped and an id", statusOf(r, "DP-ENC-1"), r.Run.ID)
 	}
 	if ds := r.Scenarios[0].Dataset; !strings.HasPrefix(ds, r.Run.ID) {
 		t.Errorf("node-kill wrote dataset %q, not under the run id %q", ds, r.Run.ID)
@@ -122,6 +122,7 @@ func TestSimulateWeakSpecsFail(t *testing.T) {
 		{"a CBC suite", replace("    - TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "    - TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA"), "tls-posture", "DP-NET-2"},
 		{"P-521 key exchange", replace("    - P-384\n  certCurve", "    - P-521\n  certCurve"), "tls-posture", "DP-NET-2"},
 		{"certificates living a year", replace("certLifetime: 2160h", "certLifetime: 8760h"), "tls-posture", "DP-NET-2"},
+		{"an API trusting every realm", replace("apiTrust: own-realm", "apiTrust: every-realm"), "oidc", "DP-AUTH-1"},
 		{"Elasticsearch without replicas", replace("replicas: 1", "replicas: 0"), "drive-loss", "DP-DUR-4"},
 		{"two Kafka brokers", replace("brokers: 3", "brokers: 2"), "node-kill", "DP-DUR-1"},
 	}

@@ -53,7 +53,7 @@ func OIDC(ctx context.Context, access topology.OIDCAccess, sleep func(context.Co
 		token.Plain = plainAnswer(ctx, client, http.MethodPost, doc.TokenEndpoint)
 		out.Endpoints = append(out.Endpoints, token)
 		if short, err := apiauth.PasswordGrant(ctx, client, doc.TokenEndpoint, r.ShortClient, r.User, r.Password); err == nil {
-			expiring = append(expiring, expiringToken{realm: r, token: short, issued: time.Now()})
+			expiring = append(expiring, expiringToken{realm: r, token: short})
 		} else {
 			out.Tokens = append(out.Tokens, reports.TokenTrial{Realm: r.Realm, API: r.Tenant, Kind: reports.TokenExpired, Result: "error", Detail: err.Error()})
 		}
@@ -73,22 +73,26 @@ func OIDC(ctx context.Context, access topology.OIDCAccess, sleep func(context.Co
 			out.Tokens = append(out.Tokens, present(ctx, client, access.Ingress.Hosts[r.Tenant], r.Realm, r.Tenant, reports.TokenUnsigned, unsigned))
 		}
 	}
+	// The short tokens were all issued before: one wait of the longest lifetime and a second more
+	// (expiry is in whole seconds) outlives them all.
+	var longest time.Duration
 	for _, e := range expiring {
-		// One second past the lifetime: the expiry is in whole seconds.
-		if wait := time.Until(e.issued.Add(e.realm.ShortLifetime + time.Second)); wait > 0 {
-			if err := sleep(ctx, wait); err != nil {
-				return out, err
-			}
+		longest = max(longest, e.realm.ShortLifetime)
+	}
+	if len(expiring) > 0 {
+		if err := sleep(ctx, longest+time.Second); err != nil {
+			return out, err
 		}
+	}
+	for _, e := range expiring {
 		out.Tokens = append(out.Tokens, present(ctx, client, access.Ingress.Hosts[e.realm.Tenant], e.realm.Realm, e.realm.Tenant, reports.TokenExpired, e.token))
 	}
 	return out, nil
 }
 
 type expiringToken struct {
-	realm  topology.OIDCRealmAccess
-	token  string
-	issued time.Time
+	realm topology.OIDCRealmAccess
+	token string
 }
 
 // discovery is the part of a discovery document the probe uses.
@@ -101,16 +105,10 @@ type discovery struct {
 
 func discover(ctx context.Context, client *http.Client, issuer string) (discovery, error) {
 	var doc discovery
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, issuer+"/.well-known/openid-configuration", nil)
-	if err != nil {
-		return doc, err
-	}
-	resp, err := client.Do(req)
+	resp, body, err := send(ctx, client, http.MethodGet, issuer+"/.well-known/openid-configuration", "")
 	if err != nil {
 		return doc, fmt.Errorf("discovery: %w", err)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode != http.StatusOK {
 		return doc, fmt.Errorf("discovery: %s", resp.Status)
 	}
@@ -126,7 +124,7 @@ func discover(ctx context.Context, client *http.Client, issuer string) (discover
 // endpoint is what an endpoint answered over TLS ("200" or the status) and over plain HTTP.
 func endpoint(ctx context.Context, client *http.Client, realm, name, method, u string) reports.OIDCEndpoint {
 	e := reports.OIDCEndpoint{Realm: realm, Name: name, URL: u, Plain: plainAnswer(ctx, client, method, u)}
-	resp, err := send(ctx, client, method, u, "")
+	resp, _, err := send(ctx, client, method, u, "")
 	if err != nil {
 		e.TLS = "error: " + err.Error()
 		return e
@@ -143,7 +141,7 @@ func plainAnswer(ctx context.Context, client *http.Client, method, u string) str
 		return "error: " + err.Error()
 	}
 	plain.Scheme, plain.Host = "http", plain.Hostname()
-	resp, err := send(ctx, client, method, plain.String(), "")
+	resp, _, err := send(ctx, client, method, plain.String(), "")
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET):
 		return "refused"
@@ -159,14 +157,18 @@ func plainAnswer(ctx context.Context, client *http.Client, method, u string) str
 // present shows token to the API at host and says whether it was accepted (200) or refused (401).
 func present(ctx context.Context, client *http.Client, host, realm, api, kind, token string) reports.TokenTrial {
 	t := reports.TokenTrial{Realm: realm, API: api, Kind: kind}
-	resp, err := send(ctx, client, http.MethodGet, "https://"+host+"/api/whoami", token)
+	resp, body, err := send(ctx, client, http.MethodGet, "https://"+host+"/api/whoami", token)
+	var answer struct {
+		Error string `json:"error"`
+	}
+	_ = json.Unmarshal(body, &answer)
 	switch {
 	case err != nil:
 		t.Result, t.Detail = "error", err.Error()
 	case resp.StatusCode == http.StatusOK:
 		t.Result = reports.TokenAccepted
 	case resp.StatusCode == http.StatusUnauthorized:
-		t.Result, t.Detail = reports.TokenRefused, resp.Header.Get("WWW-Authenticate")
+		t.Result, t.Detail = reports.TokenRefused, answer.Error
 	default:
 		t.Result, t.Detail = "error", resp.Status
 	}
@@ -174,10 +176,10 @@ func present(ctx context.Context, client *http.Client, host, realm, api, kind, t
 }
 
 // send makes one request (with a bearer token if given) and reads its answer whole.
-func send(ctx context.Context, client *http.Client, method, u, token string) (*http.Response, error) {
+func send(ctx context.Context, client *http.Client, method, u, token string) (*http.Response, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, u, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -187,9 +189,9 @@ func send(ctx context.Context, client *http.Client, method, u, token string) (*h
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
-	return resp, nil
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp, body, err
 }

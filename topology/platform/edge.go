@@ -96,12 +96,8 @@ func Edge(spec topology.Spec, opts Options, ca EdgeCA) (string, error) {
 	for _, t := range spec.Tenants {
 		et := edgeTenant{Name: t, Namespace: Namespace(t), Host: spec.TenantHost(t)}
 		if opts.Identity {
-			et.Audience, et.Discovery = spec.APIAudience(t), keycloakInternalURL
-			for _, other := range spec.Tenants {
-				if other == t || spec.Auth.APITrust == "every-realm" {
-					et.Issuers = append(et.Issuers, spec.IssuerURL(other))
-				}
-			}
+			et.Issuers, et.Audience = spec.APITrusts(t)
+			et.Discovery = keycloakInternalURL
 		}
 		d.Tenants = append(d.Tenants, et)
 	}

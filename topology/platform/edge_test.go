@@ -82,8 +82,8 @@ func TestNewEdgeCAVerifies(t *testing.T) {
 // realm's under auth.apiTrust: every-realm), for its own audience.
 func TestEdgeAPITrust(t *testing.T) {
 	for trust, want := range map[string][]string{
-		"own-realm":   {`"--issuer", "https://auth.dpsim.test/realms/tenant-a", "--audience", "https://tenant-a.dpsim.test"`},
-		"every-realm": {`"--issuer", "https://auth.dpsim.test/realms/tenant-a", "--issuer", "https://auth.dpsim.test/realms/tenant-b", "--audience", "https://tenant-a.dpsim.test"`},
+		"own-realm":   {`"--issuer", "https://auth.dpsim.test/realms/tenant-a", "--audience", "https://tenant-a.dpsim.test", "--discovery-base"`},
+		"every-realm": {`"--issuer", "https://auth.dpsim.test/realms/tenant-a", "--issuer", "https://auth.dpsim.test/realms/tenant-b", "--discovery-base"`},
 	} {
 		spec := topology.Default()
 		spec.Auth.APITrust = trust
