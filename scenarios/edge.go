@@ -7,7 +7,6 @@ import (
 	"slices"
 
 	"dpsim/claims"
-	"dpsim/reports"
 	"dpsim/scenarios/checkers"
 	"dpsim/scenarios/history"
 	"dpsim/topology"
@@ -27,13 +26,8 @@ func (ExposureProbe) Observe(ctx context.Context, env Env, o *Observation) error
 }
 
 func exposureInvariant() Invariant {
-	return Invariant{Name: "exposure", Control: "DP-NET-1", Check: func(o *Observation, _ claims.Claims) []reports.Check {
-		if o.Exposure == nil {
-			return []reports.Check{{Name: "exposure", Control: "DP-NET-1", Status: reports.Error, Summary: "no scan from outside"}}
-		}
-		v := checkers.Exposure(*o.Exposure, o.Exposure.Admitted)
-		return []reports.Check{{Name: "exposure", Control: "DP-NET-1", Status: v.Status, Summary: v.Summary}}
-	}}
+	return probeInvariant("exposure", "DP-NET-1", "no scan from outside", func(o *Observation) *topology.Exposure { return o.Exposure },
+		func(e topology.Exposure, _ claims.Claims) checkers.Verdict { return checkers.Exposure(e, e.Admitted) })
 }
 
 // AtRestDrill writes records through every data store on the nodes' volumes of every tenant
@@ -79,11 +73,6 @@ func (AtRestDrill) run(ctx context.Context, r *runner) error {
 }
 
 func atRestInvariant() Invariant {
-	return Invariant{Name: "at-rest", Control: "DP-ENC-1", Check: func(o *Observation, _ claims.Claims) []reports.Check {
-		if o.AtRest == nil {
-			return []reports.Check{{Name: "at-rest", Control: "DP-ENC-1", Status: reports.Error, Summary: "no scan of the volumes' storage"}}
-		}
-		v := checkers.AtRest(*o.AtRest)
-		return []reports.Check{{Name: "at-rest", Control: "DP-ENC-1", Status: v.Status, Summary: v.Summary}}
-	}}
+	return probeInvariant("at-rest", "DP-ENC-1", "no scan of the volumes' storage", func(o *Observation) *topology.AtRest { return o.AtRest },
+		func(a topology.AtRest, _ claims.Claims) checkers.Verdict { return checkers.AtRest(a) })
 }

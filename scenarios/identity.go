@@ -28,13 +28,10 @@ func (PasswordProbe) Observe(ctx context.Context, env Env, o *Observation) error
 }
 
 func passwordInvariant() Invariant {
-	return Invariant{Name: "password-storage", Control: "DP-AUTH-2", Check: func(o *Observation, c claims.Claims) []reports.Check {
-		if o.Passwords == nil {
-			return []reports.Check{{Name: "password-storage", Control: "DP-AUTH-2", Status: reports.Error, Summary: "no stored credential read"}}
-		}
-		v := checkers.PasswordStorage(*o.Passwords, checkers.PasswordClaim{Algorithm: c.HashAlgorithm, Iterations: c.HashIterations})
-		return []reports.Check{{Name: "password-storage", Control: "DP-AUTH-2", Status: v.Status, Summary: v.Summary}}
-	}}
+	return probeInvariant("password-storage", "DP-AUTH-2", "no stored credential read", func(o *Observation) *reports.Passwords { return o.Passwords },
+		func(p reports.Passwords, c claims.Claims) checkers.Verdict {
+			return checkers.PasswordStorage(p, checkers.PasswordClaim{Algorithm: c.HashAlgorithm, Iterations: c.HashIterations})
+		})
 }
 
 // OIDCProbe tries every tenant's realm and API as a client would, through the ingress (DP-AUTH-1).
@@ -53,11 +50,6 @@ func (OIDCProbe) Observe(ctx context.Context, env Env, o *Observation) error {
 }
 
 func oidcInvariant() Invariant {
-	return Invariant{Name: "oidc", Control: "DP-AUTH-1", Check: func(o *Observation, _ claims.Claims) []reports.Check {
-		if o.OIDC == nil {
-			return []reports.Check{{Name: "oidc", Control: "DP-AUTH-1", Status: reports.Error, Summary: "no OIDC probe answered"}}
-		}
-		v := checkers.OIDC(*o.OIDC)
-		return []reports.Check{{Name: "oidc", Control: "DP-AUTH-1", Status: v.Status, Summary: v.Summary}}
-	}}
+	return probeInvariant("oidc", "DP-AUTH-1", "no OIDC probe answered", func(o *Observation) *reports.OIDC { return o.OIDC },
+		func(obs reports.OIDC, _ claims.Claims) checkers.Verdict { return checkers.OIDC(obs) })
 }

@@ -202,12 +202,21 @@ func allIn(nodes, set []string) bool {
 
 // tlsInvariant judges the ingress's TLS posture (DP-NET-2).
 func tlsInvariant() Invariant {
-	return Invariant{Name: "tls", Control: "DP-NET-2", Check: func(o *Observation, c claims.Claims) []reports.Check {
-		if o.TLS == nil {
-			return []reports.Check{{Name: "tls", Control: "DP-NET-2", Status: reports.Error, Summary: "no TLS observation"}}
+	return probeInvariant("tls", "DP-NET-2", "no TLS observation", func(o *Observation) *reports.TLS { return o.TLS },
+		func(t reports.TLS, c claims.Claims) checkers.Verdict {
+			return checkers.TLSPosture(t, checkers.TLSClaim{Versions: c.TLSVersions, Suites: c.TLSCipherSuites, Curves: c.TLSCurves,
+				CertCurve: c.CertCurve, MaxLifetime: claims.Duration(c.MaxCertLifetime)})
+		})
+}
+
+// probeInvariant judges what one probe saw (seen) with one checker; nothing seen is an error
+// saying missing.
+func probeInvariant[T any](name, control, missing string, seen func(*Observation) *T, judge func(T, claims.Claims) checkers.Verdict) Invariant {
+	return Invariant{Name: name, Control: control, Check: func(o *Observation, c claims.Claims) []reports.Check {
+		s := seen(o)
+		if s == nil {
+			return []reports.Check{{Name: name, Control: control, Status: reports.Error, Summary: missing}}
 		}
-		v := checkers.TLSPosture(*o.TLS, checkers.TLSClaim{Versions: c.TLSVersions, Suites: c.TLSCipherSuites, Curves: c.TLSCurves,
-			CertCurve: c.CertCurve, MaxLifetime: claims.Duration(c.MaxCertLifetime)})
-		return []reports.Check{{Name: "tls", Control: "DP-NET-2", Status: v.Status, Summary: v.Summary}}
+		return []reports.Check{verdictCheck(name, control, "", judge(*s, c))}
 	}}
 }
