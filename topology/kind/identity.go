@@ -69,24 +69,34 @@ func (p *Platform) waitIdentity(ctx context.Context) error {
 	return nil
 }
 
-// keycloak is an admin client of the platform's Keycloak, through the ingress.
-func (p *Platform) keycloak(ctx context.Context) (*keycloak.Client, error) {
+// keycloakSession is the platform's Keycloak reached through the ingress as its admin.
+type keycloakSession struct {
+	admin    *keycloak.Client
+	ingress  topology.IngressEndpoint
+	provider string // "keycloak <version>", as its admin API reports it
+}
+
+func (p *Platform) keycloak(ctx context.Context) (keycloakSession, error) {
 	if !p.withIdentity {
-		return nil, fmt.Errorf("the identity provider was not deployed: the run's scenarios did not need it")
+		return keycloakSession{}, fmt.Errorf("the identity provider was not deployed: the run's scenarios did not need it")
 	}
 	ing, err := p.IngressEndpoint(ctx)
 	if err != nil {
-		return nil, err
+		return keycloakSession{}, err
 	}
 	client, err := ing.Client()
 	if err != nil {
-		return nil, err
+		return keycloakSession{}, err
 	}
 	kc := &keycloak.Client{HTTP: client, BaseURL: "https://" + p.spec.AuthHost()}
 	if err := kc.Login(ctx, keycloakAdmin, p.spec.IdentitySecret("admin")); err != nil {
-		return nil, err
+		return keycloakSession{}, err
 	}
-	return kc, nil
+	version, err := kc.Version(ctx)
+	if err != nil {
+		return keycloakSession{}, err
+	}
+	return keycloakSession{admin: kc, ingress: ing, provider: "keycloak " + version}, nil
 }
 
 // StoredPasswords implements topology.PasswordStore from Keycloak itself: each realm's policy and
@@ -97,23 +107,19 @@ func (p *Platform) StoredPasswords(ctx context.Context) (topology.PasswordStorag
 	if err != nil {
 		return topology.PasswordStorage{}, err
 	}
-	version, err := kc.Version(ctx)
-	if err != nil {
-		return topology.PasswordStorage{}, err
-	}
 	secrets, err := p.storedSecrets(ctx)
 	if err != nil {
 		return topology.PasswordStorage{}, err
 	}
-	out := topology.PasswordStorage{Provider: "keycloak " + version}
+	out := topology.PasswordStorage{Provider: kc.provider}
 	for _, t := range p.spec.Tenants {
-		policy, err := kc.PasswordPolicy(ctx, t)
+		policy, err := kc.admin.PasswordPolicy(ctx, t)
 		if err != nil {
 			return topology.PasswordStorage{}, err
 		}
 		out.Realms = append(out.Realms, topology.RealmPolicy{Tenant: t, Realm: t, Policy: policy})
 		for _, u := range topology.IdentityUsers {
-			cred, err := kc.PasswordCredential(ctx, t, u)
+			cred, err := kc.admin.PasswordCredential(ctx, t, u)
 			if err != nil {
 				return topology.PasswordStorage{}, err
 			}
@@ -164,15 +170,7 @@ func (p *Platform) OIDC(ctx context.Context) (topology.OIDCAccess, error) {
 	if err != nil {
 		return topology.OIDCAccess{}, err
 	}
-	version, err := kc.Version(ctx)
-	if err != nil {
-		return topology.OIDCAccess{}, err
-	}
-	ing, err := p.IngressEndpoint(ctx)
-	if err != nil {
-		return topology.OIDCAccess{}, err
-	}
-	out := topology.OIDCAccess{Ingress: ing, Provider: "keycloak " + version}
+	out := topology.OIDCAccess{Ingress: kc.ingress, Provider: kc.provider}
 	user := topology.IdentityUsers[0]
 	for _, t := range p.spec.Tenants {
 		out.Realms = append(out.Realms, topology.OIDCRealmAccess{Tenant: t, Realm: t, Issuer: p.spec.IssuerURL(t),
