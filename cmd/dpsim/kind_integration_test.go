@@ -58,7 +58,8 @@ func ledgerTotals(r reports.Report, store string) (acked, lost int) {
 }
 
 // TestIntegrationKindDriveLoss runs the drive-loss, backup-restore and isolation scenarios on kind against real
-// Kafka, Elasticsearch, HDFS and MinIO, and real NetworkPolicies, twice: as promised (replication factor 2,
+// Kafka, Elasticsearch, HDFS and MinIO, and real NetworkPolicies (as promised, the edge and identity
+// scenarios against real Traefik, Pebble and Keycloak too), twice: as promised (replication factor 2,
 // namespace isolation) no acknowledged write is lost, DP-DUR-4 passes and so does DP-NET-3 with the
 // full truth table, and a Velero backup restores every record acknowledged before it (DP-BAK-1, -2);
 // with Elasticsearch left out of the backup schedule DP-BAK-1 and -2 fail; with replication factor 1 real Kafka and HDFS lose acknowledged records and DP-DUR-4
@@ -75,10 +76,12 @@ func TestIntegrationKindDriveLoss(t *testing.T) {
 		wantCode int
 		want     reports.Status
 	}{
-		// As promised, the edge too: only the ingress reachable from outside, its TLS as claimed,
-		// the volumes' raw storage without a record in plaintext.
+		// As promised, the edge and identity too: only the ingress reachable from outside, its TLS
+		// as claimed, the volumes' raw storage without a record in plaintext, Keycloak's tokens
+		// accepted by their own tenant's API alone and its passwords stored as claimed.
 		{"as promised", "dpsim-it-rf2", func(s string) string { return s },
-			[]string{"--scenario", "ingress-exposure", "--scenario", "tls-posture", "--scenario", "encryption-at-rest"}, exitOK, reports.Pass},
+			[]string{"--scenario", "ingress-exposure", "--scenario", "tls-posture", "--scenario", "encryption-at-rest",
+				"--scenario", "oidc", "--scenario", "password-hashing"}, exitOK, reports.Pass},
 		{"replication factor 1, no isolation", "dpsim-it-rf1", func(s string) string {
 			s = replace("replicationFactor: 2", "replicationFactor: 1")(s)
 			s = replace("isolation: namespace", "isolation: none")(s)
@@ -240,7 +243,7 @@ func checkIsolationTable(t *testing.T, r reports.Report, want reports.Status) {
 // DP-ENC-1 pass, with every node scanned, the TLS matrix per host and the scan counts.
 func checkEdge(t *testing.T, r reports.Report) {
 	t.Helper()
-	for _, id := range []string{"DP-NET-1", "DP-NET-2", "DP-ENC-1"} {
+	for _, id := range []string{"DP-NET-1", "DP-NET-2", "DP-ENC-1", "DP-AUTH-1", "DP-AUTH-2"} {
 		if s := statusOf(r, id); s != reports.Pass {
 			t.Errorf("%s is %s, want pass", id, s)
 		}
@@ -259,6 +262,16 @@ func checkEdge(t *testing.T, r reports.Report) {
 			}
 		case s.AtRest != nil:
 			t.Logf("at rest: %s, %d bytes in %.1fs, stores %+v", s.AtRest.Encryption, s.AtRest.BytesScanned, s.AtRest.Seconds, s.AtRest.Stores)
+		case s.OIDC != nil:
+			t.Logf("OIDC: %s, %d realms, %d tokens tried", s.OIDC.Provider, len(s.OIDC.Realms), len(s.OIDC.Tokens))
+			if !strings.HasPrefix(s.OIDC.Provider, "keycloak ") || len(s.OIDC.Tokens) != 10 { // 2x2 valid, 2x3 altered
+				t.Errorf("OIDC from %q with %d token trials, want keycloak's and 10", s.OIDC.Provider, len(s.OIDC.Tokens))
+			}
+		case s.Passwords != nil:
+			t.Logf("passwords: %s, %d users", s.Passwords.Provider, len(s.Passwords.Users))
+			if len(s.Passwords.Users) != 4 {
+				t.Errorf("%d users' credentials read, want 4", len(s.Passwords.Users))
+			}
 		}
 	}
 }
