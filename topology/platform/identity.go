@@ -47,7 +47,7 @@ func Identity(spec topology.Spec, opts Options) (manifest, realmsHash string, er
 		d.Realms[t+".json"] = string(realm)
 		d.TenantNamespaces = append(d.TenantNamespaces, Namespace(t))
 	}
-	sum := sha256.Sum256(fmt.Appendf(nil, "%v %v", d.Realms, opts.Images))
+	sum := sha256.Sum256(fmt.Appendf(nil, "%v", d.Realms))
 	d.ConfigHash = hex.EncodeToString(sum[:8])
 	var out bytes.Buffer
 	out.WriteString("---\n")
