@@ -83,7 +83,8 @@ var (
 // Preexisting implements topology.Preexisting: the cluster was up before this Up.
 func (p *Platform) Preexisting() bool { return p.cluster != nil && p.cluster.Reused() }
 
-// NewPlatform returns the kind platform provider; it touches nothing until Up.
+// NewPlatform returns the kind platform provider; it touches nothing until Up. Unless Plan says
+// otherwise, Up stands the whole platform up, the edge and the identity provider included.
 func NewPlatform(log *slog.Logger, opts PlatformOptions) *Platform {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -91,7 +92,7 @@ func NewPlatform(log *slog.Logger, opts PlatformOptions) *Platform {
 	if opts.ReadyTimeout == 0 {
 		opts.ReadyTimeout = 10 * time.Minute
 	}
-	return &Platform{log: log, opts: opts, agents: map[string]*agentLink{}, droppedVolumes: map[string]string{}, withEdge: true}
+	return &Platform{log: log, opts: opts, agents: map[string]*agentLink{}, droppedVolumes: map[string]string{}, withEdge: true, withIdentity: true}
 }
 
 // Name implements topology.Provider.

@@ -31,6 +31,7 @@ func TestIntegrationBackupRestore(t *testing.T) {
 	const tenant, dataset = "tenant-a", "velero-it"
 
 	p := NewPlatform(testenv.Logger(t), PlatformOptions{})
+	p.Plan([]topology.Capability{topology.CapBackup, topology.CapIngress}) // the edge, not the identity provider
 	t.Cleanup(func() {
 		c, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
