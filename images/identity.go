@@ -1,10 +1,6 @@
 package images
 
-import (
-	"context"
-	"os"
-	"strings"
-)
+import "context"
 
 // The identity provider's images: Keycloak on Java 21 and the PostgreSQL database it keeps its
 // realms, users and credentials in.
@@ -29,41 +25,16 @@ var (
 
 func identityDefinitions() []*image {
 	return []*image{
-		{
-			Info: Info{Name: DebianJava21, Description: "Debian " + IdentitySuite + " minbase with OpenJDK 21 (JRE)"},
-			key: func() string {
-				return "suite " + IdentitySuite + "\npackages " + strings.Join(debianJava21Packages, ",") + "\n" + recipe("recipes/debian.hook.sh")
-			},
-			build: func(ctx context.Context, b *builder, tag string) error {
-				return b.rootfs(ctx, DebianJava21, tag, IdentitySuite, debianJava21Packages, recipe("recipes/debian.hook.sh"), nil, []string{`CMD ["/bin/bash"]`})
-			},
-		},
-		{
-			Info: Info{Name: Postgres, Description: "PostgreSQL 17 from Debian " + IdentitySuite + ", initialised on first start (Keycloak's database)"},
-			key: func() string {
-				return "suite " + IdentitySuite + "\npackages " + strings.Join(postgresPackages, ",") + "\n" + recipe("recipes/postgres.hook.sh")
-			},
-			build: func(ctx context.Context, b *builder, tag string) error {
-				return b.rootfs(ctx, Postgres, tag, IdentitySuite, postgresPackages, recipe("recipes/postgres.hook.sh"), nil,
-					[]string{`ENTRYPOINT ["/usr/local/bin/dpsim-postgres"]`})
-			},
-		},
+		debianImage(DebianJava21, "Debian "+IdentitySuite+" minbase with OpenJDK 21 (JRE)", IdentitySuite, debianJava21Packages,
+			"recipes/debian.hook.sh", `CMD ["/bin/bash"]`),
+		debianImage(Postgres, "PostgreSQL 17 from Debian "+IdentitySuite+", initialised on first start (Keycloak's database)", IdentitySuite, postgresPackages,
+			"recipes/postgres.hook.sh", `ENTRYPOINT ["/usr/local/bin/dpsim-postgres"]`),
 		{
 			Info: Info{Name: Keycloak, Description: "Keycloak " + KeycloakVersion + " (Maven Central's Quarkus distribution, built for PostgreSQL) on " + DebianJava21,
 				Deps: []string{DebianJava21}},
 			key: func() string { return keycloakArtifact + "\n" + recipe("recipes/keycloak.Dockerfile") },
 			build: func(ctx context.Context, b *builder, tag string) error {
-				home, err := b.mavenArchive(ctx, "keycloak-"+KeycloakVersion, keycloakArtifact)
-				if err != nil {
-					return err
-				}
-				archive, err := b.tarDir(home, "keycloak")
-				if err != nil {
-					return err
-				}
-				defer os.Remove(archive)
-				return b.dockerBuild(ctx, Keycloak, tag, recipe("recipes/keycloak.Dockerfile"), binaryImage{Base: MustTag(DebianJava21)},
-					map[string]string{"keycloak.tar": archive})
+				return b.mavenArchiveImage(ctx, Keycloak, tag, "keycloak-"+KeycloakVersion, keycloakArtifact, "recipes/keycloak.Dockerfile", DebianJava21, nil)
 			},
 		},
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,15 +82,7 @@ var (
 
 func platformDefinitions() []*image {
 	return []*image{
-		{
-			Info: Info{Name: DebianJava, Description: "Debian minbase with OpenJDK 17 (JRE)"},
-			key: func() string {
-				return "suite " + DebianSuite + "\npackages " + strings.Join(debianJavaPackages, ",") + "\n" + recipe("recipes/debian.hook.sh")
-			},
-			build: func(ctx context.Context, b *builder, tag string) error {
-				return b.rootfs(ctx, DebianJava, tag, DebianSuite, debianJavaPackages, recipe("recipes/debian.hook.sh"), nil, []string{`CMD ["/bin/bash"]`})
-			},
-		},
+		debianImage(DebianJava, "Debian minbase with OpenJDK 17 (JRE)", DebianSuite, debianJavaPackages, "recipes/debian.hook.sh", `CMD ["/bin/bash"]`),
 		{
 			Info: Info{Name: Kafka, Description: "Apache Kafka " + KafkaVersion + " (KRaft) from Maven Central on " + DebianJava, Deps: []string{DebianJava}},
 			key: func() string {
@@ -114,21 +107,12 @@ func platformDefinitions() []*image {
 				return esArtifact + "\n" + recipe("recipes/elasticsearch.Dockerfile") + recipe("recipes/nofile.c")
 			},
 			build: func(ctx context.Context, b *builder, tag string) error {
-				home, err := b.mavenArchive(ctx, "elasticsearch-"+ElasticsearchVersion, esArtifact)
-				if err != nil {
-					return err
-				}
-				archive, err := b.tarDir(home, "elasticsearch")
-				if err != nil {
-					return err
-				}
-				defer os.Remove(archive)
 				nofile, err := b.compileShared(ctx, "nofile", recipe("recipes/nofile.c"))
 				if err != nil {
 					return err
 				}
-				return b.dockerBuild(ctx, Elasticsearch, tag, recipe("recipes/elasticsearch.Dockerfile"), binaryImage{Base: MustTag(DebianJava)},
-					map[string]string{"elasticsearch.tar": archive, "nofile.so": nofile})
+				return b.mavenArchiveImage(ctx, Elasticsearch, tag, "elasticsearch-"+ElasticsearchVersion, esArtifact,
+					"recipes/elasticsearch.Dockerfile", DebianJava, map[string]string{"nofile.so": nofile})
 			},
 		},
 		{
@@ -151,6 +135,24 @@ func platformDefinitions() []*image {
 			},
 		},
 	}
+}
+
+// mavenArchiveImage builds image name from recipePath on base, with the zip artifact (fetched
+// from Maven Central and unpacked under cache) added as the tar file name.tar holding name/, and
+// the extra files.
+func (b *builder) mavenArchiveImage(ctx context.Context, name, tag, cache, artifact, recipePath, base string, extra map[string]string) error {
+	home, err := b.mavenArchive(ctx, cache, artifact)
+	if err != nil {
+		return err
+	}
+	archive, err := b.tarDir(home, name)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(archive)
+	files := map[string]string{name + ".tar": archive}
+	maps.Copy(files, extra)
+	return b.dockerBuild(ctx, name, tag, recipe(recipePath), binaryImage{Base: MustTag(base)}, files)
 }
 
 // javaLibsImage builds image name on DebianJava from recipe, with artifacts and their runtime

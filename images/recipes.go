@@ -40,15 +40,8 @@ type binaryImage struct {
 
 func definitions() []*image {
 	defs := []*image{
-		{
-			Info: Info{Name: DebianNet, Description: "Debian minbase with iptables, nftables, ipset, iproute2 and conntrack"},
-			key: func() string {
-				return "suite " + DebianSuite + "\npackages " + strings.Join(debianNetPackages, ",") + "\n" + recipe("recipes/debian.hook.sh")
-			},
-			build: func(ctx context.Context, b *builder, tag string) error {
-				return b.rootfs(ctx, DebianNet, tag, DebianSuite, debianNetPackages, recipe("recipes/debian.hook.sh"), nil, []string{`CMD ["/bin/bash"]`})
-			},
-		},
+		debianImage(DebianNet, "Debian minbase with iptables, nftables, ipset, iproute2 and conntrack", DebianSuite, debianNetPackages,
+			"recipes/debian.hook.sh", `CMD ["/bin/bash"]`),
 		{
 			Info: Info{Name: KindBase, Description: "kind node base: Debian with systemd, containerd, runc, CNI plugins and kind " + KindVersion + "'s images/base/files"},
 			key: func() string {
@@ -213,5 +206,19 @@ func netcheckSpec() goSpec {
 		files:    map[string]string{"main.go": recipe("netcheck/main.go")},
 		binaries: map[string]string{"netcheck": "."},
 		ldflags:  "-s -w",
+	}
+}
+
+// debianImage is a Debian minbase root filesystem of suite with packages, finished by the
+// customize hook at hookPath, imported with the Dockerfile instruction change.
+func debianImage(name, description, suite string, packages []string, hookPath, change string) *image {
+	return &image{
+		Info: Info{Name: name, Description: description},
+		key: func() string {
+			return "suite " + suite + "\npackages " + strings.Join(packages, ",") + "\n" + recipe(hookPath)
+		},
+		build: func(ctx context.Context, b *builder, tag string) error {
+			return b.rootfs(ctx, name, tag, suite, packages, recipe(hookPath), nil, []string{change})
+		},
 	}
 }
