@@ -64,7 +64,6 @@ func (p *Platform) waitIdentity(ctx context.Context) error {
 			return err
 		}
 	}
-	p.keycloakStart = time.Since(p.identityApplied)
 	p.log.Info("identity provider ready", "keycloak", images.KeycloakVersion, "realms", len(p.spec.Tenants), "elapsed", since(p.identityApplied))
 	return nil
 }

@@ -58,11 +58,10 @@ type Platform struct {
 	// certificates took to be served once the edge was up.
 	withEdge     bool
 	certIssuance time.Duration
-	// withIdentity deploys Keycloak and its database (Plan); keycloakStart is how long Keycloak
-	// took from its deployment to ready.
+	// withIdentity deploys Keycloak and its database (Plan); identityApplied is when, for the
+	// log of how long it took to be ready.
 	withIdentity    bool
 	identityApplied time.Time
-	keycloakStart   time.Duration
 
 	mu             sync.Mutex
 	isolated       []string          // nodes cut off by Isolate
