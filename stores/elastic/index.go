@@ -105,13 +105,23 @@ func (c *Cluster) ensureIndex(ctx context.Context, index string) error {
 		"settings": map[string]any{"number_of_shards": max(c.cfg.Shards, 1), "number_of_replicas": max(c.cfg.Replicas, 0)},
 		"mappings": map[string]any{"dynamic": false, "properties": map[string]any{"id": map[string]any{"type": "keyword"}}},
 	})
-	status, answer, err := c.do(ctx, func() esapi.Request {
-		return esapi.IndicesCreateRequest{Index: index, Body: bytes.NewReader(body)}
-	})
-	if err == nil {
-		err = decodeAnswer(status, answer, nil)
-	}
+	// A busy master can take longer than the header timeout to create an index: the creation is
+	// tried up to three times (one that went through meanwhile answers that the index exists).
+	var err error
 	var he *httpError
+	for attempt := 1; ; attempt++ {
+		var status int
+		var answer []byte
+		status, answer, err = c.do(ctx, func() esapi.Request {
+			return esapi.IndicesCreateRequest{Index: index, Body: bytes.NewReader(body)}
+		})
+		if err == nil {
+			err = decodeAnswer(status, answer, nil)
+		}
+		if err == nil || errors.As(err, &he) || attempt == 3 || ctx.Err() != nil {
+			break
+		}
+	}
 	if err != nil && !(errors.As(err, &he) && he.Type == "resource_already_exists_exception") {
 		return fmt.Errorf("create index %s: %w", index, err)
 	}
