@@ -120,13 +120,9 @@ func (v *Verifier) verifierFor(ctx context.Context, iss string) (*oidc.IDTokenVe
 // unverifiedIssuer reads the iss claim of a compact JWS without checking anything: only to pick
 // the verifier that then checks everything.
 func unverifiedIssuer(raw string) (string, error) {
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 {
-		return "", errors.New("not a compact JWS")
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	_, payload, err := split(raw)
 	if err != nil {
-		return "", fmt.Errorf("token payload: %w", err)
+		return "", err
 	}
 	var c struct {
 		Issuer string `json:"iss"`
@@ -140,11 +136,7 @@ func unverifiedIssuer(raw string) (string, error) {
 // Tampered is raw with a claim of its payload changed (claim set to value) and its signature
 // kept: what a probe presents to show that an API checks signatures.
 func Tampered(raw, claim, value string) (string, error) {
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 {
-		return "", errors.New("not a compact JWS")
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	parts, payload, err := split(raw)
 	if err != nil {
 		return "", err
 	}
@@ -163,12 +155,25 @@ func Tampered(raw, claim, value string) (string, error) {
 // Unsigned is raw's payload under the header {"alg":"none"} with no signature: what a probe
 // presents to show that an API refuses unsigned tokens.
 func Unsigned(raw string) (string, error) {
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 {
-		return "", errors.New("not a compact JWS")
+	parts, _, err := split(raw)
+	if err != nil {
+		return "", err
 	}
 	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`))
 	return header + "." + parts[1] + ".", nil
+}
+
+// split cuts a compact JWS into its three parts and decodes its payload.
+func split(raw string) (parts []string, payload []byte, err error) {
+	parts = strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return nil, nil, errors.New("not a compact JWS")
+	}
+	payload, err = base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return nil, nil, fmt.Errorf("token payload: %w", err)
+	}
+	return parts, payload, nil
 }
 
 // PasswordGrant asks tokenURL for user's access token with the OAuth 2.0 password grant of public
