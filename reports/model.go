@@ -100,6 +100,9 @@ type Scenario struct {
 	Placements []PlacementSample `json:"placements,omitempty"`
 	// Unhealed names what recovery from the fault could not undo; empty when everything healed.
 	Unhealed []string `json:"unhealed,omitempty"`
+	// Logs is the folder, under the report's, that holds what was collected to explain a scenario
+	// that failed or erred (the pods' logs and events, what was not ready, the nodes' conditions).
+	Logs string `json:"logs,omitempty"`
 	// Isolation is the tenant-isolation truth table of the scenarios that take one.
 	Isolation *Isolation `json:"isolation,omitempty"`
 	// Backups is what the backup scenarios saw of the backup system.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -45,16 +46,19 @@ func clockOf(p topology.Provider) topology.Clock {
 
 // runner is one scenario under way.
 type runner struct {
-	env     Env
-	sc      Scenario
-	clock   topology.Clock
-	start   time.Time
-	rng     *rand.Rand
-	dataset string
-	hist    history.History
-	recs    []*history.Recorder
-	obs     Observation
-	events  []reports.Event
+	env   Env
+	sc    Scenario
+	clock topology.Clock
+	start time.Time
+	// wallStart is when the scenario began on the wall clock, whatever the provider's clock: the
+	// logs collected as its evidence start there.
+	wallStart time.Time
+	rng       *rand.Rand
+	dataset   string
+	hist      history.History
+	recs      []*history.Recorder
+	obs       Observation
+	events    []reports.Event
 	// settleBy is when (on the wall clock) waiting for the platform to settle gives up; unsettled is
 	// why it did.
 	settleBy  time.Time
@@ -83,8 +87,8 @@ func NotRun(sc Scenario, reason string) reports.Scenario {
 // Dataset is the name of the dataset (topic, index, bucket prefix) a scenario of run runID writes.
 func Dataset(runID, scenario string) string { return runID + "-" + scenario }
 
-func runOne(ctx context.Context, env Env, sc Scenario) reports.Scenario {
-	res := newResult(sc)
+func runOne(ctx context.Context, env Env, sc Scenario) (res reports.Scenario) {
+	res = newResult(sc)
 	for _, need := range sc.Needs {
 		if !topology.Has(env.Provider, need) {
 			res.Status = reports.Skipped
@@ -93,17 +97,22 @@ func runOne(ctx context.Context, env Env, sc Scenario) reports.Scenario {
 			return res
 		}
 	}
+	if why := unavailable(env.Provider, sc.Needs); why != "" {
+		env.Log.Warn(sc.Name + ": error: " + why)
+		return NotRun(sc, why)
+	}
 	if ctx.Err() != nil {
 		return NotRun(sc, ErrInterrupted.Error())
 	}
 	clock := clockOf(env.Provider)
-	r := &runner{env: env, sc: sc, clock: clock, start: clock.Now(), dataset: Dataset(env.RunID, sc.Name),
+	r := &runner{env: env, sc: sc, clock: clock, start: clock.Now(), wallStart: time.Now(), dataset: Dataset(env.RunID, sc.Name),
 		rng: rand.New(rand.NewPCG(uint64(env.Seed), nameHash(sc.Name)))}
 	if sc.Traffic != nil {
 		res.Dataset = r.dataset
 	}
 	env.Log.Info(sc.Name + ": started")
 	err := r.execute(ctx)
+	defer r.collectEvidence(ctx, &res) // once the verdict is known
 	r.dropDatasets(ctx)
 	r.deleteBackups(ctx)
 	r.obs.Ops = r.hist.Ops()
@@ -147,6 +156,47 @@ func runOne(ctx context.Context, env Env, sc Scenario) reports.Scenario {
 	env.Log.Info(fmt.Sprintf("%s: %s (%d checks)", sc.Name, res.Status, len(res.Checks)))
 	return res
 }
+
+// unavailable says why a capability of needs is missing from a platform stood up without some of
+// its parts ("" when none is).
+func unavailable(p topology.Provider, needs []topology.Capability) string {
+	d, ok := p.(topology.Degraded)
+	if !ok {
+		return ""
+	}
+	missing := d.Unavailable()
+	for _, need := range needs {
+		if why, ok := missing[need]; ok {
+			return fmt.Sprintf("the platform was stood up without its %s capability: %s", need, why)
+		}
+	}
+	return ""
+}
+
+// collectEvidence saves, for a scenario that failed or erred, what the provider can show of why
+// into a folder of its own under the run's evidence folder, and names that folder in the report
+// (and in the reason of an error). Evidence that cannot be collected is logged, never a verdict.
+func (r *runner) collectEvidence(ctx context.Context, res *reports.Scenario) {
+	ec, ok := r.env.Provider.(topology.EvidenceCollector)
+	if !ok || r.env.EvidenceDir == "" || (res.Status != reports.Fail && res.Status != reports.Error) {
+		return
+	}
+	dir := filepath.Join(r.env.EvidenceDir, r.sc.Name)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), evidenceTimeout)
+	defer cancel()
+	start := time.Now()
+	if err := ec.CollectEvidence(cctx, dir, r.wallStart); err != nil {
+		r.env.Log.Warn(fmt.Sprintf("%s: collect evidence into %s: %v", r.sc.Name, dir, err))
+	}
+	res.Logs = filepath.Join(filepath.Base(r.env.EvidenceDir), r.sc.Name)
+	if res.Status == reports.Error {
+		res.Reason += " (evidence in " + dir + ")"
+	}
+	r.env.Log.Info(fmt.Sprintf("%s: evidence collected into %s in %s", r.sc.Name, dir, time.Since(start).Round(100*time.Millisecond)))
+}
+
+// evidenceTimeout bounds collecting one scenario's evidence.
+const evidenceTimeout = 3 * time.Minute
 
 // evidenceMissing fails a scenario closed when it ran but saw nothing to judge: a workload that
 // recorded no operation, or a fault that left no evidence of taking effect.

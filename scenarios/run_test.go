@@ -3,9 +3,11 @@ package scenarios
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"dpsim/claims"
 	"dpsim/fakes"
@@ -219,5 +221,63 @@ func TestIsolationTableNamesConnectedPairs(t *testing.T) {
 	}
 	if want := 40 * (3 + spec.Nodes); before != want {
 		t.Errorf("%d cells before the fault, want %d", before, want)
+	}
+}
+
+// degradedFake is the fake platform stood up without its edge, collecting evidence into a folder
+// like the kind provider.
+type degradedFake struct {
+	*fakes.Provider
+	missing   map[topology.Capability]string
+	collected []string // the folders evidence was collected into
+}
+
+func (d *degradedFake) Unavailable() map[topology.Capability]string { return d.missing }
+
+func (d *degradedFake) CollectEvidence(_ context.Context, dir string, _ time.Time) error {
+	d.collected = append(d.collected, dir)
+	return nil
+}
+
+// A scenario that needs what the platform was stood up without is an error with the diagnosis;
+// the others run and are judged. A scenario that fails or errs gets its evidence collected into a
+// folder of its own, named in the report; one that passes gets none.
+func TestDegradedPlatformJudgesWhatStoodUp(t *testing.T) {
+	spec := topology.Default()
+	d := &degradedFake{Provider: fakes.NewProvider(fakes.WithFault(fakes.DropAcknowledged)),
+		missing: map[topology.Capability]string{topology.CapIngress: "edge could not be stood up: no certificate (evidence in out/logs/edge)"}}
+	if err := d.Up(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Down(context.Background()) })
+	list, err := Select([]string{"tls-posture", "node-kill", "drive-loss"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := Env{Provider: d, Spec: spec, Claims: claims.Default(), Seed: 1, Log: progress.Discard(), EvidenceDir: "out/logs"}
+	byName := map[string]reports.Scenario{}
+	for _, r := range Run(context.Background(), env, list) {
+		byName[r.Name] = r
+	}
+	tlsPosture, nodeKill := byName["tls-posture"], byName["node-kill"]
+	if tlsPosture.Status != reports.Error || !strings.Contains(tlsPosture.Reason, "ingress-tls") || !strings.Contains(tlsPosture.Reason, "no certificate (evidence in out/logs/edge)") {
+		t.Errorf("tls-posture: %s %q, want an error naming the missing capability and its diagnosis", tlsPosture.Status, tlsPosture.Reason)
+	}
+	if nodeKill.Status != reports.Fail || nodeKill.Logs != "logs/node-kill" {
+		t.Errorf("node-kill on a fake dropping acknowledged writes: %s, logs %q; want fail with logs/node-kill", nodeKill.Status, nodeKill.Logs)
+	}
+	if !slices.Contains(d.collected, filepath.Join("out/logs", "node-kill")) || slices.Contains(d.collected, filepath.Join("out/logs", "tls-posture")) {
+		t.Errorf("evidence collected into %q, want node-kill's folder (the scenario that ran and failed) only among these", d.collected)
+	}
+
+	honest := &degradedFake{Provider: fakes.NewProvider()}
+	if err := honest.Up(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { honest.Down(context.Background()) })
+	env.Provider = honest
+	one, _ := Select([]string{"node-kill"})
+	if r := Run(context.Background(), env, one); r[0].Status != reports.Pass || r[0].Logs != "" || len(honest.collected) != 0 {
+		t.Errorf("node-kill on an honest fake: %s, logs %q, collected %q; want a pass with no evidence collected", r[0].Status, r[0].Logs, honest.collected)
 	}
 }

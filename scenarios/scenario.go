@@ -27,6 +27,9 @@ type Env struct {
 	// SettleTimeout bounds the wait for the platform to recover after a fault (default 5 min): a
 	// store that cannot recover is judged, not waited on.
 	SettleTimeout time.Duration
+	// EvidenceDir is where a scenario that fails or errs saves what explains it, in a folder of
+	// its own, on a provider that can collect evidence ("": nothing is collected).
+	EvidenceDir string
 }
 
 // settleTimeout is env's bound on settling after a fault.

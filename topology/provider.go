@@ -220,6 +220,21 @@ type Preexisting interface {
 	Preexisting() bool
 }
 
+// Degraded is a provider that stood the platform up without some of its parts (an add-on or a
+// component that never became ready): it maps each capability those parts serve to why it is
+// missing (the diagnosis, and where the evidence was saved). A scenario that needs one is `error`
+// with that reason, and the rest of the run is judged on what could be stood up.
+type Degraded interface {
+	Unavailable() map[Capability]string
+}
+
+// EvidenceCollector saves what explains a failure (the pods' logs and events, what is not ready
+// and why, the nodes' conditions) into dir, before anything is torn down. since bounds the logs to
+// what was written from then on (zero: all of them).
+type EvidenceCollector interface {
+	CollectEvidence(ctx context.Context, dir string, since time.Time) error
+}
+
 // Clocked is a provider with its own clock.
 type Clocked interface {
 	Clock() Clock

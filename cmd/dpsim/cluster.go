@@ -75,7 +75,12 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) (int, e
 		}
 		return exitTopology, fmt.Errorf("stand up %q: %w", spec.Name, err)
 	}
-	return printStatus(ctx, p.Cluster(), stdout)
+	code, err := printStatus(ctx, p.Cluster(), stdout)
+	if notes := degradedNotes(p); len(notes) > 0 && err == nil {
+		// Kept up for inspection: `dpsim down` removes it.
+		return exitTopology, fmt.Errorf("stand up %q: up without some of its parts (kept for inspection; dpsim down removes it): %s", spec.Name, strings.Join(notes, "; "))
+	}
+	return code, err
 }
 
 func runDown(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {

@@ -11,11 +11,19 @@ import (
 	"dpsim/topology/kind"
 )
 
-// providers maps each provider name to its constructor; retain keeps what a failed stand-up made.
-var providers = map[string]func(log *slog.Logger, retain bool) topology.Provider{
-	"fake": func(*slog.Logger, bool) topology.Provider { return fakes.NewProvider() },
-	"kind": func(log *slog.Logger, retain bool) topology.Provider {
-		return kind.NewPlatform(log, kind.PlatformOptions{Retain: retain})
+// providerOptions are what a run asks of every provider.
+type providerOptions struct {
+	// Retain keeps what a failed stand-up made.
+	Retain bool
+	// EvidenceDir is where what explains a failed stand-up step is collected.
+	EvidenceDir string
+}
+
+// providers maps each provider name to its constructor.
+var providers = map[string]func(log *slog.Logger, o providerOptions) topology.Provider{
+	"fake": func(*slog.Logger, providerOptions) topology.Provider { return fakes.NewProvider() },
+	"kind": func(log *slog.Logger, o providerOptions) topology.Provider {
+		return kind.NewPlatform(log, kind.PlatformOptions{Retain: o.Retain, EvidenceDir: o.EvidenceDir})
 	},
 }
 
@@ -28,10 +36,10 @@ func providerNames() []string {
 	return names
 }
 
-func newProvider(name string, log *slog.Logger, retain bool) (topology.Provider, error) {
+func newProvider(name string, log *slog.Logger, o providerOptions) (topology.Provider, error) {
 	mk, ok := providers[name]
 	if !ok {
 		return nil, fmt.Errorf("unknown provider %q (known: %s)", name, strings.Join(providerNames(), ", "))
 	}
-	return mk(log, retain), nil
+	return mk(log, o), nil
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"dpsim/controls"
+	"dpsim/internal/failpoint"
 	"dpsim/reports"
 	"dpsim/scenarios"
 )
@@ -250,25 +251,30 @@ func TestBadInput(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("kafka:\n  brokers: three\n"), 0o644)
 	tests := []struct {
-		name string
-		args []string
-		says string
+		name       string
+		args       []string
+		says       string
+		failpoints string
 	}{
-		{"malformed spec", []string{"spec", "validate", bad}, "kafka.brokers"},
-		{"malformed spec to simulate", []string{"simulate", "--spec", bad, "--out", t.TempDir()}, "kafka.brokers"},
-		{"missing spec", []string{"simulate", "--spec", "/nonexistent.yaml"}, "nonexistent.yaml"},
-		{"unknown scenario", []string{"simulate", "--scenario", "meteor", "--out", t.TempDir()}, `unknown scenario "meteor"`},
-		{"unknown provider", []string{"simulate", "--provider", "cloud", "--out", t.TempDir()}, `unknown provider "cloud"`},
-		{"no writes", []string{"simulate", "--writes", "0", "--out", t.TempDir()}, "--writes 0: want at least 1"},
-		{"no settling", []string{"simulate", "--settle-timeout", "0s", "--out", t.TempDir()}, "--settle-timeout 0s: want a positive duration"},
-		{"unknown flag", []string{"simulate", "--sed", "1"}, "sed"},
-		{"down, all and one", []string{"down", "--all", "--spec", writeSpec(t, func(s string) string { return s })}, "--all and --spec exclude each other"},
-		{"unknown command", []string{"simluate"}, `unknown command "simluate"`},
-		{"unknown format", []string{"report", "render", bad, "--format", "pdf"}, "pdf"},
-		{"no command", nil, "Usage"},
+		{"malformed spec", []string{"spec", "validate", bad}, "kafka.brokers", ""},
+		{"malformed spec to simulate", []string{"simulate", "--spec", bad, "--out", t.TempDir()}, "kafka.brokers", ""},
+		{"missing spec", []string{"simulate", "--spec", "/nonexistent.yaml"}, "nonexistent.yaml", ""},
+		{"unknown scenario", []string{"simulate", "--scenario", "meteor", "--out", t.TempDir()}, `unknown scenario "meteor"`, ""},
+		{"unknown provider", []string{"simulate", "--provider", "cloud", "--out", t.TempDir()}, `unknown provider "cloud"`, ""},
+		{"no writes", []string{"simulate", "--writes", "0", "--out", t.TempDir()}, "--writes 0: want at least 1", ""},
+		{"no settling", []string{"simulate", "--settle-timeout", "0s", "--out", t.TempDir()}, "--settle-timeout 0s: want a positive duration", ""},
+		{"unknown flag", []string{"simulate", "--sed", "1"}, "sed", ""},
+		{"down, all and one", []string{"down", "--all", "--spec", writeSpec(t, func(s string) string { return s })}, "--all and --spec exclude each other", ""},
+		{"unknown command", []string{"simluate"}, `unknown command "simluate"`, ""},
+		{"unknown format", []string{"report", "render", bad, "--format", "pdf"}, "pdf", ""},
+		{"no command", nil, "Usage", ""},
+		{"unknown failpoint", []string{"simulate", "--out", t.TempDir()}, `unknown failpoint "edge-cax"`, "edge-cax"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.failpoints != "" {
+				t.Setenv(failpoint.Env, tt.failpoints)
+			}
 			code, out, errOut := dpsim(t, context.Background(), tt.args...)
 			if code != exitUsage || !strings.Contains(out+errOut, tt.says) {
 				t.Fatalf("exit %d, output %q; want exit 2 naming %q", code, out+errOut, tt.says)

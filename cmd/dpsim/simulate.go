@@ -7,13 +7,16 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
 	"dpsim/claims"
 	"dpsim/controls"
+	"dpsim/internal/failpoint"
 	"dpsim/internal/progress"
 	"dpsim/reports"
 	"dpsim/scenarios"
@@ -68,17 +71,25 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	if *settle <= 0 {
 		return exitUsage, usagef("--settle-timeout %s: want a positive duration", *settle)
 	}
+	if err := failpoint.Check(); err != nil {
+		return exitUsage, usageError{err}
+	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
 	}
 	log := progress.New(stderr, level)
-	provider, err := newProvider(*providerName, log, *retain)
+	evidence := filepath.Join(*out, "logs")
+	provider, err := newProvider(*providerName, log, providerOptions{Retain: *retain, EvidenceDir: evidence})
 	if err != nil {
 		return exitUsage, usageError{err}
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return exitUsage, fmt.Errorf("create report directory: %w", err)
+	}
+	// Evidence of an earlier run in the same folder would be taken for this one's.
+	if err := os.RemoveAll(evidence); err != nil {
+		return exitUsage, fmt.Errorf("clear the evidence folder: %w", err)
 	}
 
 	rep := newReport(provider.Name(), spec, cl, *seed, list)
@@ -89,10 +100,14 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	if *writes != scenarios.DefaultTraffic.WritesPerPhase {
 		rep.Run.Notes = append(rep.Run.Notes, fmt.Sprintf("--writes %d: %d writes per store and phase, not the default %d", *writes, *writes, scenarios.DefaultTraffic.WritesPerPhase))
 	}
+	for _, n := range failpoint.Active() {
+		rep.Run.Notes = append(rep.Run.Notes, "failpoint "+n)
+		log.Warn("failpoint " + n)
+	}
 	for _, n := range spec.Notes() {
 		log.Warn(n)
 	}
-	code := simulate(ctx, log, provider, spec, cl, *seed, list, *retain, *settle, &rep)
+	code := simulate(ctx, log, provider, spec, cl, *seed, list, runOptions{retain: *retain, settle: *settle, evidence: evidence}, &rep)
 	rep.Run.Finished = time.Now().UTC()
 	rep.Run.DurationSeconds = rep.Run.Finished.Sub(rep.Run.Started).Seconds()
 	rep.Run.Interrupted = ctx.Err() != nil
@@ -112,10 +127,19 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	return code, nil
 }
 
+// runOptions are a run's settings beyond the spec, the claims and the scenarios.
+type runOptions struct {
+	retain   bool          // keep the platform and the datasets
+	settle   time.Duration // bound on recovering after a fault
+	evidence string        // folder of the evidence collected on failures
+}
+
 // simulate stands the platform up, runs the scenarios and tears it down, filling rep. It returns
 // exitTopology when the platform could not be stood up, else exitOK (the verdicts decide the rest).
+// A platform stood up without some of its parts is run: the scenarios that need those are errors.
 func simulate(ctx context.Context, log *slog.Logger, p topology.Provider, spec topology.Spec, cl claims.Claims,
-	seed int64, list []scenarios.Scenario, retain bool, settle time.Duration, rep *reports.Report) int {
+	seed int64, list []scenarios.Scenario, o runOptions, rep *reports.Report) int {
+	retain := o.retain
 	code := exitOK
 	log.Info(fmt.Sprintf("standing up %q on provider %s", spec.Name, p.Name()))
 	if pl, ok := p.(topology.Planner); ok {
@@ -130,7 +154,9 @@ func simulate(ctx context.Context, log *slog.Logger, p topology.Provider, spec t
 			results = append(results, scenarios.NotRun(sc, "the topology could not be stood up: "+upErr.Error()))
 		}
 	} else {
-		env := scenarios.Env{Provider: p, Spec: spec, Claims: cl, Seed: seed, Log: log, RunID: rep.Run.ID, Retain: retain, SettleTimeout: settle}
+		rep.Run.Notes = append(rep.Run.Notes, degradedNotes(p)...)
+		env := scenarios.Env{Provider: p, Spec: spec, Claims: cl, Seed: seed, Log: log, RunID: rep.Run.ID, Retain: retain,
+			SettleTimeout: o.settle, EvidenceDir: o.evidence}
 		results = scenarios.Run(ctx, env, list)
 	}
 	rep.Scenarios = results
@@ -159,6 +185,22 @@ func simulate(ctx context.Context, log *slog.Logger, p topology.Provider, spec t
 		rep.Run.Notes = append(rep.Run.Notes, "tear down failed: "+err.Error())
 	}
 	return code
+}
+
+// degradedNotes name, for the report, each reason a capability of the platform is unavailable, once.
+func degradedNotes(p topology.Provider) []string {
+	d, ok := p.(topology.Degraded)
+	if !ok {
+		return nil
+	}
+	var notes []string
+	for _, why := range d.Unavailable() {
+		if !slices.Contains(notes, why) {
+			notes = append(notes, why)
+		}
+	}
+	slices.Sort(notes)
+	return notes
 }
 
 // preexisting reports whether the provider found its platform already up (made by dpsim up), which

@@ -104,16 +104,11 @@ func (p *Provider) installAddons(ctx context.Context) error {
 	return nil
 }
 
-// waitReady waits, within timeout, until every node is Ready and the
-// CNI, DNS and storage add-ons are rolled out.
+// waitReady waits, within timeout, until every node is Ready and the CNI, DNS and storage add-ons
+// are rolled out, saying every 30 s which pods are not ready yet.
 func (p *Provider) waitReady(ctx context.Context, timeout time.Duration) error {
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	deadline, _ := ctx.Deadline()
-	remaining := func() string {
-		return fmt.Sprintf("--timeout=%ds", max(1, int(time.Until(deadline).Seconds())))
-	}
+	deadline := start.Add(timeout)
 	steps := []waitStep{
 		p.engineRollout(),
 		{"nodes", []string{"wait", "--for=condition=Ready", "node", "--all"}},
@@ -121,8 +116,8 @@ func (p *Provider) waitReady(ctx context.Context, timeout time.Duration) error {
 		{"local-path-provisioner", []string{"-n", "local-path-storage", "rollout", "status", "deployment/local-path-provisioner"}},
 	}
 	for _, s := range steps {
-		if _, err := p.Kubectl(ctx, nil, append(s.args, remaining())...); err != nil {
-			return fmt.Errorf("wait for %s (deadline %s): %w", s.what, timeout, err)
+		if err := p.waitKubectl(ctx, deadline, s.what, s.args, func() string { return p.notReady(ctx, "") }); err != nil {
+			return fmt.Errorf("%w (deadline %s)", err, timeout)
 		}
 	}
 	p.log.Info("nodes and add-ons ready", "elapsed", time.Since(start).Round(time.Second).String())

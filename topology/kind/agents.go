@@ -72,7 +72,7 @@ func (p *Platform) connectAgents(ctx context.Context) error {
 		p.agents[t] = link
 		link.done.Add(1)
 		go p.forward(fctx, &link.done, kubectl, platform.Namespace(t), port)
-		if err := waitFor(ctx, time.Minute, func() error { return link.client.Healthy(ctx) }); err != nil {
+		if err := p.waitFor(ctx, time.Minute, func() error { return link.client.Healthy(ctx) }); err != nil {
 			return fmt.Errorf("reach the agent of tenant %s through port %d: %w", t, port, err)
 		}
 	}
@@ -135,26 +135,6 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// waitFor polls check every second until it succeeds, timeout passes or ctx ends; it returns the
-// last error.
-func waitFor(ctx context.Context, timeout time.Duration, check func() error) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not within %s: %w", timeout, err)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w; last seen: %w", ctx.Err(), err)
-		case <-time.After(time.Second):
-		}
-	}
 }
 
 // isNotFound tells a kubectl "not found" error.

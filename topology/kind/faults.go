@@ -92,7 +92,7 @@ func (p *Platform) RestoreDrive(ctx context.Context, d topology.Drive) (string, 
 		return fmt.Sprintf("object store server %s serves again with an empty drive", d.Name), nil
 	}
 	ns := platform.Namespace(d.Tenant)
-	err := waitFor(ctx, p.opts.ReadyTimeout, func() error {
+	err := p.waitFor(ctx, p.opts.ReadyTimeout, func() error {
 		out, err := p.cluster.Kubectl(ctx, nil, "-n", ns, "get", "pod", d.Name, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
 		if err != nil {
 			return err
@@ -183,7 +183,7 @@ iptables -F %[1]s 2>/dev/null; iptables -X %[1]s 2>/dev/null; true`, partitionCh
 // and Elasticsearch nodes run, and every workload topic and index is fully replicated again.
 func (p *Platform) Settle(ctx context.Context) error {
 	start := time.Now()
-	err := waitFor(ctx, p.opts.ReadyTimeout, func() error {
+	err := p.waitFor(ctx, p.opts.ReadyTimeout, func() error {
 		nodes, err := p.Nodes(ctx)
 		if err != nil {
 			return err
@@ -198,7 +198,7 @@ func (p *Platform) Settle(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := waitFor(ctx, p.opts.ReadyTimeout, func() error { return p.networkConverged(ctx) }); err != nil {
+	if err := p.waitFor(ctx, p.opts.ReadyTimeout, func() error { return p.networkConverged(ctx) }); err != nil {
 		return fmt.Errorf("pod network: %w", err)
 	}
 	for _, t := range p.spec.Tenants {
@@ -208,10 +208,10 @@ func (p *Platform) Settle(ctx context.Context) error {
 				return err
 			}
 		}
-		if err := waitFor(ctx, p.opts.ReadyTimeout, func() error { return p.replicated(ctx, t) }); err != nil {
+		if err := p.waitFor(ctx, p.opts.ReadyTimeout, func() error { return p.replicated(ctx, t) }); err != nil {
 			return fmt.Errorf("tenant %s: %w", t, err)
 		}
-		if err := waitFor(ctx, p.opts.ReadyTimeout, func() error { return p.objectsHealed(ctx, t) }); err != nil {
+		if err := p.waitFor(ctx, p.opts.ReadyTimeout, func() error { return p.objectsHealed(ctx, t) }); err != nil {
 			return fmt.Errorf("tenant %s: object store: %w", t, err)
 		}
 	}

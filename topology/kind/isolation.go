@@ -188,7 +188,7 @@ func (p *Platform) RestartPolicyEngine(ctx context.Context, node string) (string
 		return "", fmt.Errorf("delete %s: %w", old, err)
 	}
 	var fresh string
-	err = waitFor(ctx, p.opts.ReadyTimeout, func() error {
+	err = p.waitFor(ctx, p.opts.ReadyTimeout, func() error {
 		n, ready, err := name()
 		if err != nil {
 			return err

@@ -85,6 +85,9 @@ type Config struct {
 	// Volumes is where the workers keep their volumes: VolumesNone (in the node containers),
 	// VolumesPlain or VolumesFscrypt (on a disk of the cluster's, plaintext or encrypted).
 	Volumes string
+	// EvidenceDir is where a failed Up exports the nodes' logs (kind's `export logs`) before it
+	// tears the cluster down, into a folder "cluster" ("": nothing is exported).
+	EvidenceDir string
 }
 
 // Node is one node of the cluster as the provider sees it.
@@ -241,6 +244,13 @@ func (p *Provider) Up(ctx context.Context) (err error) {
 		return nil
 	}
 	defer func() {
+		if err != nil && ctx.Err() == nil && p.cfg.EvidenceDir != "" {
+			dir := filepath.Join(p.cfg.EvidenceDir, "cluster")
+			start := time.Now()
+			cerr := p.kind.CollectLogs(p.cfg.ClusterName, dir)
+			p.log.Info("nodes' logs exported", "dir", dir, "elapsed", time.Since(start).Round(time.Second).String())
+			err = fmt.Errorf("%w (%s)", err, evidenceNote(dir, cerr))
+		}
 		if err != nil && !p.cfg.Retain {
 			p.log.Warn("up failed, tearing down", "err", err)
 			c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Observe implements topology.Observer: one line per data-store or agent pod that is not ready or
@@ -21,33 +22,12 @@ func (p *Platform) Observe(ctx context.Context) ([]string, error) {
 // podNotes turns `kubectl get pods -o json` into notes about the pods that are not ready or have
 // restarted; a healthy, never restarted pod says nothing.
 func podNotes(data []byte) ([]string, error) {
-	var list struct {
-		Items []struct {
-			Metadata struct{ Name, Namespace string } `json:"metadata"`
-			Spec     struct {
-				NodeName string `json:"nodeName"`
-			} `json:"spec"`
-			Status struct {
-				Phase      string `json:"phase"`
-				Reason     string `json:"reason"`
-				Conditions []struct {
-					Type, Status, Reason, Message string
-				} `json:"conditions"`
-				ContainerStatuses []struct {
-					Ready        bool `json:"ready"`
-					RestartCount int  `json:"restartCount"`
-					State        map[string]struct {
-						Reason string `json:"reason"`
-					} `json:"state"`
-				} `json:"containerStatuses"`
-			} `json:"status"`
-		} `json:"items"`
-	}
-	if err := json.Unmarshal(data, &list); err != nil {
-		return nil, fmt.Errorf("decode pods: %w", err)
+	list, err := decodePods(data)
+	if err != nil {
+		return nil, err
 	}
 	var notes []string
-	for _, pod := range list.Items {
+	for _, pod := range list {
 		ready, restarts := pod.Status.Phase == "Running", 0
 		var why []string
 		for _, c := range pod.Status.ContainerStatuses {
@@ -89,4 +69,62 @@ func podNotes(data []byte) ([]string, error) {
 	}
 	sort.Strings(notes)
 	return notes, nil
+}
+
+// pod is what dpsim reads of a pod from `kubectl get pods -o json`.
+type pod struct {
+	Metadata objectMeta `json:"metadata"`
+	Spec     struct {
+		NodeName string `json:"nodeName"`
+		Volumes  []struct {
+			Name                  string `json:"name"`
+			PersistentVolumeClaim *struct {
+				ClaimName string `json:"claimName"`
+			} `json:"persistentVolumeClaim"`
+		} `json:"volumes"`
+	} `json:"spec"`
+	Status struct {
+		Phase      string     `json:"phase"`
+		Reason     string     `json:"reason"`
+		StartTime  *time.Time `json:"startTime"`
+		Conditions []struct {
+			Type, Status, Reason, Message string
+		} `json:"conditions"`
+		ContainerStatuses     []containerStatus `json:"containerStatuses"`
+		InitContainerStatuses []containerStatus `json:"initContainerStatuses"`
+	} `json:"status"`
+}
+
+// containerStatus is one container's state in a pod's status.
+type containerStatus struct {
+	Name         string `json:"name"`
+	Ready        bool   `json:"ready"`
+	RestartCount int    `json:"restartCount"`
+	State        map[string]struct {
+		Reason string `json:"reason"`
+	} `json:"state"`
+}
+
+// ready reports whether the pod runs with every container ready.
+func (p pod) ready() bool {
+	if p.Status.Phase != "Running" {
+		return false
+	}
+	for _, c := range p.Status.ContainerStatuses {
+		if !c.Ready {
+			return false
+		}
+	}
+	return true
+}
+
+// decodePods decodes `kubectl get pods -o json`.
+func decodePods(data []byte) ([]pod, error) {
+	var list struct {
+		Items []pod `json:"items"`
+	}
+	if err := json.Unmarshal(data, &list); err != nil {
+		return nil, fmt.Errorf("decode pods: %w", err)
+	}
+	return list.Items, nil
 }

@@ -1,6 +1,7 @@
 package kind
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -23,5 +24,30 @@ func TestPodNotes(t *testing.T) {
 		"tenant-b/es-2 on no node: not ready, Pending (0/4 nodes are available: 1 node(s) had volume node affinity conflict.)"
 	if got != want {
 		t.Fatalf("notes:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// The wait for certificates acts on the last failed order in Traefik's log, and on nothing else.
+func TestLastACMEFailure(t *testing.T) {
+	log := `2026-12-07T03:00:01Z INF Traefik version 3.6.12 built on I don't know when
+2026-12-07T03:00:02Z ERR Unable to obtain ACME certificate for domains error="cannot get ACME client get directory at 'https://pebble.ingress.svc:14000/dir': Get \"https://pebble.ingress.svc:14000/dir\": dial tcp 10.96.12.7:14000: connect: connection refused" ACME CA=https://pebble.ingress.svc:14000/dir domains=["tenant-a.dpsim.test"] providerName=acme.acme routerName=tenant-a-web
+2026-12-07T03:00:03Z ERR Unable to obtain ACME certificate for domains error="cannot get ACME client get directory: tls: failed to verify certificate: x509: certificate signed by unknown authority" domains=["tenant-b.dpsim.test"] providerName=acme.acme
+2026-12-07T03:00:04Z ERR error while building a router error="service not found" routerName=x`
+	got := lastACMEFailure(log)
+	if !strings.Contains(got, "x509: certificate signed by unknown authority") || !strings.Contains(got, "tenant-b.dpsim.test") {
+		t.Errorf("last failure %q, want the x509 failure for tenant-b", got)
+	}
+	if got := lastACMEFailure("2026-12-07T03:00:01Z INF Starting provider *acme.Provider\n2026-12-07T03:00:04Z ERR error while building a router"); got != "" {
+		t.Errorf("a log without a failed order gives %q", got)
+	}
+}
+
+// Only kubectl's own timeout lets a wait go on; any other failure ends it.
+func TestWaitTimedOut(t *testing.T) {
+	if !waitTimedOut(errors.New("docker exec dpsim-control-plane kubectl …: exit status 1: error: timed out waiting for the condition")) {
+		t.Error("kubectl's timeout not recognised")
+	}
+	if waitTimedOut(errors.New(`Error from server (NotFound): deployments.apps "pebble" not found`)) {
+		t.Error("a missing workload taken for a wait that goes on")
 	}
 }

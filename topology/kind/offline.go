@@ -40,7 +40,7 @@ func (p *Platform) OnlineDrive(ctx context.Context, d topology.Drive) (string, e
 	if err := p.objects.StartServer(ctx, i); err != nil {
 		return "", fmt.Errorf("start object store server %s: %w", d.Name, err)
 	}
-	err = waitFor(ctx, p.opts.ReadyTimeout, func() error {
+	err = p.waitFor(ctx, p.opts.ReadyTimeout, func() error {
 		ok, err := p.objects.Live(ctx, i)
 		if err == nil && !ok {
 			err = fmt.Errorf("not live yet")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -37,6 +38,9 @@ type PlatformOptions struct {
 	Images images.Options
 	// ReadyTimeout bounds each wait for the platform to be ready or to recover (default 10 min).
 	ReadyTimeout time.Duration
+	// EvidenceDir is where what explains a failed stand-up step is collected before anything is
+	// torn down (a folder per step; "": nothing is collected).
+	EvidenceDir string
 }
 
 // Platform is the kind provider of the whole platform: the cluster, the object store beside it
@@ -63,6 +67,11 @@ type Platform struct {
 	withIdentity    bool
 	identityApplied time.Time
 
+	// unavailable maps each capability of a part that could not be stood up to why (Degraded);
+	// failedParts names those parts.
+	unavailable map[topology.Capability]string
+	failedParts map[string]bool
+
 	mu             sync.Mutex
 	isolated       []string          // nodes cut off by Isolate
 	droppedVolumes map[string]string // tenant/pod -> the volume DropDrive destroyed
@@ -77,7 +86,11 @@ var (
 	_ topology.Partitioner  = (*Platform)(nil)
 	_ topology.Settler      = (*Platform)(nil)
 	_ topology.Preexisting  = (*Platform)(nil)
+	_ topology.Degraded     = (*Platform)(nil)
 )
+
+// Unavailable implements topology.Degraded: the capabilities of the parts Up could not stand up.
+func (p *Platform) Unavailable() map[topology.Capability]string { return maps.Clone(p.unavailable) }
 
 // Preexisting implements topology.Preexisting: the cluster was up before this Up.
 func (p *Platform) Preexisting() bool { return p.cluster != nil && p.cluster.Reused() }
@@ -123,14 +136,37 @@ func (p *Platform) Cluster() *Provider { return p.cluster }
 // clusterFor makes the cluster provider of spec.
 func (p *Platform) clusterFor(spec topology.Spec) (*Provider, error) {
 	return New(Config{ClusterName: spec.Name, Workers: spec.Nodes, Zones: spec.Zones, Retain: p.opts.Retain,
-		Logger: p.log, BuildImages: true, ReadyTimeout: p.opts.ReadyTimeout, PolicyEngine: spec.Network.PolicyEngine, Volumes: spec.Encryption.AtRest})
+		Logger: p.log, BuildImages: true, ReadyTimeout: p.opts.ReadyTimeout, PolicyEngine: spec.Network.PolicyEngine, Volumes: spec.Encryption.AtRest,
+		EvidenceDir: p.opts.EvidenceDir})
+}
+
+// The parts of the platform that a run can do without: when one cannot be stood up, the run goes
+// on, and the scenarios that need what it serves are errors with the diagnosis.
+const (
+	partVelero   = "velero"
+	partIdentity = "identity"
+	partEdge     = "edge"
+	partTenants  = "tenants"
+)
+
+// partServes maps each part to the capabilities it serves (the identity provider is read through
+// the edge, so the edge serves its capabilities too).
+var partServes = map[string][]topology.Capability{
+	partVelero:   {topology.CapBackup, topology.CapOffboarding},
+	partIdentity: identityNeeds,
+	partEdge:     append(slices.Clone(edgeNeeds), identityNeeds...),
+	partTenants:  {topology.CapStores, topology.CapBackup, topology.CapOffboarding, topology.CapIsolation, topology.CapEncryption},
 }
 
 // Up builds what is missing, creates the cluster, starts the object store, installs Velero and
-// deploys every tenant with its backup schedule, then waits until all of it is ready and the
-// agents answer.
-func (p *Platform) Up(ctx context.Context, spec topology.Spec) error {
+// deploys every tenant with its backup schedule, the identity provider and the edge, then waits
+// until all of it is ready and the agents answer. A part that cannot be stood up (Velero, the
+// identity provider, the edge, a tenant's component) leaves its capabilities unavailable with the
+// diagnosis and its evidence, and Up goes on; a failure of the cluster, the object store or the
+// agents fails Up, after the evidence of what was up is collected.
+func (p *Platform) Up(ctx context.Context, spec topology.Spec) (err error) {
 	p.spec = spec
+	p.unavailable, p.failedParts = map[topology.Capability]string{}, map[string]bool{}
 	c, err := p.clusterFor(spec)
 	if err != nil {
 		return err
@@ -143,6 +179,12 @@ func (p *Platform) Up(ctx context.Context, spec topology.Spec) error {
 	if err := c.Up(ctx); err != nil {
 		return err
 	}
+	defer func() {
+		if err != nil && ctx.Err() == nil && p.opts.EvidenceDir != "" {
+			dir := filepath.Join(p.opts.EvidenceDir, "stand-up")
+			err = fmt.Errorf("%w (%s)", err, evidenceNote(dir, p.collectNow(ctx, dir)))
+		}
+	}()
 	// The identity provider runs on the control plane only: its images (Keycloak's is the
 	// largest) go there alone.
 	var everywhere, controlPlane []string
@@ -169,35 +211,77 @@ func (p *Platform) Up(ctx context.Context, spec topology.Spec) error {
 	if err != nil {
 		return err
 	}
-	if err := p.applyVelero(ctx); err != nil {
-		return err
-	}
+	p.part(ctx, partVelero, []string{veleroNamespace}, func() error { return p.applyVelero(ctx) })
 	opts := p.platformOptions()
 	if p.withIdentity { // Keycloak starts while the tenants and the edge come up
-		if err := p.applyIdentity(ctx, opts); err != nil {
-			return err
-		}
+		p.part(ctx, partIdentity, []string{platform.IdentityNamespace}, func() error { return p.applyIdentity(ctx, opts) })
 	}
-	if err := p.deployTenants(ctx, opts); err != nil {
-		return err
+	var tenantNamespaces []string
+	for _, t := range spec.Tenants {
+		tenantNamespaces = append(tenantNamespaces, platform.Namespace(t))
 	}
+	p.part(ctx, partTenants, tenantNamespaces, func() error { return p.deployTenants(ctx, opts) })
 	if p.withIdentity {
-		if err := p.waitIdentity(ctx); err != nil {
-			return err
-		}
+		p.part(ctx, partIdentity, []string{platform.IdentityNamespace}, func() error { return p.waitIdentity(ctx) })
 	}
 	if p.withEdge {
-		if err := p.applyEdge(ctx, opts); err != nil {
-			return err
-		}
-		if err := p.applyVPC(ctx); err != nil {
-			return err
-		}
+		p.part(ctx, partEdge, []string{ingressNamespace}, func() error {
+			if err := p.applyEdge(ctx, opts); err != nil {
+				return err
+			}
+			return p.applyVPC(ctx)
+		})
 	}
-	if err := p.waitVelero(ctx); err != nil {
+	p.part(ctx, partVelero, []string{veleroNamespace}, func() error { return p.waitVelero(ctx) })
+	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if p.failedParts[partTenants] {
+		return nil // no agent to reach: every capability that needs one is unavailable
+	}
 	return p.connectAgents(ctx)
+}
+
+// part runs one stand-up step of a part the run can do without, unless an earlier step of that
+// part failed. When the step fails, what explains it (the part's pods' logs and events, what is not
+// ready and why, the nodes' conditions) is collected into the evidence folder first, then the
+// part's capabilities are marked unavailable with the failure and where its evidence is, and the
+// stand-up goes on. An interrupted step is left to Up, which stops.
+func (p *Platform) part(ctx context.Context, name string, namespaces []string, step func() error) {
+	if p.failedParts[name] {
+		return
+	}
+	err := step()
+	if err == nil || ctx.Err() != nil {
+		return
+	}
+	note := "no evidence collected"
+	if p.opts.EvidenceDir != "" {
+		dir := filepath.Join(p.opts.EvidenceDir, name)
+		note = evidenceNote(dir, p.collectNow(ctx, dir, namespaces...))
+	}
+	why := fmt.Sprintf("%s could not be stood up: %v (%s)", name, err, note)
+	p.log.Error(why)
+	p.failedParts[name] = true
+	for _, c := range partServes[name] {
+		if _, ok := p.unavailable[c]; !ok {
+			p.unavailable[c] = why
+		}
+	}
+}
+
+// collectNow collects the evidence of namespaces (default: every namespace dpsim deploys), all
+// their logs, into dir, within a bound of its own.
+func (p *Platform) collectNow(ctx context.Context, dir string, namespaces ...string) error {
+	if len(namespaces) == 0 {
+		namespaces = p.namespaces()
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
+	defer cancel()
+	start := time.Now()
+	err := p.collect(cctx, dir, namespaces, time.Time{})
+	p.log.Info("evidence collected", "dir", dir, "elapsed", since(start))
+	return err
 }
 
 // inClusterImages are the image recipes the tenants' pods run: every component's and the agent's.
@@ -270,24 +354,6 @@ func (p *Platform) deployTenants(ctx context.Context, opts platform.Options) err
 		p.log.Info("tenant ready", "tenant", t, "elapsed", since(start))
 	}
 	return nil
-}
-
-// rollout waits until workload w in ns has every replica ready.
-func (p *Platform) rollout(ctx context.Context, ns, w string) error {
-	timeout := fmt.Sprintf("--timeout=%ds", int(p.opts.ReadyTimeout.Seconds()))
-	if _, err := p.cluster.Kubectl(ctx, nil, "-n", ns, "rollout", "status", w, timeout); err != nil {
-		return fmt.Errorf("wait for %s in %s: %w%s", w, ns, err, p.podSummary(ctx, ns))
-	}
-	return nil
-}
-
-// podSummary lists the pods of ns with their phase and node, for error messages.
-func (p *Platform) podSummary(ctx context.Context, ns string) string {
-	out, err := p.cluster.Kubectl(ctx, nil, "-n", ns, "get", "pods", "-o", "wide", "--no-headers")
-	if err != nil {
-		return ""
-	}
-	return "\npods in " + ns + ":\n" + strings.TrimSpace(string(out))
 }
 
 // workloads are what rolls every component out.

@@ -136,7 +136,7 @@ func (p *Platform) forgetOldBackups(ctx context.Context) {
 // of the object store it validates the location again within a minute, and until then it refuses
 // to delete backups.
 func (p *Platform) waitLocation(ctx context.Context) error {
-	return waitFor(ctx, p.opts.ReadyTimeout, func() error {
+	return p.waitFor(ctx, p.opts.ReadyTimeout, func() error {
 		out, err := p.cluster.Kubectl(ctx, nil, "-n", veleroNamespace, "get", "backupstoragelocation", veleroLocation,
 			"-o", `jsonpath={.status.phase} {.status.message}`)
 		if err != nil {
@@ -298,17 +298,6 @@ type (
 			VolumeName string `json:"volumeName"`
 		} `json:"spec"`
 	}
-	pod struct {
-		Metadata objectMeta `json:"metadata"`
-		Spec     struct {
-			Volumes []struct {
-				Name                  string `json:"name"`
-				PersistentVolumeClaim *struct {
-					ClaimName string `json:"claimName"`
-				} `json:"persistentVolumeClaim"`
-			} `json:"volumes"`
-		} `json:"spec"`
-	}
 )
 
 // list reads every object of resource in ns ("" for cluster-scoped ones) into items; a resource
@@ -437,7 +426,7 @@ func (p *Platform) BackUp(ctx context.Context, tenant, label string, ttl time.Du
 		return topology.BackupRun{}, fmt.Errorf("create backup %s: %w", name, err)
 	}
 	var b veleroBackup
-	err = waitFor(ctx, p.opts.ReadyTimeout, func() error {
+	err = p.waitFor(ctx, p.opts.ReadyTimeout, func() error {
 		out, err := p.cluster.Kubectl(ctx, nil, "-n", veleroNamespace, "get", "backups.velero.io", name, "-o", "json")
 		if err != nil {
 			return err

@@ -145,7 +145,7 @@ func backupAndRestore(ctx context.Context, t *testing.T, p *Platform, spec topol
 		t.Errorf("%d volumes restored, %d backed up", restored.Volumes, len(run.Volumes))
 	}
 	requireRecords(ctx, t, p, tenant, dataset, acked)
-	if err := waitFor(ctx, 5*time.Minute, func() error { return p.replicated(ctx, tenant) }); err != nil {
+	if err := p.waitFor(ctx, 5*time.Minute, func() error { return p.replicated(ctx, tenant) }); err != nil {
 		t.Errorf("after restore: %v", err)
 	} else {
 		t.Logf("every dataset fully replicated %s after the restore began", time.Since(restored.Started).Round(time.Second))

@@ -94,7 +94,7 @@ func (p *Platform) deleteNamespace(ctx context.Context, ns string) ([]string, er
 	if _, err := p.cluster.Kubectl(ctx, nil, "delete", "namespace", ns, "--wait=false", "--ignore-not-found"); err != nil {
 		return nil, fmt.Errorf("delete namespace %s: %w", ns, err)
 	}
-	err = waitFor(ctx, p.opts.ReadyTimeout, func() error {
+	err = p.waitFor(ctx, p.opts.ReadyTimeout, func() error {
 		out, err := p.cluster.Kubectl(ctx, nil, "get", "namespace", ns, "--ignore-not-found", "-o", "name")
 		if err != nil {
 			return err
@@ -152,7 +152,7 @@ func (p *Platform) Restore(ctx context.Context, tenant, backup string) (topology
 		return run, fmt.Errorf("create restore %s: %w", name, err)
 	}
 	var r veleroRestore
-	err = waitFor(ctx, p.opts.ReadyTimeout, func() error {
+	err = p.waitFor(ctx, p.opts.ReadyTimeout, func() error {
 		out, err := p.cluster.Kubectl(ctx, nil, "-n", veleroNamespace, "get", "restores.velero.io", name, "-o", "json")
 		if err != nil {
 			return err
@@ -198,7 +198,7 @@ func (p *Platform) Restore(ctx context.Context, tenant, backup string) (topology
 			return run, fmt.Errorf("restore tenant %s: %w", tenant, err)
 		}
 	}
-	if err := waitFor(ctx, p.opts.ReadyTimeout, func() error { return p.storesAnswer(ctx, tenant) }); err != nil {
+	if err := p.waitFor(ctx, p.opts.ReadyTimeout, func() error { return p.storesAnswer(ctx, tenant) }); err != nil {
 		return run, fmt.Errorf("restore tenant %s: stores do not answer: %w", tenant, err)
 	}
 	run.Answered = time.Now()
@@ -393,7 +393,7 @@ func (p *Platform) deleteBackups(ctx context.Context, backups []veleroBackup, le
 			return fmt.Errorf("request deletion of backup %s: %w", b.Metadata.Name, err)
 		}
 	}
-	return waitFor(ctx, p.opts.ReadyTimeout, func() error {
+	return p.waitFor(ctx, p.opts.ReadyTimeout, func() error {
 		still, err := left()
 		if err != nil {
 			return err

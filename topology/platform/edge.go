@@ -25,6 +25,15 @@ import (
 // certificates, which the ACME CA makes afresh on each start).
 type EdgeCA struct {
 	CertPEM, KeyPEM, CAPEM []byte
+	// TrustedPEM is what the ingress controller trusts the ACME CA's API with: CAPEM when empty;
+	// another CA only when a test breaks the edge on purpose (failpoint edge-ca).
+	TrustedPEM []byte
+}
+
+// EdgeManifests are the edge's two parts, applied in this order: the ACME CA, then, once the CA
+// answers, the ingress controller, whose first certificate orders then find the CA there.
+type EdgeManifests struct {
+	CA, Ingress string
 }
 
 // edgeData is what edge.yaml sees.
@@ -32,6 +41,7 @@ type edgeData struct {
 	Options
 	Platform                                 string
 	PebbleCertB64, PebbleKeyB64, PebbleCAB64 string
+	TrustedB64                               string
 	CertSeconds                              int64
 	CertHours                                int
 	KeyType                                  string
@@ -65,12 +75,16 @@ var (
 	traefikKeyTypes = map[string]string{"P-256": "EC256", "P-384": "EC384"}
 )
 
-// Edge renders the ingress controller and the ACME CA: every TLS setting from spec, set
+// Edge renders the ACME CA and the ingress controller: every TLS setting from spec, set
 // explicitly (Traefik's defaults accept CBC suites and the P-521 and ML-KEM key exchanges).
-func Edge(spec topology.Spec, opts Options, ca EdgeCA) (string, error) {
+func Edge(spec topology.Spec, opts Options, ca EdgeCA) (EdgeManifests, error) {
 	lifetime, err := time.ParseDuration(spec.TLS.CertLifetime)
 	if err != nil {
-		return "", fmt.Errorf("tls.certLifetime: %w", err)
+		return EdgeManifests{}, fmt.Errorf("tls.certLifetime: %w", err)
+	}
+	trusted := ca.TrustedPEM
+	if len(trusted) == 0 {
+		trusted = ca.CAPEM
 	}
 	keyType, ok := traefikKeyTypes[spec.TLS.CertCurve]
 	if !ok {
@@ -83,7 +97,7 @@ func Edge(spec topology.Spec, opts Options, ca EdgeCA) (string, error) {
 	b64 := base64.StdEncoding.EncodeToString
 	d := edgeData{
 		Options: opts, Platform: spec.Name,
-		PebbleCertB64: b64(ca.CertPEM), PebbleKeyB64: b64(ca.KeyPEM), PebbleCAB64: b64(ca.CAPEM),
+		PebbleCertB64: b64(ca.CertPEM), PebbleKeyB64: b64(ca.KeyPEM), PebbleCAB64: b64(ca.CAPEM), TrustedB64: b64(trusted),
 		CertSeconds: int64(lifetime.Seconds()),
 		// Traefik schedules renewal from the lifetime it is told, in whole hours (at least 1).
 		CertHours:        max(1, int(math.Round(lifetime.Hours()))),
@@ -105,12 +119,14 @@ func Edge(spec topology.Spec, opts Options, ca EdgeCA) (string, error) {
 	hashed.Options = Options{Images: opts.Images, IngressNamespace: opts.IngressNamespace, Identity: opts.Identity}
 	sum := sha256.Sum256(fmt.Appendf(nil, "%+v", hashed))
 	d.ConfigHash = hex.EncodeToString(sum[:8])
-	var out bytes.Buffer
-	out.WriteString("---\n")
-	if err := templates.ExecuteTemplate(&out, "edge.yaml", d); err != nil {
-		return "", fmt.Errorf("render the edge: %w", err)
+	var parts [2]bytes.Buffer
+	for i, name := range []string{"edge-ca.yaml", "edge.yaml"} {
+		parts[i].WriteString("---\n")
+		if err := templates.ExecuteTemplate(&parts[i], name, d); err != nil {
+			return EdgeManifests{}, fmt.Errorf("render the edge (%s): %w", name, err)
+		}
 	}
-	return out.String(), nil
+	return EdgeManifests{CA: parts[0].String(), Ingress: parts[1].String()}, nil
 }
 
 // NewEdgeCA makes a fresh CA and, signed by it, the ACME CA's serving certificate for its

@@ -3,6 +3,7 @@ package platform
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"strings"
 	"testing"
 
@@ -15,11 +16,12 @@ import (
 func TestEdgeSetsTLSExplicitly(t *testing.T) {
 	spec := topology.Default()
 	spec.TLS.CertLifetime = "90m"
-	out, err := Edge(spec, Options{Images: map[string]string{"traefik": "t:1", "pebble": "p:1"}, IngressNamespace: "ingress"},
+	m, err := Edge(spec, Options{Images: map[string]string{"traefik": "t:1", "pebble": "p:1"}, IngressNamespace: "ingress"},
 		EdgeCA{CertPEM: []byte("cert"), KeyPEM: []byte("key"), CAPEM: []byte("ca")})
 	if err != nil {
 		t.Fatal(err)
 	}
+	out := m.CA + m.Ingress
 	for _, want := range []string{
 		"minVersion: VersionTLS12", "maxVersion: VersionTLS13",
 		"cipherSuites: [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256]",
@@ -52,7 +54,7 @@ func TestEdgeSetsTLSExplicitly(t *testing.T) {
 		}
 	}
 	spec.TLS.CertCurve = "P-521"
-	if out, _ := Edge(spec, Options{Images: map[string]string{"traefik": "t:1", "pebble": "p:1"}, IngressNamespace: "ingress"}, EdgeCA{}); !strings.Contains(out, "keyType: RSA4096") {
+	if m, _ := Edge(spec, Options{Images: map[string]string{"traefik": "t:1", "pebble": "p:1"}, IngressNamespace: "ingress"}, EdgeCA{}); !strings.Contains(m.Ingress, "keyType: RSA4096") {
 		t.Error("a P-521 certificate does not fall back to Traefik's RSA4096")
 	}
 }
@@ -87,11 +89,12 @@ func TestEdgeAPITrust(t *testing.T) {
 	} {
 		spec := topology.Default()
 		spec.Auth.APITrust = trust
-		out, err := Edge(spec, Options{Images: map[string]string{"traefik": "t:1", "pebble": "p:1", "agent": "a:1"}, IngressNamespace: "ingress", Identity: true},
+		m, err := Edge(spec, Options{Images: map[string]string{"traefik": "t:1", "pebble": "p:1", "agent": "a:1"}, IngressNamespace: "ingress", Identity: true},
 			EdgeCA{CertPEM: []byte("cert"), KeyPEM: []byte("key"), CAPEM: []byte("ca")})
 		if err != nil {
 			t.Fatal(err)
 		}
+		out := m.Ingress
 		for _, w := range want {
 			if !strings.Contains(out, w) {
 				t.Errorf("%s: the web of tenant-a lacks %s", trust, w)
@@ -103,5 +106,40 @@ func TestEdgeAPITrust(t *testing.T) {
 				t.Fatalf("document %d: %v", i, err)
 			}
 		}
+	}
+}
+
+// The ACME CA comes in a part of its own, applied first; the ingress controller trusts the CA that
+// signed the ACME CA's certificate unless told to trust another (failpoint edge-ca), and a change
+// of trust restarts it.
+func TestEdgeCAFirstAndTrust(t *testing.T) {
+	spec := topology.Default()
+	opts := Options{Images: map[string]string{"traefik": "t:1", "pebble": "p:1"}, IngressNamespace: "ingress"}
+	ca := EdgeCA{CertPEM: []byte("cert"), KeyPEM: []byte("key"), CAPEM: []byte("right-ca")}
+	m, err := Edge(spec, opts, ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(m.CA, "kind: Deployment\nmetadata:\n  name: pebble") || strings.Contains(m.CA, "name: traefik") {
+		t.Errorf("the CA part is not Pebble alone:\n%s", m.CA)
+	}
+	if strings.Contains(m.Ingress, "name: pebble\n  namespace: ingress\nspec") || !strings.Contains(m.Ingress, "kind: DaemonSet") {
+		t.Errorf("the ingress part is not Traefik's:\n%s", m.Ingress)
+	}
+	b64 := base64.StdEncoding.EncodeToString
+	if !strings.Contains(m.Ingress, "ca.crt: "+b64([]byte("right-ca"))) {
+		t.Error("the ingress does not trust the CA that signed the ACME CA's certificate")
+	}
+	ca.TrustedPEM = []byte("wrong-ca")
+	broken, err := Edge(spec, opts, ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(broken.Ingress, "ca.crt: "+b64([]byte("wrong-ca"))) || !strings.Contains(broken.CA, "ca.crt: "+b64([]byte("right-ca"))) {
+		t.Error("a wrong trust is not given to the ingress alone")
+	}
+	hash := func(s string) string { _, h, _ := strings.Cut(s, "config-hash: "); return h[:18] }
+	if hash(broken.Ingress) == hash(m.Ingress) {
+		t.Error("a change of trust leaves the ingress's config hash as it was: Traefik would not restart")
 	}
 }
