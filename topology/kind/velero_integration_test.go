@@ -44,10 +44,69 @@ func TestIntegrationBackupRestore(t *testing.T) {
 		t.Fatalf("up: %v", err)
 	}
 	t.Logf("platform up in %s, certificates issued in %s", time.Since(start).Round(time.Second), p.certIssuance.Round(100*time.Millisecond))
+	certificatesWhenTheCAComesLate(ctx, t, p)
 	first := servedCertificate(ctx, t, p, spec.TenantHost(tenant))
 	backupAndRestore(ctx, t, p, spec, tenant, dataset)
 	renewedBeforeExpiry(ctx, t, p, spec.TenantHost(tenant), first)
 	offboardLeavesNothing(ctx, t, p, tenant)
+}
+
+// certificatesWhenTheCAComesLate holds the ACME CA back until the ingress controllers have started
+// and failed their orders (Pebble scaled to 0, Traefik restarted, then Pebble scaled to 1), as on a
+// cold start where Traefik comes up first: every host's certificate must still be issued.
+func certificatesWhenTheCAComesLate(ctx context.Context, t *testing.T, p *Platform) {
+	t.Helper()
+	kubectl := func(args ...string) {
+		t.Helper()
+		if _, err := p.cluster.Kubectl(ctx, nil, append([]string{"-n", ingressNamespace}, args...)...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	traefiks := func() []pod {
+		var pods []pod
+		if err := list(ctx, p, ingressNamespace, "pods", &pods, "app=traefik"); err != nil {
+			t.Fatal(err)
+		}
+		return pods
+	}
+	kubectl("scale", "deployment/pebble", "--replicas=0")
+	if err := p.waitFor(ctx, 2*time.Minute, func() error {
+		var pods []pod
+		if err := list(ctx, p, ingressNamespace, "pods", &pods, "app=pebble"); err != nil || len(pods) > 0 {
+			return fmt.Errorf("pebble still has %d pods (%v)", len(pods), err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	kubectl("delete", "pod", "-l", "app=traefik", "--wait=true")
+	if err := p.rollout(ctx, ingressNamespace, "daemonset/traefik"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.waitFor(ctx, 2*time.Minute, func() error {
+		for _, tp := range traefiks() {
+			if f, err := p.acmeFailure(ctx, tp.Metadata.Name); err != nil || f == "" {
+				return fmt.Errorf("%s has logged no failed order yet (%v)", tp.Metadata.Name, err)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	failed := traefiks()
+	kubectl("scale", "deployment/pebble", "--replicas=1")
+	back := time.Now()
+	if err := p.waitCertificates(ctx); err != nil {
+		t.Fatalf("certificates with an ACME CA that came after the ingress: %v", err)
+	}
+	restarted := 0
+	for _, tp := range traefiks() {
+		if !slices.ContainsFunc(failed, func(f pod) bool { return f.Metadata.Name == tp.Metadata.Name }) {
+			restarted++
+		}
+	}
+	t.Logf("ACME CA held back until %d ingress controllers had failed their orders: every certificate issued %s after it came back (%d controllers restarted)",
+		len(failed), time.Since(back).Round(100*time.Millisecond), restarted)
 }
 
 // servedCertificate is the leaf certificate the first worker's ingress serves for host.
