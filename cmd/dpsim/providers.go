@@ -3,7 +3,8 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"dpsim/fakes"
@@ -27,14 +28,7 @@ var providers = map[string]func(log *slog.Logger, o providerOptions) topology.Pr
 	},
 }
 
-func providerNames() []string {
-	names := make([]string, 0, len(providers))
-	for n := range providers {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func providerNames() []string { return slices.Sorted(maps.Keys(providers)) }
 
 func newProvider(name string, log *slog.Logger, o providerOptions) (topology.Provider, error) {
 	mk, ok := providers[name]

@@ -5,6 +5,7 @@ package failpoint
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -51,14 +52,7 @@ func Active() []string {
 }
 
 // Names lists the known failpoints, sorted.
-func Names() []string {
-	out := make([]string, 0, len(known))
-	for n := range known {
-		out = append(out, n)
-	}
-	slices.Sort(out)
-	return out
-}
+func Names() []string { return slices.Sorted(maps.Keys(known)) }
 
 func parse(v string) []string {
 	var out []string
