@@ -185,7 +185,7 @@ func (s *section) add(class Status, cells ...string) {
 // scenarioSections lays out a scenario's data as tables, leaving out the empty ones.
 func scenarioSections(s Scenario) []section {
 	all := []section{
-		faultSection(s.Faults), unhealedSection(s.Unhealed), ledgerSection(s.Ledgers), identitySection(s.Ledgers),
+		evidenceSection(s.Logs), faultSection(s.Faults), unhealedSection(s.Unhealed), ledgerSection(s.Ledgers), identitySection(s.Ledgers),
 		checkSection(s.Checks), placementSection(s.Placements), recoverySection(s.Recovery), eventSection(s.Events),
 	}
 	if s.Isolation != nil {
@@ -222,6 +222,15 @@ func unhealedSection(unhealed []string) section {
 	sec := section{Title: "Not healed", Header: []string{"What"}}
 	for _, u := range unhealed {
 		sec.add(Fail, u)
+	}
+	return sec
+}
+
+// evidenceSection names the folder, beside the report, of what was collected to explain a failure.
+func evidenceSection(logs string) section {
+	sec := section{Title: "Evidence collected", Header: []string{"Folder (beside this report)", "What"}}
+	if logs != "" {
+		sec.add("", logs, "the pods' logs from the scenario's start and their events, what was not ready and why, the nodes' conditions")
 	}
 	return sec
 }

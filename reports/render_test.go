@@ -57,7 +57,7 @@ func sampleReport() Report {
 		Scenarios: []Scenario{
 			{
 				Name: "broker-loss", Description: "kill a Kafka broker under write load",
-				Controls: []string{"DP-1", "DP-2", "DP-4"}, Status: Fail, DurationSeconds: 30,
+				Controls: []string{"DP-1", "DP-2", "DP-4"}, Status: Fail, DurationSeconds: 30, Logs: "logs/broker-loss",
 				Faults: []Fault{
 					{Kind: "kill-node", Target: "broker-2", StartSeconds: 10, EndSeconds: 15},
 					{Kind: "partition", Target: "zone-b", StartSeconds: 25, EndSeconds: 29.5},
@@ -276,6 +276,7 @@ func TestMarkdown(t *testing.T) {
 		{"recovery that never came", "| globex | orders | partition zone-b | never | 4.5s |"},
 		{"event", "| 10.2s | broker-2 stopped |"},
 		{"skipped scenario", "### restore: SKIPPED"},
+		{"evidence folder", "| logs/broker-loss | the pods' logs"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
