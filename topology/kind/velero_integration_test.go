@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -96,6 +97,19 @@ func certificatesWhenTheCAComesLate(ctx context.Context, t *testing.T, p *Platfo
 	failed := traefiks()
 	kubectl("scale", "deployment/pebble", "--replicas=1")
 	back := time.Now()
+	// The cause of the stall seen on a cold start: left alone, Traefik does not order again.
+	addrs, err := p.ingressAddresses(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone := p.waitFor(ctx, 45*time.Second, func() error {
+		missing, err := p.certificatesMissing(ctx, p.cluster.workerNames(), addrs)
+		if err == nil && len(missing) > 0 {
+			err = errors.New(describeMissing(missing))
+		}
+		return err
+	})
+	t.Logf("left alone for 45 s after the ACME CA came back, the ingress controllers served every certificate: %v (%v)", alone == nil, alone)
 	if err := p.waitCertificates(ctx); err != nil {
 		t.Fatalf("certificates with an ACME CA that came after the ingress: %v", err)
 	}
