@@ -44,6 +44,9 @@ func TestIntegrationBackupRestore(t *testing.T) {
 	if err := p.Up(ctx, spec); err != nil {
 		t.Fatalf("up: %v", err)
 	}
+	if missing := p.Unavailable(); len(missing) > 0 {
+		t.Fatalf("up without some of its parts: %v", missing)
+	}
 	t.Logf("platform up in %s, certificates issued in %s", time.Since(start).Round(time.Second), p.certIssuance.Round(100*time.Millisecond))
 	certificatesWhenTheCAComesLate(ctx, t, p)
 	first := servedCertificate(ctx, t, p, spec.TenantHost(tenant))
