@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -295,6 +296,9 @@ func (p *Platform) restartStalledIngress(ctx context.Context, missing map[string
 	return nil
 }
 
+// ansiEscape matches a terminal colour sequence.
+var ansiEscape = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
 // acmeFailure is the last failed certificate order in the log of Traefik pod name ("" when none).
 func (p *Platform) acmeFailure(ctx context.Context, name string) (string, error) {
 	out, err := p.cluster.Kubectl(ctx, nil, "-n", ingressNamespace, "logs", name, "--tail=500")
@@ -305,9 +309,9 @@ func (p *Platform) acmeFailure(ctx context.Context, name string) (string, error)
 }
 
 // lastACMEFailure finds the last line of a Traefik log that reports a failed ACME order or
-// account (Traefik logs errors as "ERR" or level=error).
+// account (Traefik logs errors as "ERR" or level=error, coloured unless told not to).
 func lastACMEFailure(log string) string {
-	lines := strings.Split(strings.TrimSpace(log), "\n")
+	lines := strings.Split(strings.TrimSpace(ansiEscape.ReplaceAllString(log, "")), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
 		l := lines[i]
 		isErr := strings.Contains(l, " ERR ") || strings.Contains(l, "level=error")

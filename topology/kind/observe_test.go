@@ -37,6 +37,10 @@ func TestLastACMEFailure(t *testing.T) {
 	if !strings.Contains(got, "x509: certificate signed by unknown authority") || !strings.Contains(got, "tenant-b.dpsim.test") {
 		t.Errorf("last failure %q, want the x509 failure for tenant-b", got)
 	}
+	coloured := "\x1b[90m2026-12-07T03:43:42Z\x1b[0m \x1b[31mERR\x1b[0m \x1b[1mUnable to obtain ACME certificate for domains\x1b[0m \x1b[36merror=\x1b[0m\x1b[31m\x1b[1m\"cannot get ACME client get directory: x509: certificate signed by unknown authority\"\x1b[0m\x1b[0m"
+	if got := lastACMEFailure(coloured); !strings.HasPrefix(got, "2026-12-07T03:43:42Z ERR Unable to obtain ACME certificate") {
+		t.Errorf("a coloured log line gives %q", got)
+	}
 	if got := lastACMEFailure("2026-12-07T03:00:01Z INF Starting provider *acme.Provider\n2026-12-07T03:00:04Z ERR error while building a router"); got != "" {
 		t.Errorf("a log without a failed order gives %q", got)
 	}
