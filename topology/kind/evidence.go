@@ -50,14 +50,16 @@ func (p *Platform) collect(ctx context.Context, dir string, namespaces []string,
 	}
 	var mu sync.Mutex
 	var errs []error
+	// save writes what kubectl printed, and why it failed where it did (a container that never
+	// started has no log), into the file: only a file that cannot be written is an error.
 	save := func(name string, args ...string) {
 		out, err := p.cluster.Kubectl(ctx, nil, args...)
 		if err != nil {
 			out = append(out, []byte("\n# "+err.Error()+"\n")...)
 		}
-		if werr := writeEvidence(filepath.Join(dir, name), out); werr != nil || (err != nil && len(out) == 0) {
+		if err := writeEvidence(filepath.Join(dir, name), out); err != nil {
 			mu.Lock()
-			errs = append(errs, errors.Join(werr, err))
+			errs = append(errs, err)
 			mu.Unlock()
 		}
 	}
