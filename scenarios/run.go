@@ -176,9 +176,10 @@ func unavailable(p topology.Provider, needs []topology.Capability) string {
 // collectEvidence saves, for a scenario that failed or erred, what the provider can show of why
 // into a folder of its own under the run's evidence folder, and names that folder in the report
 // (and in the reason of an error). Evidence that cannot be collected is logged, never a verdict.
+// An interrupted run collects nothing: it stops and tears down promptly.
 func (r *runner) collectEvidence(ctx context.Context, res *reports.Scenario) {
 	ec, ok := r.env.Provider.(topology.EvidenceCollector)
-	if !ok || r.env.EvidenceDir == "" || (res.Status != reports.Fail && res.Status != reports.Error) {
+	if !ok || r.env.EvidenceDir == "" || ctx.Err() != nil || (res.Status != reports.Fail && res.Status != reports.Error) {
 		return
 	}
 	dir := filepath.Join(r.env.EvidenceDir, r.sc.Name)
