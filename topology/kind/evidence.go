@@ -28,7 +28,13 @@ func (p *Platform) CollectEvidence(ctx context.Context, dir string, since time.T
 
 // namespaces are the namespaces dpsim deploys into, the cluster's own add-ons' included.
 func (p *Platform) namespaces() []string {
-	out := []string{"kube-system", "local-path-storage", veleroNamespace, ingressNamespace, platform.IdentityNamespace, platform.OutsideNamespace}
+	return append([]string{"kube-system", "local-path-storage", veleroNamespace, ingressNamespace, platform.IdentityNamespace, platform.OutsideNamespace},
+		p.tenantNamespaces()...)
+}
+
+// tenantNamespaces are the tenants' namespaces.
+func (p *Platform) tenantNamespaces() []string {
+	var out []string
 	for _, t := range p.spec.Tenants {
 		out = append(out, platform.Namespace(t))
 	}

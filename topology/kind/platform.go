@@ -216,11 +216,7 @@ func (p *Platform) Up(ctx context.Context, spec topology.Spec) (err error) {
 	if p.withIdentity { // Keycloak starts while the tenants and the edge come up
 		p.part(ctx, partIdentity, []string{platform.IdentityNamespace}, func() error { return p.applyIdentity(ctx, opts) })
 	}
-	var tenantNamespaces []string
-	for _, t := range spec.Tenants {
-		tenantNamespaces = append(tenantNamespaces, platform.Namespace(t))
-	}
-	p.part(ctx, partTenants, tenantNamespaces, func() error { return p.deployTenants(ctx, opts) })
+	p.part(ctx, partTenants, p.tenantNamespaces(), func() error { return p.deployTenants(ctx, opts) })
 	if p.withIdentity {
 		p.part(ctx, partIdentity, []string{platform.IdentityNamespace}, func() error { return p.waitIdentity(ctx) })
 	}
