@@ -194,6 +194,8 @@ func listed(ids []string) string {
 }
 
 // Topology checks that every data component runs its members on at least minNodes distinct nodes.
+// A member with no node (a pod not scheduled: Pending) runs nowhere: it is no node, and the summary
+// names it.
 func Topology(components []topology.Component, minNodes int) Verdict {
 	if len(components) == 0 {
 		return Verdict{Status: reports.Error, Summary: "no data component found"}
@@ -203,11 +205,14 @@ func Topology(components []topology.Component, minNodes int) Verdict {
 		nodes := map[string]bool{}
 		var apart []string
 		for _, m := range c.Members {
-			if m.MetadataOnly {
+			switch {
+			case m.Node == "":
+				apart = append(apart, fmt.Sprintf(" (%s on no node)", m.Name))
+			case m.MetadataOnly:
 				apart = append(apart, fmt.Sprintf(" (its metadata only on %s at %s, one process)", m.Name, m.Node))
-				continue
+			default:
+				nodes[m.Node] = true
 			}
-			nodes[m.Node] = true
 		}
 		name := c.Name
 		if c.Tenant != "" {

@@ -160,6 +160,7 @@ func TestTopology(t *testing.T) {
 		{"no components", nil, reports.Error},
 		{"a metadata member's node does not count", []topology.Component{withMetadata(comp("a", "b"), "c")}, reports.Fail},
 		{"three data nodes and a metadata member", []topology.Component{withMetadata(comp("a", "b", "c"), "a")}, reports.Pass},
+		{"two nodes and a member on no node (Pending)", []topology.Component{comp("a", "b", "")}, reports.Fail},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -167,6 +168,15 @@ func TestTopology(t *testing.T) {
 				t.Fatalf("got %s (%s), want %s", v.Status, v.Summary, tt.want)
 			}
 		})
+	}
+}
+
+func TestTopologyNamesTheMemberOnNoNode(t *testing.T) {
+	c := topology.Component{Tenant: "t", Name: "kafka", Members: []topology.Member{
+		{Name: "kafka-0", Node: "a"}, {Name: "kafka-1", Node: "b"}, {Name: "kafka-2"}}}
+	v := Topology([]topology.Component{c}, 3)
+	if v.Status != reports.Fail || !strings.Contains(v.Summary, "t/kafka on 2 nodes (kafka-2 on no node)") {
+		t.Fatalf("got %s (%s), want fail naming kafka-2 on no node", v.Status, v.Summary)
 	}
 }
 
