@@ -262,12 +262,15 @@ type Restore struct {
 // restored, markers written after it and found, and what was acknowledged after the backup began
 // and is gone (the window a restore loses by design).
 type RestoreLedger struct {
-	AcknowledgedBefore int      `json:"acknowledgedBefore"`
-	Restored           int      `json:"restored"`
-	Markers            int      `json:"markers"`
-	MarkersFound       int      `json:"markersFound"`
-	MarkerIDs          []string `json:"markerIds,omitempty"`
-	WindowLost         int      `json:"windowLost"`
+	AcknowledgedBefore int `json:"acknowledgedBefore"`
+	Restored           int `json:"restored"`
+	Markers            int `json:"markers"`
+	// MarkersAcknowledged counts the markers the store acknowledged: only their absence shows that
+	// nothing written after the backup came back.
+	MarkersAcknowledged int      `json:"markersAcknowledged"`
+	MarkersFound        int      `json:"markersFound"`
+	MarkerIDs           []string `json:"markerIds,omitempty"`
+	WindowLost          int      `json:"windowLost"`
 }
 
 // Expiry is the retention experiment: a backup with a short TTL that must vanish and one within

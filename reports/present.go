@@ -326,7 +326,7 @@ func backupSection(backups []Backup) section {
 // restoreSection lists each restore and, per store, the records around its backup.
 func restoreSection(restores []Restore, ledgers []Ledger) section {
 	sec := section{Title: "Restores", Header: []string{"Tenant", "Store", "Backup", "Phase", "RTO", "RPO",
-		"Acknowledged before the backup", "Restored", "Lost", "Markers found / written", "Acknowledged after it began, gone"}}
+		"Acknowledged before the backup", "Restored", "Lost", "Markers found / acknowledged / written", "Acknowledged after it began, gone"}}
 	for _, r := range restores {
 		class := Status("")
 		if r.Phase != "Completed" {
@@ -343,7 +343,7 @@ func restoreSection(restores []Restore, ledgers []Ledger) section {
 				class = Fail
 			}
 			sec.add(class, l.Tenant, l.Store, r.Backup, "", "", "", strconv.Itoa(l.Restore.AcknowledgedBefore), strconv.Itoa(l.Restore.Restored),
-				strconv.Itoa(l.Lost), fmt.Sprintf("%d / %d", l.Restore.MarkersFound, l.Restore.Markers), strconv.Itoa(l.Restore.WindowLost))
+				strconv.Itoa(l.Lost), fmt.Sprintf("%d / %d / %d", l.Restore.MarkersFound, l.Restore.MarkersAcknowledged, l.Restore.Markers), strconv.Itoa(l.Restore.WindowLost))
 		}
 	}
 	return sec

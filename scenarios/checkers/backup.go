@@ -116,9 +116,11 @@ func Coverage(b topology.BackupRun) (missing []string, v Verdict) {
 
 // Restored judges a restore with the ledger: every record acknowledged before the backup started
 // must be back with its value; no marker (a write started after the backup completed) may be; writes
-// in between are judged neither way. The ledger's Acknowledged and Lost count only the records
-// acknowledged before the backup; Restore holds the rest. With no record acknowledged before the
-// backup, or no marker, there is nothing to judge: error.
+// in between are judged neither way. Only an acknowledged marker's absence shows that nothing
+// written after the backup came back (a refused one may never have been written); a marker found is
+// a failure whatever its outcome. The ledger's Acknowledged and Lost count only the records
+// acknowledged before the backup; Restore holds the rest. Short of a failure, with no record
+// acknowledged before the backup or no marker acknowledged there is nothing to judge: error.
 func Restored(ops []history.Op, read topology.ReadBack, backupStart, backupEnd time.Time) (reports.Ledger, Verdict) {
 	l := reports.Ledger{Unreadable: read.Unreadable, Restore: &reports.RestoreLedger{}}
 	rs := l.Restore
@@ -153,6 +155,9 @@ func Restored(ops []history.Op, read topology.ReadBack, backupStart, backupEnd t
 			}
 		case !op.Invoked.Before(backupEnd):
 			rs.Markers++
+			if op.Outcome == history.OK {
+				rs.MarkersAcknowledged++
+			}
 			if present {
 				resurrected = append(resurrected, op.ID)
 			} else if op.Outcome == history.OK {
@@ -168,15 +173,20 @@ func Restored(ops []history.Op, read topology.ReadBack, backupStart, backupEnd t
 	l.Lost, l.Corrupt, rs.MarkersFound, rs.WindowLost = len(lost), len(corrupt), len(resurrected), len(windowLost)
 	rs.AcknowledgedBefore = l.Acknowledged
 	l.LostIDs, l.CorruptIDs, rs.MarkerIDs = sample(lost), sample(corrupt), sample(resurrected)
-	summary := fmt.Sprintf("%d acknowledged before the backup: %d restored, %d lost, %d corrupt; %d markers written after it, %d found; %d acknowledged after the backup began are gone (the window lost)",
-		l.Acknowledged, rs.Restored, l.Lost, l.Corrupt, rs.Markers, rs.MarkersFound, rs.WindowLost)
+	summary := fmt.Sprintf("%d acknowledged before the backup: %d restored, %d lost, %d corrupt; %d markers written after it (%d acknowledged), %d found; %d acknowledged after the backup began are gone (the window lost)",
+		l.Acknowledged, rs.Restored, l.Lost, l.Corrupt, rs.Markers, rs.MarkersAcknowledged, rs.MarkersFound, rs.WindowLost)
 	if len(read.Unreadable) > 0 {
 		summary += "; unreadable: " + strings.Join(sample(read.Unreadable), "; ")
 	}
-	if l.Acknowledged == 0 || rs.Markers == 0 {
-		return l, Verdict{Status: reports.Error, Summary: "nothing to judge: " + summary}
+	switch {
+	case l.Lost > 0 || l.Corrupt > 0 || rs.MarkersFound > 0:
+		return l, verdict(false, "%s", summary)
+	case l.Acknowledged == 0:
+		return l, Verdict{Status: reports.Error, Summary: "no record acknowledged before the backup, nothing to judge: " + summary}
+	case rs.MarkersAcknowledged == 0:
+		return l, Verdict{Status: reports.Error, Summary: "no marker written after the backup was acknowledged, so their absence shows nothing: " + summary}
 	}
-	return l, verdict(l.Lost == 0 && l.Corrupt == 0 && rs.MarkersFound == 0, "%s", summary)
+	return l, verdict(true, "%s", summary)
 }
 
 // Retention checks that every schedule keeps its backups exactly as long as claimed: shorter loses

@@ -1,6 +1,7 @@
 package checkers
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -64,15 +65,19 @@ func TestCoverageNamesLeftOutVolumes(t *testing.T) {
 	}
 }
 
+// at is s seconds into jan1.
+func at(s int) time.Time { return jan1.Add(time.Duration(s) * time.Second) }
+
+// restoreOp is a write of id invoked at s seconds and finished a second later with outcome o.
+func restoreOp(id string, s int, o history.Outcome) history.Op {
+	return history.Op{ID: id, Invoked: at(s), Finished: at(s + 1), Outcome: o, Hash: "h-" + id}
+}
+
 func TestRestoredJudgesAroundTheBackup(t *testing.T) {
-	at := func(s int) time.Time { return jan1.Add(time.Duration(s) * time.Second) }
-	op := func(id string, inv, fin int, o history.Outcome) history.Op {
-		return history.Op{ID: id, Invoked: at(inv), Finished: at(fin), Outcome: o, Hash: "h-" + id}
-	}
 	ops := []history.Op{
-		op("pre-1", 0, 1, history.OK), op("pre-2", 0, 1, history.OK), op("pre-3", 0, 1, history.OK),
-		op("during-1", 10, 11, history.OK), // neither way
-		op("marker-1", 30, 31, history.OK), op("marker-2", 30, 31, history.OK),
+		restoreOp("pre-1", 0, history.OK), restoreOp("pre-2", 0, history.OK), restoreOp("pre-3", 0, history.OK),
+		restoreOp("during-1", 10, history.OK), // neither way
+		restoreOp("marker-1", 30, history.OK), restoreOp("marker-2", 30, history.OK),
 	}
 	read := topology.ReadBack{Records: []topology.Record{
 		{ID: "pre-1", Hash: "h-pre-1"}, {ID: "pre-2", Hash: "other"}, {ID: "during-1", Hash: "h-during-1"}, {ID: "marker-2", Hash: "h-marker-2"},
@@ -91,6 +96,43 @@ func TestRestoredJudgesAroundTheBackup(t *testing.T) {
 	}
 	if _, v := Restored(ops[3:], clean, at(5), at(20)); v.Status != reports.Error {
 		t.Fatalf("nothing acknowledged before the backup: want error, got %+v", v)
+	}
+}
+
+// restoreOps are three records acknowledged before a backup taken from t+5s to t+20s and two markers
+// written after it, with the markers' outcome.
+func restoreOps(marker history.Outcome) []history.Op {
+	return []history.Op{restoreOp("pre-1", 0, history.OK), restoreOp("pre-2", 0, history.OK), restoreOp("pre-3", 0, history.OK),
+		restoreOp("marker-1", 30, marker), restoreOp("marker-2", 30, marker)}
+}
+
+func TestRestoredJudgesAcknowledgedMarkers(t *testing.T) {
+	backupStart, backupEnd := at(5), at(20)
+	restored := []topology.Record{{ID: "pre-1", Hash: "h-pre-1"}, {ID: "pre-2", Hash: "h-pre-2"}, {ID: "pre-3", Hash: "h-pre-3"}}
+	withMarker := append(slices.Clone(restored), topology.Record{ID: "marker-2", Hash: "h-marker-2"})
+	tests := []struct {
+		name    string
+		markers history.Outcome
+		read    []topology.Record
+		want    reports.Status
+		inText  string
+	}{
+		{"every record back, markers acknowledged and absent", history.OK, restored, reports.Pass, "2 markers written after it (2 acknowledged), 0 found"},
+		{"every record back but an acknowledged marker too", history.OK, withMarker, reports.Fail, "1 found"},
+		{"every marker refused: their absence shows nothing", history.Failed, restored, reports.Error, "no marker written after the backup was acknowledged"},
+		{"every marker's outcome unknown", history.Unknown, restored, reports.Error, "(0 acknowledged)"},
+		{"a refused marker found anyway", history.Failed, withMarker, reports.Fail, "1 found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l, v := Restored(restoreOps(tt.markers), topology.ReadBack{Records: tt.read}, backupStart, backupEnd)
+			if v.Status != tt.want || !strings.Contains(v.Summary, tt.inText) {
+				t.Fatalf("got %s (%s), want %s saying %q", v.Status, v.Summary, tt.want, tt.inText)
+			}
+			if tt.markers == history.OK && l.Restore.MarkersAcknowledged != 2 {
+				t.Fatalf("restore ledger %+v: want 2 markers acknowledged", l.Restore)
+			}
+		})
 	}
 }
 
