@@ -73,6 +73,42 @@ func restoreOp(id string, s int, o history.Outcome) history.Op {
 	return history.Op{ID: id, Invoked: at(s), Finished: at(s + 1), Outcome: o, Hash: "h-" + id}
 }
 
+func TestCoverageFailsABackupThatDidNotComplete(t *testing.T) {
+	b := topology.BackupRun{Name: "b", Phase: "PartiallyFailed",
+		DataVolumes: []topology.DataVolume{{Component: "kafka", Claim: "data-kafka-0"}},
+		Volumes:     []topology.VolumeBackup{{Claim: "data-kafka-0", Phase: "Completed"}}}
+	if missing, v := Coverage(b); v.Status != reports.Fail || len(missing) != 0 || !strings.Contains(v.Summary, "backup b (PartiallyFailed)") {
+		t.Fatalf("every volume backed up, the backup not completed: %v %s (%s), want fail naming its phase", missing, v.Status, v.Summary)
+	}
+	b.Phase = "Completed"
+	if _, v := Coverage(b); v.Status != reports.Pass {
+		t.Fatalf("completed: %s (%s)", v.Status, v.Summary)
+	}
+}
+
+func TestExpiryFailsWhenTheKeptBackupGoes(t *testing.T) {
+	kept := topology.BackupRun{Name: "kept"}
+	keptObject := topology.StoredObject{Key: BackupPrefix("kept") + "velero-backup.json"}
+	tests := []struct {
+		name    string
+		listed  []topology.BackupRun
+		objects []topology.StoredObject
+		want    reports.Status
+		inText  string
+	}{
+		{"expired gone, kept listed with its objects", []topology.BackupRun{kept}, []topology.StoredObject{keptObject}, reports.Pass, "listed with 1 objects"},
+		{"kept backup no longer listed", nil, []topology.StoredObject{keptObject}, reports.Fail, "backup kept, within its TTL, is not listed"},
+		{"kept backup's objects gone", []topology.BackupRun{kept}, nil, reports.Fail, "backup kept, within its TTL, has no objects"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, v := Expiry("expired", "kept", tt.listed, tt.objects); v.Status != tt.want || !strings.Contains(v.Summary, tt.inText) {
+				t.Fatalf("got %s (%s), want %s saying %q", v.Status, v.Summary, tt.want, tt.inText)
+			}
+		})
+	}
+}
+
 func TestRestoredJudgesAroundTheBackup(t *testing.T) {
 	ops := []history.Op{
 		restoreOp("pre-1", 0, history.OK), restoreOp("pre-2", 0, history.OK), restoreOp("pre-3", 0, history.OK),
