@@ -36,7 +36,7 @@ func Catalogue() []Def {
 			return fmt.Sprintf("losing one drive (volume) loses at most %d acknowledged writes", c.MaxLostOnDriveLoss)
 		}},
 		{"DP-DUR-5", "Zone outage", func(c claims.Claims) string {
-			return fmt.Sprintf("volumes live in one availability zone; a zone outage loses at most %d acknowledged writes once the zone is back", c.MaxLostOnZoneLoss)
+			return fmt.Sprintf("volumes live in one availability zone, so every record keeps a copy outside each zone; a zone outage loses at most %d acknowledged writes once the zone is back", c.MaxLostOnZoneLoss)
 		}},
 		{"DP-BAK-1", "Daily backups of every data volume", func(c claims.Claims) string {
 			return fmt.Sprintf("every data volume is backed up at least every %s and a completed backup covers every volume", c.BackupInterval)

@@ -36,7 +36,7 @@ func Catalogue() []Scenario {
 		durability("drive-loss", "wipe one drive of every store on one node; it comes back empty and must re-sync",
 			DriveLoss{}, ledgerInvariant("DP-DUR-4", maxLostOnDrive), recoveryInvariant("DP-DUR-4")),
 		durability("zone-loss", "stop every node of one availability zone, then bring the zone back",
-			ZoneLoss{}, ledgerInvariant("DP-DUR-5", maxLostOnZone), zoneOutageInvariant()),
+			ZoneLoss{}, ledgerInvariant("DP-DUR-5", maxLostOnZone), zoneOutageInvariant(), zoneSpreadInvariant()),
 		durability("partition", "cut one node off from every other node, then heal the cut",
 			Partition{}, ledgerInvariant("DP-DUR-3", maxLostOnNode), recoveryInvariant("DP-DUR-3")),
 		backup("backup-restore", "write a ledger, back every tenant up from its schedule, destroy the first tenant, restore it and judge it against the ledger",

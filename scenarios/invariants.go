@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"dpsim/claims"
@@ -143,9 +142,9 @@ func recovery(o *Observation, f FaultWindow, s StoreState, maxRecovery time.Dura
 	return v
 }
 
-// zoneOutageInvariant reports what a zone outage did: writes acknowledged and refused while the zone
-// was down, and the acknowledged records whose every copy sat in the lost zone. It fails only when
-// writes stayed refused after the zone came back.
+// zoneOutageInvariant judges what a zone outage did (DP-DUR-5): writes acknowledged and refused
+// while the zone was down are reported; it fails when an acknowledged record had no copy outside the
+// zone (see checkers.ZoneOutage) or when writes stayed refused after the zone came back.
 func zoneOutageInvariant() Invariant {
 	return Invariant{Name: "zone-outage", Control: "DP-DUR-5", Check: func(o *Observation, c claims.Claims) []reports.Check {
 		if len(o.Stores) == 0 {
@@ -164,21 +163,56 @@ func zoneOutageInvariant() Invariant {
 					}
 					during[outcomeIndex(op.Outcome)]++
 				}
-				inZone := 0
-				for _, p := range s.Placement {
-					if len(p.Nodes) > 0 && allIn(p.Nodes, f.Nodes) {
-						inZone++
-					}
-				}
+				zv := placementVerdict(s, func() checkers.Verdict { return checkers.ZoneOutage(s.ops(o), s.Placement, f.Target, f.Nodes) })
 				rv := recovery(o, f, s, 0)
-				v := checkers.Verdict{Status: rv.Status, Summary: fmt.Sprintf(
-					"while %s was down: %d writes acknowledged, %d refused, %d unknown; %d records had every copy in the zone; after: %s",
-					f.Target, during[0], during[1], during[2], inZone, rv.Summary)}
+				v := checkers.Verdict{Status: reports.Worst(zv.Status, rv.Status), Summary: fmt.Sprintf(
+					"while %s was down: %d writes acknowledged, %d refused, %d unknown; %s; after: %s",
+					f.Target, during[0], during[1], during[2], zv.Summary, rv.Summary)}
 				out = append(out, check("zone-outage", "DP-DUR-5", s, v))
 			}
 		}
 		return out
 	}}
+}
+
+// zoneSpreadInvariant judges every store's placement by zone (DP-DUR-5), the zones being those of
+// the nodes the inventory found the components' members on: every acknowledged record must survive
+// the loss of any one zone, whichever zone the outage took.
+func zoneSpreadInvariant() Invariant {
+	return Invariant{Name: "zone-spread", Control: "DP-DUR-5", Check: func(o *Observation, c claims.Claims) []reports.Check {
+		if len(o.Stores) == 0 {
+			return noStores("zone-spread", "DP-DUR-5")
+		}
+		zones := memberZones(o.Components)
+		var out []reports.Check
+		for _, s := range o.Stores {
+			v := placementVerdict(s, func() checkers.Verdict { return checkers.ZoneSpread(s.ops(o), s.Placement, zones) })
+			out = append(out, check("zone-spread", "DP-DUR-5", s, v))
+		}
+		return out
+	}}
+}
+
+// placementVerdict is judge's verdict on s's placement, or an error when the store's placement could
+// not be observed.
+func placementVerdict(s StoreState, judge func() checkers.Verdict) checkers.Verdict {
+	if s.PlacementErr != nil {
+		return checkers.Verdict{Status: reports.Error, Summary: "placement could not be observed from the store: " + s.PlacementErr.Error()}
+	}
+	return judge()
+}
+
+// memberZones maps every node (or object-store server) a component's member runs on to its zone.
+func memberZones(comps []topology.Component) map[string]string {
+	zones := map[string]string{}
+	for _, c := range comps {
+		for _, m := range c.Members {
+			if m.Node != "" && m.Zone != "" {
+				zones[m.Node] = m.Zone
+			}
+		}
+	}
+	return zones
 }
 
 func outcomeIndex(o history.Outcome) int {
@@ -189,15 +223,6 @@ func outcomeIndex(o history.Outcome) int {
 		return 1
 	}
 	return 2
-}
-
-func allIn(nodes, set []string) bool {
-	for _, n := range nodes {
-		if !slices.Contains(set, n) {
-			return false
-		}
-	}
-	return true
 }
 
 // tlsInvariant judges the ingress's TLS posture (DP-NET-2).
