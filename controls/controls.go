@@ -86,7 +86,11 @@ func IDs() []string {
 
 // Judge composes one verdict per control from the scenarios' checks (each check names its control);
 // the worst verdict wins. A control with no check that ran is skipped, with the reasons its
-// scenarios gave.
+// scenarios gave. A control whose evidence is partly missing is never a plain pass: when a selected
+// scenario that claims it was skipped while others judged it, the part that scenario would have
+// judged is missing, so what would be a pass is an error naming the skipped scenario and why (which
+// part of the claim a scenario covers is not known here, so no scenario's evidence stands in for
+// another's); a fail or error keeps its status and names the skipped scenario too.
 func Judge(c claims.Claims, scenarios []reports.Scenario) []reports.Control {
 	var out []reports.Control
 	for _, d := range Catalogue() {
@@ -97,57 +101,81 @@ func Judge(c claims.Claims, scenarios []reports.Scenario) []reports.Control {
 				continue
 			}
 			ctl.Scenarios = append(ctl.Scenarios, s.Name)
-			switch s.Status {
-			case reports.Skipped:
-				skipReasons = append(skipReasons, s.Name+": "+s.Reason)
-			case reports.Error:
-				ctl.Evidence = append(ctl.Evidence, reports.Evidence{Scenario: s.Name, Check: "run", Status: reports.Error, Summary: s.Reason})
+			if s.Status == reports.Skipped {
+				skipReasons = append(skipReasons, s.Name+": "+orUnsaid(s.Reason, "skipped without a reason"))
+				continue
 			}
-			judged := false
-			for _, chk := range s.Checks {
-				if chk.Control == d.ID {
-					judged = true
-					ctl.Evidence = append(ctl.Evidence, reports.Evidence{Scenario: s.Name, Check: checkName(chk), Status: chk.Status, Summary: chk.Summary})
-				}
-			}
-			if !judged && (s.Status == reports.Pass || s.Status == reports.Fail) {
-				// The scenario ran but none of its checks spoke to this control: no evidence is an
-				// error, never a pass and never a silent skip.
-				ctl.Evidence = append(ctl.Evidence, reports.Evidence{Scenario: s.Name, Check: "run", Status: reports.Error,
-					Summary: "the scenario ran but gave no evidence for this control"})
-			}
+			ctl.Evidence = append(ctl.Evidence, evidenceFor(d.ID, s)...)
 		}
-		var statuses []reports.Status
-		for _, e := range ctl.Evidence {
-			statuses = append(statuses, e.Status)
-		}
-		ctl.Status = reports.Worst(statuses...)
-		switch {
-		case len(ctl.Scenarios) == 0:
-			ctl.Reason = "no selected scenario proves this control"
-		case ctl.Status == reports.Skipped:
-			sort.Strings(skipReasons)
-			ctl.Reason = strings.Join(skipReasons, "; ")
-		case ctl.Status != reports.Pass:
-			ctl.Reason = firstSummary(ctl.Evidence, ctl.Status)
-		}
-		if ctl.Reason == "" && ctl.Status != reports.Pass {
-			ctl.Reason = "no evidence: its scenarios gave no reason" // never an empty reason
-		}
+		sort.Strings(skipReasons)
+		ctl.Status, ctl.Reason = verdictOf(ctl, skipReasons)
 		out = append(out, ctl)
 	}
 	return out
 }
 
-func checkName(c reports.Check) string {
-	parts := []string{c.Name}
-	if c.Tenant != "" {
-		parts = append(parts, c.Tenant)
+// evidenceFor is what scenario s, which ran (or broke), gives for control id: its checks of the
+// control, or else an error saying why there are none. The run breaking before any check is the
+// scenario's reason; a scenario that judged other things but not this control gave no evidence.
+func evidenceFor(id string, s reports.Scenario) []reports.Evidence {
+	var ev []reports.Evidence
+	for _, chk := range s.Checks {
+		if chk.Control == id {
+			ev = append(ev, reports.Evidence{Scenario: s.Name, Check: chk.Label(), Status: chk.Status,
+				Summary: orUnsaid(chk.Summary, "the check gave no summary")})
+		}
 	}
-	if c.Store != "" {
-		parts = append(parts, c.Store)
+	if len(ev) > 0 {
+		return ev
 	}
-	return strings.Join(parts, "/")
+	summary := "the scenario ran but gave no evidence for this control"
+	if s.Status == reports.Error && len(s.Checks) == 0 {
+		summary = orUnsaid(s.Reason, "the scenario broke without a reason")
+	}
+	return []reports.Evidence{{Scenario: s.Name, Check: "run", Status: reports.Error, Summary: summary}}
+}
+
+// verdictOf is a control's status and reason from its evidence and the reasons its skipped
+// scenarios gave (see Judge).
+func verdictOf(ctl reports.Control, skipReasons []string) (reports.Status, string) {
+	var statuses []reports.Status
+	for _, e := range ctl.Evidence {
+		statuses = append(statuses, e.Status)
+	}
+	status := reports.Worst(statuses...)
+	switch {
+	case len(ctl.Scenarios) == 0:
+		return reports.Skipped, "no selected scenario proves this control"
+	case len(ctl.Evidence) == 0:
+		return reports.Skipped, strings.Join(skipReasons, "; ")
+	case len(skipReasons) == 0 && status == reports.Pass:
+		return reports.Pass, ""
+	case len(skipReasons) == 0:
+		return status, firstSummary(ctl.Evidence, status)
+	case status == reports.Pass:
+		return reports.Error, fmt.Sprintf("judged in part only: %s passed, but its other scenarios were skipped (%s), so their part of the claim has no evidence",
+			strings.Join(judgedBy(ctl.Evidence), ", "), strings.Join(skipReasons, "; "))
+	}
+	return status, firstSummary(ctl.Evidence, status) + "; not judged: " + strings.Join(skipReasons, "; ")
+}
+
+// judgedBy names the scenarios that gave evidence, each once, in order.
+func judgedBy(ev []reports.Evidence) []string {
+	var names []string
+	for _, e := range ev {
+		if !slices.Contains(names, e.Scenario) {
+			names = append(names, e.Scenario)
+		}
+	}
+	return names
+}
+
+// orUnsaid is s, or unsaid when s is blank: no reason or summary is ever empty.
+func orUnsaid(s, unsaid string) string {
+	if strings.TrimSpace(s) == "" {
+		return unsaid
+	}
+	return s
 }
 
 func firstSummary(ev []reports.Evidence, status reports.Status) string {

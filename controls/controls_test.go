@@ -15,6 +15,8 @@ func scenario(name string, status reports.Status, reason string, checks ...repor
 func TestJudge(t *testing.T) {
 	pass := reports.Check{Name: "ledger", Control: "DP-DUR-3", Status: reports.Pass, Summary: "0 lost"}
 	fail := reports.Check{Name: "ledger", Control: "DP-DUR-3", Status: reports.Fail, Summary: "3 lost"}
+	erred := reports.Check{Name: "ledger", Control: "DP-DUR-3", Status: reports.Error, Summary: "no write was acknowledged"}
+	other := reports.Check{Name: "topology", Control: "DP-DUR-1", Status: reports.Pass, Summary: "on 3 nodes"}
 	tests := []struct {
 		name      string
 		scenarios []reports.Scenario
@@ -26,7 +28,13 @@ func TestJudge(t *testing.T) {
 		{"passing evidence", []reports.Scenario{scenario("node-kill", reports.Pass, "", pass)}, reports.Pass, ""},
 		{"worst evidence wins", []reports.Scenario{scenario("node-kill", reports.Pass, "", pass), scenario("partition", reports.Fail, "", fail)}, reports.Fail, "3 lost"},
 		{"a broken run is an error, not a pass", []reports.Scenario{scenario("node-kill", reports.Error, "interrupted")}, reports.Error, "interrupted"},
-		{"a skipped scenario beside a pass", []reports.Scenario{scenario("node-kill", reports.Skipped, "no"), scenario("partition", reports.Pass, "", pass)}, reports.Pass, ""},
+		{"a skipped scenario beside a pass is missing evidence", []reports.Scenario{scenario("node-kill", reports.Skipped, "provider x lacks node-kill"), scenario("partition", reports.Pass, "", pass)},
+			reports.Error, "judged in part only: partition passed, but its other scenarios were skipped (node-kill: provider x lacks node-kill)"},
+		{"a skipped scenario beside a fail is named", []reports.Scenario{scenario("node-kill", reports.Skipped, "provider x lacks node-kill"), scenario("partition", reports.Fail, "", fail)},
+			reports.Fail, "3 lost; not judged: node-kill: provider x lacks node-kill"},
+		{"a scenario failed by its checks gives them, not an empty run", []reports.Scenario{scenario("node-kill", reports.Error, "", erred)}, reports.Error, "node-kill/ledger: no write was acknowledged"},
+		{"a broken run without a reason still says so", []reports.Scenario{scenario("node-kill", reports.Error, "")}, reports.Error, "the scenario broke without a reason"},
+		{"a run that judged other controls only", []reports.Scenario{scenario("node-kill", reports.Pass, "", other)}, reports.Error, "the scenario ran but gave no evidence for this control"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,6 +51,9 @@ func TestJudge(t *testing.T) {
 			if c.Status != tt.want || !strings.Contains(c.Reason, tt.reason) {
 				t.Fatalf("DP-DUR-3 %s (%q), want %s mentioning %q", c.Status, c.Reason, tt.want, tt.reason)
 			}
+			if empty := saysNothing(got); len(empty) > 0 {
+				t.Fatalf("empty reasons or summaries: %v", empty)
+			}
 		})
 	}
 }
@@ -55,4 +66,21 @@ func TestClaimsWordTheControls(t *testing.T) {
 			t.Fatalf("claim not worded from the claims: %q", ctl.Claim)
 		}
 	}
+}
+
+// saysNothing names every control that is not a pass with no reason, and every piece of evidence
+// with an empty summary or one that ends with ':' (acceptance: no reason or summary is ever empty).
+func saysNothing(controls []reports.Control) []string {
+	var bad []string
+	for _, c := range controls {
+		if c.Status != reports.Pass && strings.TrimSpace(c.Reason) == "" {
+			bad = append(bad, c.ID+" (no reason)")
+		}
+		for _, e := range c.Evidence {
+			if s := strings.TrimSpace(e.Summary); s == "" || strings.HasSuffix(s, ":") {
+				bad = append(bad, c.ID+" evidence "+e.Scenario+"/"+e.Check)
+			}
+		}
+	}
+	return bad
 }

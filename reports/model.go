@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"dpsim/topology"
@@ -403,6 +404,17 @@ type Check struct {
 	Store   string `json:"store,omitempty"`
 	Status  Status `json:"status"`
 	Summary string `json:"summary"`
+}
+
+// Label names the check with the tenant and store it judged: "ledger/tenant-a/kafka".
+func (c Check) Label() string {
+	parts := []string{c.Name}
+	for _, p := range []string{c.Tenant, c.Store} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, "/")
 }
 
 // Recovery is how long a store was unavailable after a fault.

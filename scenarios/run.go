@@ -136,12 +136,8 @@ func runOne(ctx context.Context, env Env, sc Scenario) (res reports.Scenario) {
 		env.Log.Warn(sc.Name + ": error: " + res.Reason)
 		return res
 	}
-	var statuses []reports.Status
 	for _, inv := range sc.Invariants {
-		for _, c := range inv.Check(&r.obs, env.Claims) {
-			res.Checks = append(res.Checks, c)
-			statuses = append(statuses, c.Status)
-		}
+		res.Checks = append(res.Checks, inv.Check(&r.obs, env.Claims)...)
 	}
 	res.Ledgers = append(res.Ledgers, r.obs.Ledgers...)
 	res.Isolation = r.obs.Isolation
@@ -152,9 +148,28 @@ func runOne(ctx context.Context, env Env, sc Scenario) (res reports.Scenario) {
 	res.OIDC = r.obs.OIDC
 	res.Recovery = append(res.Recovery, r.obs.Recovery...)
 	res.Placements = placementSamples(r.obs)
-	res.Status = reports.Worst(statuses...)
+	res.Status, res.Reason = judged(res.Checks)
 	env.Log.Info(fmt.Sprintf("%s: %s (%d checks)", sc.Name, res.Status, len(res.Checks)))
 	return res
+}
+
+// judged is the status of a scenario that ran, from its checks, with the reason of one that did not
+// pass (its first check of that status). A scenario that ran and gave no check judged nothing: an
+// error, never a skip.
+func judged(checks []reports.Check) (reports.Status, string) {
+	if len(checks) == 0 {
+		return reports.Error, "the scenario ran but its invariants gave no check: nothing was judged"
+	}
+	statuses := make([]reports.Status, len(checks))
+	for i, c := range checks {
+		statuses[i] = c.Status
+	}
+	status := reports.Worst(statuses...)
+	i := slices.IndexFunc(checks, func(c reports.Check) bool { return c.Status == status })
+	if status == reports.Pass || i < 0 {
+		return status, ""
+	}
+	return status, checks[i].Label() + ": " + checks[i].Summary
 }
 
 // unavailable says why a capability of needs is missing from a platform stood up without some of

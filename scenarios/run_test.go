@@ -177,6 +177,40 @@ func TestInterruptedScenarioIsAnError(t *testing.T) {
 	}
 }
 
+// A scenario that ran but whose invariants gave no check judged nothing: an error with a reason,
+// never a skip; one that did not pass says which check did not.
+func TestScenarioStatusFromItsChecks(t *testing.T) {
+	p := fakes.NewProvider()
+	spec := topology.Default()
+	if err := p.Up(context.Background(), spec); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Down(context.Background())
+	giving := func(checks ...reports.Check) Scenario {
+		return Scenario{Name: "probe", Controls: []string{"DP-NET-2"}, Invariants: []Invariant{{Name: "tls", Control: "DP-NET-2",
+			Check: func(*Observation, claims.Claims) []reports.Check { return checks }}}}
+	}
+	tests := []struct {
+		name   string
+		sc     Scenario
+		want   reports.Status
+		reason string
+	}{
+		{"no check", giving(), reports.Error, "gave no check: nothing was judged"},
+		{"a passing check", giving(reports.Check{Name: "tls", Status: reports.Pass, Summary: "fine"}), reports.Pass, ""},
+		{"an erring check", giving(reports.Check{Name: "tls", Status: reports.Pass, Summary: "fine"},
+			reports.Check{Name: "ledger", Tenant: "t", Store: "kafka", Status: reports.Error, Summary: "nothing read"}), reports.Error, "ledger/t/kafka: nothing read"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Run(context.Background(), Env{Provider: p, Spec: spec, Claims: claims.Default(), Log: progress.Discard()}, []Scenario{tt.sc})[0]
+			if r.Status != tt.want || !strings.Contains(r.Reason, tt.reason) || (tt.reason == "") != (r.Reason == "") {
+				t.Fatalf("%s (%q), want %s saying %q", r.Status, r.Reason, tt.want, tt.reason)
+			}
+		})
+	}
+}
+
 func TestSelectUnknown(t *testing.T) {
 	if _, err := Select([]string{"node-kill", "meteor"}); err == nil {
 		t.Fatal("unknown scenario accepted")
