@@ -16,19 +16,26 @@ import (
 	"dpsim/topology"
 )
 
-// run stands a fake platform up with opts, runs the named scenarios and returns their results.
-func run(t testing.TB, spec topology.Spec, opts []fakes.Option, names ...string) []reports.Scenario {
+// fakeEnv stands a fake platform of spec up with opts (torn down at the test's end) and returns the
+// environment scenarios run in.
+func fakeEnv(t testing.TB, spec topology.Spec, opts ...fakes.Option) Env {
 	t.Helper()
 	p := fakes.NewProvider(opts...)
 	if err := p.Up(context.Background(), spec); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Down(context.Background()) })
+	return Env{Provider: p, Spec: spec, Claims: claims.Default(), Seed: 1, Log: progress.Discard()}
+}
+
+// run stands a fake platform up with opts, runs the named scenarios and returns their results.
+func run(t testing.TB, spec topology.Spec, opts []fakes.Option, names ...string) []reports.Scenario {
+	t.Helper()
+	env := fakeEnv(t, spec, opts...)
 	list, err := Select(names)
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := Env{Provider: p, Spec: spec, Claims: claims.Default(), Seed: 1, Log: progress.Discard()}
 	return Run(context.Background(), env, list)
 }
 
@@ -161,16 +168,11 @@ func TestSkippedForMissingCapability(t *testing.T) {
 }
 
 func TestInterruptedScenarioIsAnError(t *testing.T) {
-	p := fakes.NewProvider()
-	spec := topology.Default()
-	if err := p.Up(context.Background(), spec); err != nil {
-		t.Fatal(err)
-	}
-	defer p.Down(context.Background())
+	env := fakeEnv(t, topology.Default())
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	list, _ := Select([]string{"node-kill", "tls-posture"})
-	for _, r := range Run(ctx, Env{Provider: p, Spec: spec, Claims: claims.Default(), Log: progress.Discard()}, list) {
+	for _, r := range Run(ctx, env, list) {
 		if r.Status != reports.Error {
 			t.Errorf("%s: %s, want error", r.Name, r.Status)
 		}
@@ -180,12 +182,7 @@ func TestInterruptedScenarioIsAnError(t *testing.T) {
 // A scenario that ran but whose invariants gave no check judged nothing: an error with a reason,
 // never a skip; one that did not pass says which check did not.
 func TestScenarioStatusFromItsChecks(t *testing.T) {
-	p := fakes.NewProvider()
-	spec := topology.Default()
-	if err := p.Up(context.Background(), spec); err != nil {
-		t.Fatal(err)
-	}
-	defer p.Down(context.Background())
+	env := fakeEnv(t, topology.Default())
 	giving := func(checks ...reports.Check) Scenario {
 		return Scenario{Name: "probe", Controls: []string{"DP-NET-2"}, Invariants: []Invariant{{Name: "tls", Control: "DP-NET-2",
 			Check: func(*Observation, claims.Claims) []reports.Check { return checks }}}}
@@ -203,7 +200,7 @@ func TestScenarioStatusFromItsChecks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := Run(context.Background(), Env{Provider: p, Spec: spec, Claims: claims.Default(), Log: progress.Discard()}, []Scenario{tt.sc})[0]
+			r := Run(context.Background(), env, []Scenario{tt.sc})[0]
 			if r.Status != tt.want || !strings.Contains(r.Reason, tt.reason) || (tt.reason == "") != (r.Reason == "") {
 				t.Fatalf("%s (%q), want %s saying %q", r.Status, r.Reason, tt.want, tt.reason)
 			}
