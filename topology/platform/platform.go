@@ -42,7 +42,7 @@ type Options struct {
 }
 
 // Namespace is the namespace of a tenant.
-func Namespace(tenant string) string { return "tenant-" + strings.TrimPrefix(tenant, "tenant-") }
+func Namespace(tenant string) string { return topology.TenantNamespace(tenant) }
 
 // tenantData is what the templates see.
 type tenantData struct {
