@@ -6,9 +6,9 @@ package claims
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"time"
 
 	"dpsim/internal/strictyaml"
@@ -83,6 +83,9 @@ func LoadFile(path string) (Claims, error) {
 	}
 	c := Default()
 	if err := strictyaml.Decode(data, path, &c); err != nil {
+		if ve, ok := errors.AsType[*strictyaml.ValidationError](err); ok {
+			ve.Kind = "claims"
+		}
 		return Claims{}, err
 	}
 	if err := c.validate(path); err != nil {
@@ -91,22 +94,16 @@ func LoadFile(path string) (Claims, error) {
 	return c, nil
 }
 
+// validate checks every claim against what dpsim can judge; every problem names its key.
 func (c Claims) validate(source string) error {
 	var errs []*strictyaml.FieldError
-	for path, v := range map[string]string{"maxRecovery": c.MaxRecovery, "backupInterval": c.BackupInterval,
-		"backupRetention": c.BackupRetention, "maxCertLifetime": c.MaxCertLifetime} {
-		if _, err := time.ParseDuration(v); err != nil {
-			errs = append(errs, &strictyaml.FieldError{Path: path, Msg: fmt.Sprintf("must be a duration such as 24h, got %q", v)})
-		}
-	}
-	for path, v := range map[string]int{"minNodesPerComponent": c.MinNodesPerComponent, "minCopies": c.MinCopies} {
-		if v < 1 {
-			errs = append(errs, &strictyaml.FieldError{Path: path, Msg: fmt.Sprintf("must be at least 1, got %d", v)})
+	for _, r := range rules() {
+		if msg := r.check(c); msg != "" {
+			errs = append(errs, &strictyaml.FieldError{Path: r.key, Msg: msg})
 		}
 	}
 	if len(errs) > 0 {
-		sort.Slice(errs, func(i, j int) bool { return errs[i].Path < errs[j].Path })
-		return &strictyaml.ValidationError{Source: source, Errs: errs}
+		return &strictyaml.ValidationError{Kind: "claims", Source: source, Errs: errs}
 	}
 	return nil
 }

@@ -117,6 +117,9 @@ func Judge(c claims.Claims, scenarios []reports.Scenario) []reports.Control {
 					Summary: "the scenario ran but gave no evidence for this control"})
 			}
 		}
+		if len(ctl.Evidence) > 0 {
+			ctl.Evidence = append(ctl.Evidence, claimEvidence(c, d.ID)...)
+		}
 		var statuses []reports.Status
 		for _, e := range ctl.Evidence {
 			statuses = append(statuses, e.Status)
