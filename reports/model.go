@@ -470,7 +470,7 @@ func WriteJSON(path string, r Report) error {
 	return os.WriteFile(path, append(data, '\n'), 0o644)
 }
 
-// ReadJSON reads a report written by WriteJSON.
+// ReadJSON reads a report written by WriteJSON; a file that is not one is an error saying why.
 func ReadJSON(path string) (Report, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -479,6 +479,9 @@ func ReadJSON(path string) (Report, error) {
 	var r Report
 	if err := json.Unmarshal(data, &r); err != nil {
 		return Report{}, fmt.Errorf("decode report %s: %w", path, err)
+	}
+	if why := notAReport(r); why != "" {
+		return Report{}, fmt.Errorf("%s is not a dpsim report: %s", path, why)
 	}
 	return r, nil
 }
