@@ -20,6 +20,10 @@ type Claims struct {
 	MinNodesPerComponent int `yaml:"minNodesPerComponent"`
 	// MinCopies: every acknowledged record is stored on at least this many distinct nodes (DP-DUR-2).
 	MinCopies int `yaml:"minCopies"`
+	// MinCopiesAt: when a record must have its MinCopies copies: "acknowledgement" (the promise: a
+	// record acknowledged with fewer breaks it) or "settled" (a weaker promise: only once the
+	// platform has settled after a fault) (DP-DUR-2).
+	MinCopiesAt string `yaml:"minCopiesAt"`
 	// MaxLostOnNodeLoss: acknowledged writes that losing one node may lose (DP-DUR-3).
 	MaxLostOnNodeLoss int `yaml:"maxLostOnNodeLoss"`
 	// MaxLostOnDriveLoss: acknowledged writes that losing one drive may lose (DP-DUR-4).
@@ -56,6 +60,7 @@ func Default() Claims {
 	return Claims{
 		MinNodesPerComponent: 3,
 		MinCopies:            2,
+		MinCopiesAt:          CopiesAtAcknowledgement,
 		MaxLostOnNodeLoss:    0,
 		MaxLostOnDriveLoss:   0,
 		MaxLostOnZoneLoss:    0,
@@ -74,6 +79,12 @@ func Default() Claims {
 		TenantIsolation: "namespace",
 	}
 }
+
+// The values of MinCopiesAt.
+const (
+	CopiesAtAcknowledgement = "acknowledgement"
+	CopiesOnceSettled       = "settled"
+)
 
 // LoadFile reads a claims file; keys it omits keep the built-in promise.
 func LoadFile(path string) (Claims, error) {
@@ -101,6 +112,9 @@ func (c Claims) validate(source string) error {
 		if msg := r.check(c); msg != "" {
 			errs = append(errs, &strictyaml.FieldError{Path: r.key, Msg: msg})
 		}
+	}
+	if c.MinCopiesAt != CopiesAtAcknowledgement && c.MinCopiesAt != CopiesOnceSettled {
+		errs = append(errs, &strictyaml.FieldError{Path: "minCopiesAt", Msg: fmt.Sprintf("must be %q or %q, got %q", CopiesAtAcknowledgement, CopiesOnceSettled, c.MinCopiesAt)})
 	}
 	if len(errs) > 0 {
 		return &strictyaml.ValidationError{Kind: "claims", Source: source, Errs: errs}

@@ -390,6 +390,13 @@ type Ledger struct {
 	UnexpectedIDs    []string `json:"unexpectedIds,omitempty"`
 	FailedPresentIDs []string `json:"failedPresentIds,omitempty"`
 	CorruptIDs       []string `json:"corruptIds,omitempty"`
+	// FailedPresentAnswers is the store's answer to the first failed-but-present record of each part.
+	FailedPresentAnswers []string `json:"failedPresentAnswers,omitempty"`
+	// ThinAcknowledged counts the records acknowledged while the store had fewer than the promised
+	// copies; ThinIDs names the first, ThinAnswers gives the store's answer to the first of each part.
+	ThinAcknowledged int      `json:"thinAcknowledged"`
+	ThinIDs          []string `json:"thinIds,omitempty"`
+	ThinAnswers      []string `json:"thinAnswers,omitempty"`
 }
 
 // Check is one checker's verdict within a scenario.
