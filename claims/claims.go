@@ -113,9 +113,6 @@ func (c Claims) validate(source string) error {
 			errs = append(errs, &strictyaml.FieldError{Path: r.key, Msg: msg})
 		}
 	}
-	if c.MinCopiesAt != CopiesAtAcknowledgement && c.MinCopiesAt != CopiesOnceSettled {
-		errs = append(errs, &strictyaml.FieldError{Path: "minCopiesAt", Msg: fmt.Sprintf("must be %q or %q, got %q", CopiesAtAcknowledgement, CopiesOnceSettled, c.MinCopiesAt)})
-	}
 	if len(errs) > 0 {
 		return &strictyaml.ValidationError{Kind: "claims", Source: source, Errs: errs}
 	}

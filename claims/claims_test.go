@@ -24,6 +24,7 @@ func TestLoadFile(t *testing.T) {
 		{"bad duration", "maxCertLifetime: 90d\n", "maxCertLifetime", nil},
 		{"zero copies", "minCopies: 0\n", "minCopies", nil},
 		{"more copies than any platform has nodes", "minCopies: 11\n", "minCopies", nil},
+		{"copies at an unknown moment", "minCopiesAt: sometime\n", "minCopiesAt", nil},
 		{"no nodes per component", "minNodesPerComponent: 0\n", "minNodesPerComponent", nil},
 		{"negative loss on node loss", "maxLostOnNodeLoss: -1\n", "maxLostOnNodeLoss", nil},
 		{"negative loss on drive loss", "maxLostOnDriveLoss: -1\n", "maxLostOnDriveLoss", nil},

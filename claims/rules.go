@@ -33,6 +33,9 @@ func rules() []rule {
 	return []rule{
 		{"minNodesPerComponent", func(c Claims) string { return inRange(c.MinNodesPerComponent, 1, topology.MaxNodes) }},
 		{"minCopies", func(c Claims) string { return inRange(c.MinCopies, 1, topology.MaxNodes) }},
+		{"minCopiesAt", func(c Claims) string {
+			return oneOf(c.MinCopiesAt, []string{CopiesAtAcknowledgement, CopiesOnceSettled})
+		}},
 		{"maxLostOnNodeLoss", func(c Claims) string { return inRange(c.MaxLostOnNodeLoss, 0, math.MaxInt) }},
 		{"maxLostOnDriveLoss", func(c Claims) string { return inRange(c.MaxLostOnDriveLoss, 0, math.MaxInt) }},
 		{"maxLostOnZoneLoss", func(c Claims) string { return inRange(c.MaxLostOnZoneLoss, 0, math.MaxInt) }},

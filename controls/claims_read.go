@@ -8,7 +8,7 @@ import (
 // claimsRead are the claims each control is judged against, by control.
 var claimsRead = map[string][]string{
 	"DP-DUR-1":  {"minNodesPerComponent"},
-	"DP-DUR-2":  {"minCopies"},
+	"DP-DUR-2":  {"minCopies", "minCopiesAt"},
 	"DP-DUR-3":  {"maxLostOnNodeLoss", "maxRecovery"},
 	"DP-DUR-4":  {"maxLostOnDriveLoss", "maxRecovery"},
 	"DP-DUR-5":  {"maxLostOnZoneLoss"},
