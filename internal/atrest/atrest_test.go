@@ -36,13 +36,13 @@ func markers(n int) []string {
 	return out
 }
 
-// 200 markers written through an encrypted directory are nowhere in the raw image; 200 written
-// through a plain one on the same disk are all there: the scan sees plaintext when there is some.
-func TestEncryptedDirLeavesNoPlaintext(t *testing.T) {
+// testDisk is a 64 MiB encrypted disk for one test, closed at its end; the test is skipped
+// where one cannot be made.
+func testDisk(t *testing.T) *Disk {
+	t.Helper()
 	requireRoot(t)
-	ctx := context.Background()
 	tmp := t.TempDir()
-	d, err := Create(ctx, filepath.Join(tmp, "disk.img"), filepath.Join(tmp, "mnt"), 64<<20)
+	d, err := Create(context.Background(), filepath.Join(tmp, "disk.img"), filepath.Join(tmp, "mnt"), 64<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +51,14 @@ func TestEncryptedDirLeavesNoPlaintext(t *testing.T) {
 			t.Error(err)
 		}
 	})
+	return d
+}
+
+// 200 markers written through an encrypted directory are nowhere in the raw image; 200 written
+// through a plain one on the same disk are all there: the scan sees plaintext when there is some.
+func TestEncryptedDirLeavesNoPlaintext(t *testing.T) {
+	ctx := context.Background()
+	d := testDisk(t)
 	secret, plain := markers(200), markers(200)
 	for _, c := range []struct {
 		name    string
@@ -165,18 +173,8 @@ func TestCount(t *testing.T) {
 // encryption, are found by the scan, while markers written through the directory are not: the
 // scan sees the plaintext that is there.
 func TestPlainCanaryBesideEncryptedDirIsFound(t *testing.T) {
-	requireRoot(t)
 	ctx := context.Background()
-	tmp := t.TempDir()
-	d, err := Create(ctx, filepath.Join(tmp, "disk.img"), filepath.Join(tmp, "mnt"), 64<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := d.Close(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
+	d := testDisk(t)
 	dir, err := d.Dir("worker", true)
 	if err != nil {
 		t.Fatal(err)
