@@ -301,6 +301,16 @@ type Offboarding struct {
 	Tenant  string             `json:"tenant"`
 	Steps   []string           `json:"steps"`
 	Remains []topology.Remnant `json:"remains"`
+	// Searched counts by class what the offboarding search found before and after offboarding.
+	Searched []RemnantCount `json:"searched"`
+}
+
+// RemnantCount is how many things of one class (namespace, volumes, backups, ...) of a tenant the
+// offboarding search found before offboarding and after it.
+type RemnantCount struct {
+	Class  string `json:"class"`
+	Before int    `json:"before"`
+	After  int    `json:"after"`
 }
 
 // Isolation is a scenario's tenant-isolation truth table (DP-NET-3): every probe of every phase,

@@ -375,11 +375,19 @@ func backupDriveLossSection(steps []BackupDriveLoss) section {
 	return sec
 }
 
-// offboardingSection lists what offboarding did and what remained.
+// offboardingSection lists what the search found before and after offboarding, what offboarding
+// did and what remained.
 func offboardingSection(o *Offboarding) section {
 	sec := section{Title: "Offboarding", Header: []string{"Tenant", "Step or remnant", "What"}}
 	if o == nil {
 		return sec
+	}
+	for _, c := range o.Searched {
+		var class Status
+		if c.After > 0 {
+			class = Fail
+		}
+		sec.add(class, o.Tenant, "searched", fmt.Sprintf("%s: %d found before offboarding, %d after", c.Class, c.Before, c.After))
 	}
 	for _, st := range o.Steps {
 		sec.add("", o.Tenant, "step", st)

@@ -24,7 +24,7 @@ func (p *edgeProvider) ScanFromOutside(context.Context) (topology.Exposure, erro
 	return topology.Exposure{Ports: "1-65535", Addresses: []topology.ScannedAddress{{Address: "10.0.0.2", Open: p.open, Refused: 65533}}}, nil
 }
 
-func (p *edgeProvider) ScanAtRest(_ context.Context, markers []string) (topology.AtRest, map[string]int, error) {
+func (p *edgeProvider) ScanAtRest(_ context.Context, markers, canaries []string) (topology.AtRest, map[string]int, error) {
 	p.written = markers
 	counts := map[string]int{}
 	for _, m := range markers {
@@ -32,7 +32,11 @@ func (p *edgeProvider) ScanAtRest(_ context.Context, markers []string) (topology
 			counts[m] = 2
 		}
 	}
-	return topology.AtRest{Encryption: "test", Storage: "test image", BytesScanned: 1 << 20}, counts, nil
+	for _, c := range canaries {
+		counts[c] = 1
+	}
+	return topology.AtRest{Encryption: "test", Storage: "test image", BytesScanned: 1 << 20,
+		Volumes: []topology.AtRestVolume{{Node: "w1", Path: "/v/pvc-1", Encrypted: true}}, Canary: topology.AtRestCanary{Where: "test image root"}}, counts, nil
 }
 
 // The exposure and at-rest scenarios judge what the platform's scans saw: a node answering on the

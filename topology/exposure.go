@@ -11,9 +11,11 @@ type ExposureScanner interface {
 
 // AtRestScanner is a platform whose volumes' raw storage can be read (DP-ENC-1).
 type AtRestScanner interface {
-	// ScanAtRest flushes the volumes to their storage and counts each marker's occurrences in its
-	// raw bytes; the AtRest it returns has no Stores (the caller knows what it wrote).
-	ScanAtRest(ctx context.Context, markers []string) (AtRest, map[string]int, error)
+	// ScanAtRest writes the canaries in plaintext on the volumes' storage, outside any encrypted
+	// directory, flushes the volumes to it and counts each marker's and canary's occurrences in
+	// its raw bytes (then removes the canaries). The AtRest it returns has no Stores and only the
+	// canaries' Where (the caller knows what it wrote).
+	ScanAtRest(ctx context.Context, markers, canaries []string) (AtRest, map[string]int, error)
 }
 
 // AtRest is a scan of the raw bytes under the nodes' volumes for records written through the
@@ -30,6 +32,16 @@ type AtRest struct {
 	Stores []AtRestStore `json:"stores"`
 	// Volumes are the data volumes' directories with whether the kernel reports them encrypted.
 	Volumes []AtRestVolume `json:"volumes,omitempty"`
+	// Canary is what was written in plaintext on purpose on the same storage and what the same
+	// scan found of it: proof that the scan would see plaintext.
+	Canary AtRestCanary `json:"canary"`
+}
+
+// AtRestCanary is markers written in plaintext on purpose where the scan reads, and found there.
+type AtRestCanary struct {
+	Where   string `json:"where"`
+	Written int    `json:"written"`
+	Found   int    `json:"found"`
 }
 
 // AtRestStore is one store of one tenant: markers acknowledged, and found in the raw storage.
