@@ -8,10 +8,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"time"
 
 	"dpsim/internal/strictyaml"
+	"dpsim/topology"
 )
 
 // Claims are the promises, each a threshold a control checks.
@@ -49,6 +51,9 @@ type Claims struct {
 	HashIterations int    `yaml:"hashIterations"`
 	// TenantIsolation: tenants' namespaces accept connections only from themselves (DP-NET-3).
 	TenantIsolation string `yaml:"tenantIsolation"`
+	// ExposedPorts: the only TCP ports of a node that take a connection from outside the platform's
+	// network, each with the one answer allowed on it (DP-NET-1).
+	ExposedPorts []topology.ExposedPort `yaml:"exposedPorts"`
 }
 
 // Default returns the platform's promises.
@@ -72,6 +77,7 @@ func Default() Claims {
 		HashAlgorithm:   "pbkdf2",
 		HashIterations:  20000,
 		TenantIsolation: "namespace",
+		ExposedPorts:    []topology.ExposedPort{{Port: 443, Answer: topology.AnswerTLS}, {Port: 80, Answer: topology.AnswerRedirect}},
 	}
 }
 
@@ -104,11 +110,33 @@ func (c Claims) validate(source string) error {
 			errs = append(errs, &strictyaml.FieldError{Path: path, Msg: fmt.Sprintf("must be at least 1, got %d", v)})
 		}
 	}
+	errs = append(errs, c.exposedPortErrors()...)
 	if len(errs) > 0 {
 		sort.Slice(errs, func(i, j int) bool { return errs[i].Path < errs[j].Path })
 		return &strictyaml.ValidationError{Source: source, Errs: errs}
 	}
 	return nil
+}
+
+// exposedPortErrors: each exposed port within 1-65535, listed once, with an answer the scan from
+// outside tells; one of them answers TLS (the ingress).
+func (c Claims) exposedPortErrors() []*strictyaml.FieldError {
+	var errs []*strictyaml.FieldError
+	seen, ingress := map[int]bool{}, false
+	for i, p := range c.ExposedPorts {
+		at := fmt.Sprintf("exposedPorts[%d]", i)
+		if p.Port < 1 || p.Port > 65535 || seen[p.Port] {
+			errs = append(errs, &strictyaml.FieldError{Path: at + ".port", Msg: fmt.Sprintf("must be a TCP port 1-65535 listed once, got %d", p.Port)})
+		}
+		if !slices.Contains(topology.PortAnswers, p.Answer) {
+			errs = append(errs, &strictyaml.FieldError{Path: at + ".answer", Msg: fmt.Sprintf("must be one of %q, got %q", topology.PortAnswers, p.Answer)})
+		}
+		seen[p.Port], ingress = true, ingress || p.Answer == topology.AnswerTLS
+	}
+	if !ingress {
+		errs = append(errs, &strictyaml.FieldError{Path: "exposedPorts", Msg: "must list the ingress's port, answering " + topology.AnswerTLS})
+	}
+	return errs
 }
 
 // Duration parses one of the claims' duration fields (validated at load).

@@ -22,6 +22,14 @@ func TestLoadFile(t *testing.T) {
 		{"wrong type", "minCopies: two\n", "minCopies", nil},
 		{"bad duration", "maxCertLifetime: 90d\n", "maxCertLifetime", nil},
 		{"zero copies", "minCopies: 0\n", "minCopies", nil},
+		{"another platform's exposed ports", "exposedPorts: [{port: 443, answer: https}, {port: 22, answer: tcp}]\n", "", func(c Claims) bool {
+			return len(c.ExposedPorts) == 2 && c.ExposedPorts[1].Port == 22
+		}},
+		{"exposed port out of range", "exposedPorts: [{port: 443, answer: https}, {port: 70000, answer: tcp}]\n", "exposedPorts[1].port", nil},
+		{"exposed port zero", "exposedPorts: [{port: 0, answer: https}]\n", "exposedPorts[0].port", nil},
+		{"exposed port twice", "exposedPorts: [{port: 443, answer: https}, {port: 443, answer: tcp}]\n", "exposedPorts[1].port", nil},
+		{"exposed port answer unknown", "exposedPorts: [{port: 443, answer: https}, {port: 80, answer: redirect}]\n", "exposedPorts[1].answer", nil},
+		{"no ingress among the exposed ports", "exposedPorts: [{port: 80, answer: redirect to https}]\n", "exposedPorts: must list the ingress's port", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

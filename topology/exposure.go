@@ -1,6 +1,11 @@
 package topology
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // ExposureScanner is a platform whose nodes a client outside its network can scan (DP-NET-1).
 type ExposureScanner interface {
@@ -51,8 +56,6 @@ type AtRestVolume struct {
 // Exposure is a scan of every TCP port of every node address from outside the platform's network
 // (DP-NET-1).
 type Exposure struct {
-	// Admitted are the ports the platform admits from outside besides the ingress's (network.expose).
-	Admitted  []int            `json:"admitted"`
 	From      string           `json:"from"`  // where the scan ran
 	Ports     string           `json:"ports"` // e.g. 1-65535
 	Seconds   float64          `json:"seconds"`
@@ -71,11 +74,44 @@ type ScannedAddress struct {
 	Error   string     `json:"error,omitempty"` // the first probe error
 }
 
-// OpenPort is a port that took a connection and what it answered: "https" (a TLS handshake
-// completed), "redirect to https" (an HTTP redirect to an https URL), "http <status>", or "tcp"
-// (a connection, no HTTP or TLS answer).
+// OpenPort is a port that took a connection and what it answered: AnswerTLS, AnswerRedirect,
+// AnswerHTTP and the status ("http 200") or AnswerTCP.
 type OpenPort struct {
 	Port   int    `json:"port"`
 	Answer string `json:"answer"`
 	Detail string `json:"detail,omitempty"`
+}
+
+// What an open port answered, as the scan from outside tells it: it tries a TLS handshake, then
+// asks GET / over plain HTTP.
+const (
+	AnswerTLS      = "https"             // a TLS handshake completed
+	AnswerRedirect = "redirect to https" // GET / answered with a 3xx to an https:// URL
+	AnswerHTTP     = "http"              // GET / answered otherwise; the status follows ("http 200")
+	AnswerTCP      = "tcp"               // a connection, no TLS or HTTP answer
+)
+
+// PortAnswers are the answers a claim can allow on a port (AnswerHTTP: any plain HTTP answer).
+var PortAnswers = []string{AnswerTLS, AnswerRedirect, AnswerHTTP, AnswerTCP}
+
+// ExposedPort is a port that may take a connection from outside, and the one answer allowed on it.
+type ExposedPort struct {
+	Port   int    `yaml:"port" json:"port"`
+	Answer string `yaml:"answer" json:"answer"`
+}
+
+// Allows reports whether answer, as the scan told it, is the one e allows.
+func (e ExposedPort) Allows(answer string) bool {
+	return answer == e.Answer || e.Answer == AnswerHTTP && strings.HasPrefix(answer, AnswerHTTP+" ")
+}
+
+// PortRange reads a scan's range of ports, "FIRST-LAST" within 1-65535.
+func PortRange(s string) (first, last int, err error) {
+	a, b, ok := strings.Cut(s, "-")
+	first, errFirst := strconv.Atoi(a)
+	last, errLast := strconv.Atoi(b)
+	if !ok || errFirst != nil || errLast != nil || first < 1 || last > 65535 || first > last {
+		return 0, 0, fmt.Errorf("port range %q: want FIRST-LAST within 1-65535", s)
+	}
+	return first, last, nil
 }

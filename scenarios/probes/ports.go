@@ -103,23 +103,23 @@ func whatAnswers(ctx context.Context, target string, timeout time.Duration) (str
 	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout}, Config: &tls.Config{InsecureSkipVerify: true}} // only whether TLS answers
 	if conn, err := d.DialContext(tctx, "tcp", target); err == nil {
 		conn.Close()
-		return "https", ""
+		return topology.AnswerTLS, ""
 	}
 	conn, err := (&net.Dialer{Timeout: timeout}).DialContext(tctx, "tcp", target)
 	if err != nil {
-		return "tcp", err.Error()
+		return topology.AnswerTCP, err.Error()
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(timeout))
 	fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", target)
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
-		return "tcp", "no HTTP answer: " + err.Error()
+		return topology.AnswerTCP, "no HTTP answer: " + err.Error()
 	}
 	resp.Body.Close()
 	loc := resp.Header.Get("Location")
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 && strings.HasPrefix(loc, "https://") {
-		return "redirect to https", fmt.Sprintf("%d %s", resp.StatusCode, loc)
+		return topology.AnswerRedirect, fmt.Sprintf("%d %s", resp.StatusCode, loc)
 	}
-	return "http " + strconv.Itoa(resp.StatusCode), loc
+	return topology.AnswerHTTP + " " + strconv.Itoa(resp.StatusCode), loc
 }
