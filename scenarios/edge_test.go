@@ -17,14 +17,19 @@ import (
 type edgeProvider struct {
 	*fakes.Provider
 	open      []topology.OpenPort // what answers at the one node address
+	refused   string              // ports refused (the firewall admits them, nothing listens)
 	untold    int                 // ports of the range the scan never reports
 	plaintext bool                // every marker is found in the raw storage
 	written   []string
 }
 
 func (p *edgeProvider) ScanFromOutside(context.Context) (topology.Exposure, error) {
-	refused := 65535 - len(p.open) - p.untold
-	return topology.Exposure{Ports: "1-65535", Addresses: []topology.ScannedAddress{{Address: "10.0.0.2", Open: p.open, Refused: refused}}}, nil
+	refused := strings.Count(p.refused, ",") + 1
+	if p.refused == "" {
+		refused = 0
+	}
+	return topology.Exposure{Ports: "1-65535", Addresses: []topology.ScannedAddress{{Address: "10.0.0.2", Open: p.open,
+		Refused: refused, RefusedPorts: p.refused, Dropped: 65535 - len(p.open) - refused - p.untold}}}, nil
 }
 
 func (p *edgeProvider) ScanAtRest(_ context.Context, markers []string) (topology.AtRest, map[string]int, error) {
@@ -50,6 +55,7 @@ func TestEdgeScenarios(t *testing.T) {
 	tests := []struct {
 		name      string
 		open      []topology.OpenPort
+		refused   string
 		untold    int
 		expose    []int // the spec's network.expose
 		claims    claims.Claims
@@ -58,17 +64,18 @@ func TestEdgeScenarios(t *testing.T) {
 		want      reports.Status
 		says      string
 	}{
-		{"only the ingress answers", ingress, 0, nil, claims.Default(), false, "ingress-exposure", reports.Pass, "80 answered a plain-HTTP GET / with a 3xx"},
-		{"the API server answers", append(ingress, topology.OpenPort{Port: 6443, Answer: "https"}), 0, nil, claims.Default(), false, "ingress-exposure", reports.Fail, "6443"},
-		{"the spec exposes Elasticsearch", elasticsearch, 0, []int{9200}, claims.Default(), false, "ingress-exposure", reports.Fail, "10.0.0.2:9200 answered http 200"},
-		{"the claims expose Elasticsearch", elasticsearch, 0, []int{9200}, claimsES, false, "ingress-exposure", reports.Pass, "9200 answered a plain-HTTP GET / at 1"},
-		{"a scan that told about 3 ports", ingress, 65532, nil, claims.Default(), false, "ingress-exposure", reports.Error, "3 of the 65535 ports"},
-		{"no plaintext", ingress, 0, nil, claims.Default(), false, "encryption-at-rest", reports.Pass, ""},
-		{"plaintext", ingress, 0, nil, claims.Default(), true, "encryption-at-rest", reports.Fail, ""},
+		{"only the ingress answers", ingress, "", 0, nil, claims.Default(), false, "ingress-exposure", reports.Pass, "80 answered a plain-HTTP GET / with a 3xx"},
+		{"the API server answers", append(ingress, topology.OpenPort{Port: 6443, Answer: "https"}), "", 0, nil, claims.Default(), false, "ingress-exposure", reports.Fail, "6443"},
+		{"the spec exposes Elasticsearch", elasticsearch, "", 0, []int{9200}, claims.Default(), false, "ingress-exposure", reports.Fail, "10.0.0.2:9200 answered http 200"},
+		{"the spec exposes 9200, nothing listens", ingress, "9200", 0, []int{9200}, claims.Default(), false, "ingress-exposure", reports.Fail, "10.0.0.2: 9200 refused"},
+		{"the claims expose Elasticsearch", elasticsearch, "", 0, []int{9200}, claimsES, false, "ingress-exposure", reports.Pass, "9200 answered a plain-HTTP GET / at 1"},
+		{"a scan that told about 3 ports", ingress, "", 65532, nil, claims.Default(), false, "ingress-exposure", reports.Error, "3 of the 65535 ports"},
+		{"no plaintext", ingress, "", 0, nil, claims.Default(), false, "encryption-at-rest", reports.Pass, ""},
+		{"plaintext", ingress, "", 0, nil, claims.Default(), true, "encryption-at-rest", reports.Fail, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := &edgeProvider{Provider: fakes.NewProvider(), open: tt.open, untold: tt.untold, plaintext: tt.plaintext}
+			p := &edgeProvider{Provider: fakes.NewProvider(), open: tt.open, refused: tt.refused, untold: tt.untold, plaintext: tt.plaintext}
 			spec := topology.Default()
 			spec.Network.Expose = tt.expose
 			if err := p.Up(context.Background(), spec); err != nil {

@@ -17,12 +17,13 @@ var answerChecked = map[string]string{
 	topology.AnswerTCP:      "took a connection",
 }
 
-// Exposure judges a scan of the nodes from outside (DP-NET-1) against the ports the claims let
-// answer (never the spec's network.expose, which only configures the firewall): a port that took a
-// connection must be claimed and answer as claimed; the ingress (a claimed TLS port) answers on at
-// least one node; and every port of the range is accounted for at every address (open, refused,
-// dropped or not told). A port the scan could not tell about, or one it never accounted for,
-// leaves the verdict unknown (error) unless something already failed.
+// Exposure judges a scan of the nodes from outside (DP-NET-1) against the ports the claims admit
+// (never the spec's network.expose, which only configures the firewall): a port that took a
+// connection must be claimed and answer as claimed; a port that refused (a reset: the packet
+// reached the node) must be claimed, every other port dropped, as a firewall drops; the ingress (a
+// claimed TLS port) answers on at least one node; and every port of the range is accounted for at
+// every address (open, refused, dropped or not told). A port the scan could not tell about, or one
+// it never accounted for, leaves the verdict unknown (error) unless something already failed.
 func Exposure(obs topology.Exposure, allowed []topology.ExposedPort) Verdict {
 	if len(obs.Addresses) == 0 {
 		return Verdict{Status: reports.Error, Summary: "no node address scanned"}
@@ -41,7 +42,14 @@ func Exposure(obs topology.Exposure, allowed []topology.ExposedPort) Verdict {
 			}
 			answered[p.Port]++
 		}
-		unknown = append(unknown, unaccounted(a, first, last)...)
+		refused, err := topology.PortSpans(a.RefusedPorts)
+		if err != nil {
+			unknown = append(unknown, fmt.Sprintf("%s: refused ports unreadable: %v", a.Address, err))
+		}
+		if ports := unclaimedIn(refused, allowed); ports != "" {
+			problems = append(problems, fmt.Sprintf("%s: %s refused (the packets reached the node: a port the claims do not expose must be dropped)", a.Address, ports))
+		}
+		unknown = append(unknown, unaccounted(a, refused, first, last)...)
 	}
 	if tlsAnswers(answered, allowed) == 0 && len(unknown) == 0 {
 		problems = append(problems, fmt.Sprintf("no node completed a TLS handshake on %s: the ingress is not reachable from outside", tlsPorts(allowed)))
@@ -57,7 +65,7 @@ func Exposure(obs topology.Exposure, allowed []topology.ExposedPort) Verdict {
 		refused += a.Refused
 		dropped += a.Dropped
 	}
-	return verdict(true, "%d node addresses, every port of %s accounted for, in %.0fs: only the claimed ports took a connection (%s); %d ports refused, %d dropped",
+	return verdict(true, "%d node addresses, every port of %s accounted for, in %.0fs: only claimed ports answered (%s; %d refused), every other port was dropped (%d)",
 		len(obs.Addresses), obs.Ports, obs.Seconds, claimedSeen(answered, allowed), refused, dropped)
 }
 
@@ -73,12 +81,33 @@ func unclaimed(p topology.OpenPort, allowed []topology.ExposedPort) string {
 	return ""
 }
 
-// unaccounted says what the scan of a left untold: ports it could not tell about, and ports of
-// first-last it never reported at all (open + refused + dropped + not told must be the range).
-func unaccounted(a topology.ScannedAddress, first, last int) []string {
+// unclaimedIn names the ports of spans that the claims do not expose ("" if none).
+func unclaimedIn(spans []topology.PortSpan, allowed []topology.ExposedPort) string {
+	var ports []int
+	for _, s := range spans {
+		for p := s.First; p <= s.Last; p++ {
+			if !slices.ContainsFunc(allowed, func(e topology.ExposedPort) bool { return e.Port == p }) {
+				ports = append(ports, p)
+			}
+		}
+	}
+	return topology.FormatPorts(ports)
+}
+
+// unaccounted says what the scan of a left untold: ports it could not tell about, refused ports it
+// did not name, and ports of first-last it never reported at all (open + refused + dropped + not
+// told must be the range).
+func unaccounted(a topology.ScannedAddress, refused []topology.PortSpan, first, last int) []string {
 	var out []string
 	if a.Errors > 0 {
 		out = append(out, fmt.Sprintf("%s: %d ports not told (%s)", a.Address, a.Errors, a.Error))
+	}
+	named := 0
+	for _, s := range refused {
+		named += max(0, min(s.Last, last)-max(s.First, first)+1)
+	}
+	if named != a.Refused {
+		out = append(out, fmt.Sprintf("%s: %d ports refused, %d of them named within %d-%d (%q)", a.Address, a.Refused, named, first, last, a.RefusedPorts))
 	}
 	open := map[int]bool{} // distinct open ports within the range
 	for _, p := range a.Open {

@@ -10,10 +10,25 @@ import (
 )
 
 func TestExposure(t *testing.T) {
+	// node is an address behind a firewall: the open ports answer, every other port is dropped.
 	node := func(addr string, open ...topology.OpenPort) topology.ScannedAddress {
-		return topology.ScannedAddress{Address: addr, Open: open, Refused: 65535 - len(open)}
+		return topology.ScannedAddress{Address: addr, Open: open, Dropped: 65535 - len(open)}
 	}
-	told := func(a topology.ScannedAddress, refused, dropped, errors int) topology.ScannedAddress {
+	// refusing has ports (e.g. "9200") refused instead of dropped: the firewall admits them.
+	refusing := func(a topology.ScannedAddress, ports string) topology.ScannedAddress {
+		spans, err := topology.PortSpans(ports)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range spans {
+			a.Refused += s.Last - s.First + 1
+		}
+		a.Dropped -= a.Refused
+		a.RefusedPorts = ports
+		return a
+	}
+	// counts overrides what the scan says it told.
+	counts := func(a topology.ScannedAddress, refused, dropped, errors int) topology.ScannedAddress {
 		a.Refused, a.Dropped, a.Errors = refused, dropped, errors
 		return a
 	}
@@ -32,13 +47,21 @@ func TestExposure(t *testing.T) {
 	}{
 		{"only the ingress", []topology.ScannedAddress{node("10.0.0.2", redirect, https), node("10.0.0.3", redirect, https)}, claimed,
 			reports.Pass, "443 completed a TLS handshake at 2, 80 answered a plain-HTTP GET / with a 3xx to an https:// URL at 2"},
-		{"every port accounted for", []topology.ScannedAddress{told(node("10.0.0.2", https), 65000, 534, 0)}, claimed,
+		{"every port accounted for", []topology.ScannedAddress{node("10.0.0.2", https)}, claimed,
 			reports.Pass, "every port of 1-65535 accounted for"},
+		{"claimed ports refused where no ingress runs", []topology.ScannedAddress{node("10.0.0.2", redirect, https), refusing(node("10.0.0.3"), "80,443")}, claimed,
+			reports.Pass, "2 refused), every other port was dropped (131066)"},
 		{"80 closed", []topology.ScannedAddress{node("10.0.0.2", https)}, claimed, reports.Pass, "80 took none"},
 		{"the API server open", []topology.ScannedAddress{node("10.0.0.2", redirect, https, port(6443, "https"))}, claimed,
 			reports.Fail, "10.0.0.2:6443 answered https (not a port the claims expose)"},
-		{"Elasticsearch exposed by the spec", []topology.ScannedAddress{node("10.0.0.2", redirect, https, port(9200, "http 200"))}, claimed,
+		{"Elasticsearch answering where the spec exposes it", []topology.ScannedAddress{node("10.0.0.2", redirect, https, port(9200, "http 200"))}, claimed,
 			reports.Fail, "10.0.0.2:9200 answered http 200 (not a port the claims expose)"},
+		{"the firewall admitting 9200, nothing listening", []topology.ScannedAddress{refusing(node("10.0.0.2", redirect, https), "9200")}, claimed,
+			reports.Fail, "10.0.0.2: 9200 refused (the packets reached the node"},
+		{"no firewall", []topology.ScannedAddress{refusing(node("10.0.0.2", redirect, https), "1-79,81-442,444-65535")}, claimed,
+			reports.Fail, "10.0.0.2: 1-79,81-442,444-65535 refused"},
+		{"the claims admit 9200", []topology.ScannedAddress{refusing(node("10.0.0.2", redirect, https), "9200")}, es,
+			reports.Pass, "1 refused"},
 		{"a claimed port answering otherwise", []topology.ScannedAddress{node("10.0.0.2", https, port(9200, "http 200"))}, es,
 			reports.Fail, "10.0.0.2:9200 answered http 200 (the claims allow only https there)"},
 		{"a port the claims expose", []topology.ScannedAddress{node("10.0.0.2", redirect, https, port(22, "tcp"))}, withSSH,
@@ -50,20 +73,27 @@ func TestExposure(t *testing.T) {
 		{"443 without TLS", []topology.ScannedAddress{node("10.0.0.2", port(443, "tcp"))}, claimed,
 			reports.Fail, "no node completed a TLS handshake on 443"},
 		{"nothing answers", []topology.ScannedAddress{node("10.0.0.2")}, claimed, reports.Fail, "ingress is not reachable"},
-		{"ports not told", []topology.ScannedAddress{{Address: "10.0.0.2", Open: []topology.OpenPort{https}, Refused: 65531, Errors: 3, Error: "port 7: too many open files"}}, claimed,
-			reports.Error, "3 ports not told (port 7: too many open files)"},
-		{"a scan that told about 3 ports", []topology.ScannedAddress{told(node("10.0.0.2", redirect, https), 1, 0, 0)}, claimed,
+		{"ports not told", []topology.ScannedAddress{counts(node("10.0.0.2", https), 0, 65531, 3)}, claimed,
+			reports.Error, "3 ports not told"},
+		{"a scan that told about 3 ports", []topology.ScannedAddress{counts(node("10.0.0.2", redirect, https), 0, 1, 0)}, claimed,
 			reports.Error, "10.0.0.2: 3 of the 65535 ports of 1-65535 accounted for"},
-		{"one address short", []topology.ScannedAddress{node("10.0.0.2", redirect, https), told(node("10.0.0.3", redirect, https), 65532, 0, 0)}, claimed,
+		{"one address short", []topology.ScannedAddress{node("10.0.0.2", redirect, https), counts(node("10.0.0.3", redirect, https), 0, 65532, 0)}, claimed,
 			reports.Error, "10.0.0.3: 65534 of the 65535"},
-		{"more told than scanned", []topology.ScannedAddress{told(node("10.0.0.2", https), 65535, 0, 0)}, claimed,
+		{"more told than scanned", []topology.ScannedAddress{counts(node("10.0.0.2", https), 0, 65535, 0)}, claimed,
 			reports.Error, "65536 of the 65535"},
-		{"an open port told twice", []topology.ScannedAddress{told(node("10.0.0.2", https, https), 65534, 0, 0)}, claimed,
+		{"an open port told twice", []topology.ScannedAddress{counts(node("10.0.0.2", https, https), 0, 65534, 0)}, claimed,
 			reports.Error, "1 open of 2 reported"},
-		{"an exposed port fails whatever is untold", []topology.ScannedAddress{told(node("10.0.0.2", https, port(9200, "http 200")), 0, 0, 0)}, claimed,
+		{"refused ports not named", []topology.ScannedAddress{counts(node("10.0.0.2", https), 1, 65533, 0)}, claimed,
+			reports.Error, "1 ports refused, 0 of them named"},
+		{"refused ports unreadable", []topology.ScannedAddress{func() topology.ScannedAddress {
+			a := counts(node("10.0.0.2", https), 1, 65533, 0)
+			a.RefusedPorts = "80-x"
+			return a
+		}()}, claimed, reports.Error, "refused ports unreadable"},
+		{"an exposed port fails whatever is untold", []topology.ScannedAddress{counts(node("10.0.0.2", https, port(9200, "http 200")), 0, 0, 0)}, claimed,
 			reports.Fail, "10.0.0.2:9200 answered http 200"},
 		{"nothing scanned", nil, claimed, reports.Error, "no node address"},
-		{"443 not told", []topology.ScannedAddress{{Address: "10.0.0.2", Open: []topology.OpenPort{}, Refused: 65534, Errors: 1, Error: "port 443: no route to host"}}, claimed,
+		{"443 not told", []topology.ScannedAddress{{Address: "10.0.0.2", Open: []topology.OpenPort{}, Dropped: 65534, Errors: 1, Error: "port 443: no route to host"}}, claimed,
 			reports.Error, "port 443: no route to host"},
 	}
 	for _, tt := range tests {

@@ -32,12 +32,13 @@ type Scan struct {
 var DefaultScan = Scan{First: 1, Last: 65535, Concurrency: 2048, DialTimeout: time.Second, AnswerTimeout: 3 * time.Second}
 
 // Ports tries every port of s on every address, and for each that takes a connection asks what
-// answers (TLS, then HTTP). A reset is refused, no answer within DialTimeout is dropped, anything
+// answers (TLS, then HTTP). A reset is refused (and named), no answer within DialTimeout is dropped, anything
 // else (too many open files, no route) an error: the scan could not tell.
 func Ports(ctx context.Context, addrs []string, s Scan) topology.Exposure {
 	start := time.Now()
 	out := topology.Exposure{Ports: fmt.Sprintf("%d-%d", s.First, s.Last)}
 	results := make([]topology.ScannedAddress, len(addrs))
+	refused := make([][]int, len(addrs))
 	for i, a := range addrs {
 		results[i] = topology.ScannedAddress{Address: a, Open: []topology.OpenPort{}}
 	}
@@ -68,6 +69,7 @@ func Ports(ctx context.Context, addrs []string, s Scan) topology.Exposure {
 				switch {
 				case errors.Is(err, syscall.ECONNREFUSED):
 					results[i].Refused++
+					refused[i] = append(refused[i], port)
 				case isTimeout(err) && ctx.Err() == nil:
 					results[i].Dropped++
 				default:
@@ -82,6 +84,7 @@ func Ports(ctx context.Context, addrs []string, s Scan) topology.Exposure {
 	wg.Wait()
 	for i := range results {
 		slices.SortFunc(results[i].Open, func(a, b topology.OpenPort) int { return a.Port - b.Port })
+		results[i].RefusedPorts = topology.FormatPorts(refused[i])
 	}
 	out.Addresses = results
 	out.Seconds = time.Since(start).Seconds()

@@ -14,6 +14,7 @@ import (
 	"dpsim/internal/testenv"
 	"dpsim/reports"
 	"dpsim/scenarios/checkers"
+	"dpsim/topology"
 )
 
 // A scan of 127.0.0.1 finds an HTTPS server, an HTTP server that redirects to HTTPS, one that
@@ -59,6 +60,14 @@ func TestPortsTellsWhatAnswers(t *testing.T) {
 	}
 	if total := len(a.Open) + a.Refused + a.Dropped + a.Errors; total != last-first+1 {
 		t.Errorf("%d ports accounted for, want %d", total, last-first+1)
+	}
+	refused, err := topology.PortSpans(a.RefusedPorts)
+	named := 0
+	for _, r := range refused {
+		named += r.Last - r.First + 1
+	}
+	if err != nil || named != a.Refused {
+		t.Errorf("refused %d, named %q (%v)", a.Refused, a.RefusedPorts, err)
 	}
 }
 
