@@ -9,9 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"dpsim/internal/strictyaml"
+	"dpsim/topology"
 )
 
 // Claims are the promises, each a threshold a control checks.
@@ -53,6 +56,9 @@ type Claims struct {
 	HashIterations int    `yaml:"hashIterations"`
 	// TenantIsolation: tenants' namespaces accept connections only from themselves (DP-NET-3).
 	TenantIsolation string `yaml:"tenantIsolation"`
+	// ExposedPorts: the only TCP ports of a node that take a connection from outside the platform's
+	// network, each with the one answer allowed on it (DP-NET-1).
+	ExposedPorts []topology.ExposedPort `yaml:"exposedPorts"`
 }
 
 // Default returns the platform's promises.
@@ -77,6 +83,7 @@ func Default() Claims {
 		HashAlgorithm:   "pbkdf2",
 		HashIterations:  20000,
 		TenantIsolation: "namespace",
+		ExposedPorts:    []topology.ExposedPort{{Port: 443, Answer: topology.AnswerTLS}, {Port: 80, Answer: topology.AnswerRedirect}},
 	}
 }
 
@@ -117,6 +124,28 @@ func (c Claims) validate(source string) error {
 		return &strictyaml.ValidationError{Kind: "claims", Source: source, Errs: errs}
 	}
 	return nil
+}
+
+// exposedPortsProblem says what is wrong with the exposed ports ("" when nothing): each within
+// 1-65535, listed once, with an answer the scan from outside tells; one of them answers TLS (the
+// ingress).
+func (c Claims) exposedPortsProblem() string {
+	var problems []string
+	seen, ingress := map[int]bool{}, false
+	for i, p := range c.ExposedPorts {
+		at := fmt.Sprintf("exposedPorts[%d]", i)
+		if p.Port < 1 || p.Port > 65535 || seen[p.Port] {
+			problems = append(problems, fmt.Sprintf("%s.port must be a TCP port 1-65535 listed once, got %d", at, p.Port))
+		}
+		if !slices.Contains(topology.PortAnswers, p.Answer) {
+			problems = append(problems, fmt.Sprintf("%s.answer must be one of %q, got %q", at, topology.PortAnswers, p.Answer))
+		}
+		seen[p.Port], ingress = true, ingress || p.Answer == topology.AnswerTLS
+	}
+	if !ingress {
+		problems = append(problems, "must list the ingress's port, answering "+topology.AnswerTLS)
+	}
+	return strings.Join(problems, "; ")
 }
 
 // Duration parses one of the claims' duration fields (validated at load).

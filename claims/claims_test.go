@@ -49,6 +49,14 @@ func TestLoadFile(t *testing.T) {
 		{"a second document", "minCopies: 2\n---\nminCopies: 1\n", "(document)", nil},
 		{"TLS 1.3 alone needs no suite", "tlsVersions: [\"1.3\"]\ntlsCipherSuites: []\n", "", func(c Claims) bool { return len(c.TLSCipherSuites) == 0 }},
 		{"no isolation promised", "tenantIsolation: none\n", "", func(c Claims) bool { return c.TenantIsolation == "none" }},
+		{"another platform's exposed ports", "exposedPorts: [{port: 443, answer: https}, {port: 22, answer: tcp}]\n", "", func(c Claims) bool {
+			return len(c.ExposedPorts) == 2 && c.ExposedPorts[1].Port == 22
+		}},
+		{"exposed port out of range", "exposedPorts: [{port: 443, answer: https}, {port: 70000, answer: tcp}]\n", "exposedPorts[1].port", nil},
+		{"exposed port zero", "exposedPorts: [{port: 0, answer: https}]\n", "exposedPorts[0].port", nil},
+		{"exposed port twice", "exposedPorts: [{port: 443, answer: https}, {port: 443, answer: tcp}]\n", "exposedPorts[1].port", nil},
+		{"exposed port answer unknown", "exposedPorts: [{port: 443, answer: https}, {port: 80, answer: redirect}]\n", "exposedPorts[1].answer", nil},
+		{"no ingress among the exposed ports", "exposedPorts: [{port: 80, answer: redirect to https}]\n", "exposedPorts: must list the ingress's port", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

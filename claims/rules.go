@@ -51,6 +51,7 @@ func rules() []rule {
 		{"hashAlgorithm", func(c Claims) string { return oneOf(c.HashAlgorithm, topology.HashAlgorithms) }},
 		{"hashIterations", func(c Claims) string { return inRange(c.HashIterations, 1, topology.MaxHashIterations) }},
 		{"tenantIsolation", func(c Claims) string { return oneOf(c.TenantIsolation, TenantIsolations) }},
+		{"exposedPorts", Claims.exposedPortsProblem},
 	}
 }
 

@@ -17,7 +17,7 @@ var claimsRead = map[string][]string{
 	"DP-BAK-3":  {"backupRetention"},
 	"DP-BAK-4":  {},
 	"DP-OFF-1":  {},
-	"DP-NET-1":  {},
+	"DP-NET-1":  {"exposedPorts"},
 	"DP-NET-2":  {"tlsVersions", "tlsCipherSuites", "tlsCurves", "certCurve", "maxCertLifetime"},
 	"DP-NET-3":  {"tenantIsolation"},
 	"DP-AUTH-1": {"authProtocol"},

@@ -27,7 +27,9 @@ func (ExposureProbe) Observe(ctx context.Context, env Env, o *Observation) error
 
 func exposureInvariant() Invariant {
 	return probeInvariant("exposure", "DP-NET-1", "no scan from outside", func(o *Observation) *topology.Exposure { return o.Exposure },
-		func(e topology.Exposure, _ claims.Claims) checkers.Verdict { return checkers.Exposure(e, e.Admitted) })
+		func(e topology.Exposure, c claims.Claims) checkers.Verdict {
+			return checkers.Exposure(e, c.ExposedPorts)
+		})
 }
 
 // AtRestDrill writes records through every data store on the nodes' volumes of every tenant
