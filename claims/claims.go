@@ -6,12 +6,15 @@ package claims
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
-	"sort"
+	"slices"
+	"strings"
 	"time"
 
 	"dpsim/internal/strictyaml"
+	"dpsim/topology"
 )
 
 // Claims are the promises, each a threshold a control checks.
@@ -20,6 +23,10 @@ type Claims struct {
 	MinNodesPerComponent int `yaml:"minNodesPerComponent"`
 	// MinCopies: every acknowledged record is stored on at least this many distinct nodes (DP-DUR-2).
 	MinCopies int `yaml:"minCopies"`
+	// MinCopiesAt: when a record must have its MinCopies copies: "acknowledgement" (the promise: a
+	// record acknowledged with fewer breaks it) or "settled" (a weaker promise: only once the
+	// platform has settled after a fault) (DP-DUR-2).
+	MinCopiesAt string `yaml:"minCopiesAt"`
 	// MaxLostOnNodeLoss: acknowledged writes that losing one node may lose (DP-DUR-3).
 	MaxLostOnNodeLoss int `yaml:"maxLostOnNodeLoss"`
 	// MaxLostOnDriveLoss: acknowledged writes that losing one drive may lose (DP-DUR-4).
@@ -49,6 +56,9 @@ type Claims struct {
 	HashIterations int    `yaml:"hashIterations"`
 	// TenantIsolation: tenants' namespaces accept connections only from themselves (DP-NET-3).
 	TenantIsolation string `yaml:"tenantIsolation"`
+	// ExposedPorts: the only TCP ports of a node that take a connection from outside the platform's
+	// network, each with the one answer allowed on it (DP-NET-1).
+	ExposedPorts []topology.ExposedPort `yaml:"exposedPorts"`
 }
 
 // Default returns the platform's promises.
@@ -56,6 +66,7 @@ func Default() Claims {
 	return Claims{
 		MinNodesPerComponent: 3,
 		MinCopies:            2,
+		MinCopiesAt:          CopiesAtAcknowledgement,
 		MaxLostOnNodeLoss:    0,
 		MaxLostOnDriveLoss:   0,
 		MaxLostOnZoneLoss:    0,
@@ -72,8 +83,15 @@ func Default() Claims {
 		HashAlgorithm:   "pbkdf2",
 		HashIterations:  20000,
 		TenantIsolation: "namespace",
+		ExposedPorts:    []topology.ExposedPort{{Port: 443, Answer: topology.AnswerTLS}, {Port: 80, Answer: topology.AnswerRedirect}},
 	}
 }
+
+// The values of MinCopiesAt.
+const (
+	CopiesAtAcknowledgement = "acknowledgement"
+	CopiesOnceSettled       = "settled"
+)
 
 // LoadFile reads a claims file; keys it omits keep the built-in promise.
 func LoadFile(path string) (Claims, error) {
@@ -83,6 +101,9 @@ func LoadFile(path string) (Claims, error) {
 	}
 	c := Default()
 	if err := strictyaml.Decode(data, path, &c); err != nil {
+		if ve, ok := errors.AsType[*strictyaml.ValidationError](err); ok {
+			ve.Kind = "claims"
+		}
 		return Claims{}, err
 	}
 	if err := c.validate(path); err != nil {
@@ -91,24 +112,40 @@ func LoadFile(path string) (Claims, error) {
 	return c, nil
 }
 
+// validate checks every claim against what dpsim can judge; every problem names its key.
 func (c Claims) validate(source string) error {
 	var errs []*strictyaml.FieldError
-	for path, v := range map[string]string{"maxRecovery": c.MaxRecovery, "backupInterval": c.BackupInterval,
-		"backupRetention": c.BackupRetention, "maxCertLifetime": c.MaxCertLifetime} {
-		if _, err := time.ParseDuration(v); err != nil {
-			errs = append(errs, &strictyaml.FieldError{Path: path, Msg: fmt.Sprintf("must be a duration such as 24h, got %q", v)})
-		}
-	}
-	for path, v := range map[string]int{"minNodesPerComponent": c.MinNodesPerComponent, "minCopies": c.MinCopies} {
-		if v < 1 {
-			errs = append(errs, &strictyaml.FieldError{Path: path, Msg: fmt.Sprintf("must be at least 1, got %d", v)})
+	for _, r := range rules() {
+		if msg := r.check(c); msg != "" {
+			errs = append(errs, &strictyaml.FieldError{Path: r.key, Msg: msg})
 		}
 	}
 	if len(errs) > 0 {
-		sort.Slice(errs, func(i, j int) bool { return errs[i].Path < errs[j].Path })
-		return &strictyaml.ValidationError{Source: source, Errs: errs}
+		return &strictyaml.ValidationError{Kind: "claims", Source: source, Errs: errs}
 	}
 	return nil
+}
+
+// exposedPortsProblem says what is wrong with the exposed ports ("" when nothing): each within
+// 1-65535, listed once, with an answer the scan from outside tells; one of them answers TLS (the
+// ingress).
+func (c Claims) exposedPortsProblem() string {
+	var problems []string
+	seen, ingress := map[int]bool{}, false
+	for i, p := range c.ExposedPorts {
+		at := fmt.Sprintf("exposedPorts[%d]", i)
+		if p.Port < 1 || p.Port > 65535 || seen[p.Port] {
+			problems = append(problems, fmt.Sprintf("%s.port must be a TCP port 1-65535 listed once, got %d", at, p.Port))
+		}
+		if !slices.Contains(topology.PortAnswers, p.Answer) {
+			problems = append(problems, fmt.Sprintf("%s.answer must be one of %q, got %q", at, topology.PortAnswers, p.Answer))
+		}
+		seen[p.Port], ingress = true, ingress || p.Answer == topology.AnswerTLS
+	}
+	if !ingress {
+		problems = append(problems, "must list the ingress's port, answering "+topology.AnswerTLS)
+	}
+	return strings.Join(problems, "; ")
 }
 
 // Duration parses one of the claims' duration fields (validated at load).

@@ -27,7 +27,10 @@ func Catalogue() []Def {
 			return fmt.Sprintf("every data-storing component (Kafka, Elasticsearch, StackGraph, the object store) runs on at least %d nodes", c.MinNodesPerComponent)
 		}},
 		{"DP-DUR-2", "Every record is replicated", func(c claims.Claims) string {
-			return fmt.Sprintf("every acknowledged record is stored on at least %d distinct nodes", c.MinCopies)
+			if c.MinCopiesAt == claims.CopiesOnceSettled {
+				return fmt.Sprintf("every acknowledged record is stored on at least %d distinct nodes once the platform has settled (a weaker promise: not from its acknowledgement)", c.MinCopies)
+			}
+			return fmt.Sprintf("every acknowledged record is stored on at least %d distinct nodes from its acknowledgement on", c.MinCopies)
 		}},
 		{"DP-DUR-3", "Node loss loses no acknowledged write", func(c claims.Claims) string {
 			return fmt.Sprintf("losing one node (or cutting it off) loses at most %d acknowledged writes", c.MaxLostOnNodeLoss)
@@ -106,6 +109,9 @@ func Judge(c claims.Claims, scenarios []reports.Scenario) []reports.Control {
 				continue
 			}
 			ctl.Evidence = append(ctl.Evidence, evidenceFor(d.ID, s)...)
+		}
+		if len(ctl.Evidence) > 0 {
+			ctl.Evidence = append(ctl.Evidence, claimEvidence(c, d.ID)...)
 		}
 		sort.Strings(skipReasons)
 		ctl.Status, ctl.Reason = verdictOf(ctl, skipReasons)

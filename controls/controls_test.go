@@ -84,3 +84,56 @@ func saysNothing(controls []reports.Control) []string {
 	}
 	return bad
 }
+
+// A claim dpsim cannot judge (made in code: files are refused at load) turns the passing evidence
+// of its control into an error naming the claim, never a pass.
+func TestUnjudgeableClaimIsNeverAPass(t *testing.T) {
+	tests := []struct {
+		control, key string
+		weaken       func(*claims.Claims)
+	}{
+		{"DP-AUTH-1", "authProtocol", func(c *claims.Claims) { c.AuthProtocol = "saml" }},
+		{"DP-NET-3", "tenantIsolation", func(c *claims.Claims) { c.TenantIsolation = "sometimes" }},
+		{"DP-NET-2", "tlsVersions", func(c *claims.Claims) { c.TLSVersions = []string{"1.7"} }},
+		{"DP-NET-2", "certCurve", func(c *claims.Claims) { c.CertCurve = "P-999" }},
+		{"DP-NET-2", "maxCertLifetime", func(c *claims.Claims) { c.MaxCertLifetime = "-5h" }},
+		{"DP-DUR-2", "minCopies", func(c *claims.Claims) { c.MinCopies = 0 }},
+		{"DP-DUR-3", "maxLostOnNodeLoss", func(c *claims.Claims) { c.MaxLostOnNodeLoss = -1 }},
+		{"DP-AUTH-2", "hashIterations", func(c *claims.Claims) { c.HashIterations = 0 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			c := claims.Default()
+			tt.weaken(&c)
+			pass := reports.Check{Name: "probe", Control: tt.control, Status: reports.Pass, Summary: "all as claimed"}
+			sc := reports.Scenario{Name: "s", Status: reports.Pass, Controls: []string{tt.control}, Checks: []reports.Check{pass}}
+			for _, ctl := range Judge(c, []reports.Scenario{sc}) {
+				if ctl.ID == tt.control && (ctl.Status != reports.Error || !strings.Contains(ctl.Reason, tt.key)) {
+					t.Fatalf("%s %s (%q), want error naming %s", ctl.ID, ctl.Status, ctl.Reason, tt.key)
+				}
+			}
+		})
+	}
+}
+
+// Every control says which claims it reads, and every claim is read by a control.
+func TestEveryClaimIsReadByAControl(t *testing.T) {
+	read := map[string]bool{}
+	for _, id := range IDs() {
+		keys, ok := claimsRead[id]
+		if !ok {
+			t.Errorf("%s: no entry in claimsRead", id)
+		}
+		for _, k := range keys {
+			if p := claims.Default().Problem(k); p != "" {
+				t.Errorf("%s reads %q: %s", id, k, p)
+			}
+			read[k] = true
+		}
+	}
+	for _, k := range claims.Keys() {
+		if !read[k] {
+			t.Errorf("claim %q is read by no control in claimsRead", k)
+		}
+	}
+}

@@ -385,11 +385,11 @@ func (p *Provider) Remains(ctx context.Context, tenant string) ([]topology.Remna
 		}
 		for _, k := range s.object.keys(backupBucket) {
 			if strings.Contains(k, ns) {
-				out = append(out, topology.Remnant{Kind: "object", Name: strings.TrimPrefix(k, backupBucket), Where: "backup storage"})
+				out = append(out, topology.StorageRemnant(strings.TrimPrefix(k, backupBucket), "backup storage"))
 			}
 		}
 		for _, k := range s.object.keys(tenant + "/") {
-			out = append(out, topology.Remnant{Kind: "object", Name: k, Where: "object store"})
+			out = append(out, topology.Remnant{Kind: topology.RemnantBucketObject, Name: k, Where: "object store"})
 		}
 		return nil
 	})

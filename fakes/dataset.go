@@ -44,6 +44,9 @@ func (d *dataset) WriteStream(ctx context.Context, ids iter.Seq[string], valueBy
 				key := d.keyPrefix + id
 				ack, applied, err := d.data.put(key)
 				res.Ack, res.Err = ack, err
+				if err == nil {
+					res.Detail = fmt.Sprintf("acknowledged by %s with %d copies", ack.Node, ack.Copies)
+				}
 				if applied {
 					d.hashes[key] = topology.ValueHash(topology.Value(id, valueBytes))
 					if mis.corrupts() {

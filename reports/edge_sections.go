@@ -19,7 +19,7 @@ func edgeSections(s Scenario) []section {
 		out = append(out, exposureSection(*s.Exposure))
 	}
 	if s.AtRest != nil {
-		out = append(out, atRestSection(*s.AtRest))
+		out = append(out, atRestSection(*s.AtRest), atRestProofSection(*s.AtRest))
 	}
 	if s.Passwords != nil {
 		out = append(out, passwordSection(*s.Passwords))
@@ -112,6 +112,25 @@ func atRestSection(a topology.AtRest) section {
 			class = Fail
 		}
 		sec.add(class, st.Tenant, st.Store, strconv.Itoa(st.Written), strconv.Itoa(st.Found), strconv.Itoa(st.Instances))
+	}
+	return sec
+}
+
+// atRestProofSection shows what else the scan rests on: the plaintext canaries it had to find,
+// and the kernel's answer on each volume's encryption.
+func atRestProofSection(a topology.AtRest) section {
+	sec := section{Title: "Canaries and volumes", Header: []string{"What", "Where", "Answer"}}
+	class := Pass
+	if a.Canary.Written == 0 || a.Canary.Found < a.Canary.Written {
+		class = Error
+	}
+	sec.add(class, "canaries written in plaintext", a.Canary.Where, fmt.Sprintf("%d of %d found by the scan", a.Canary.Found, a.Canary.Written))
+	for _, v := range a.Volumes {
+		answer, class := "encrypted", Pass
+		if !v.Encrypted {
+			answer, class = "not encrypted", Fail
+		}
+		sec.add(class, "volume on "+v.Node, v.Path, answer)
 	}
 	return sec
 }

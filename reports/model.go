@@ -305,6 +305,16 @@ type Offboarding struct {
 	Tenant  string             `json:"tenant"`
 	Steps   []string           `json:"steps"`
 	Remains []topology.Remnant `json:"remains"`
+	// Searched counts by class what the offboarding search found before and after offboarding.
+	Searched []RemnantCount `json:"searched"`
+}
+
+// RemnantCount is how many things of one class (namespace, volumes, backups, ...) of a tenant the
+// offboarding search found before offboarding and after it.
+type RemnantCount struct {
+	Class  string `json:"class"`
+	Before int    `json:"before"`
+	After  int    `json:"after"`
 }
 
 // Isolation is a scenario's tenant-isolation truth table (DP-NET-3): every probe of every phase,
@@ -394,6 +404,13 @@ type Ledger struct {
 	UnexpectedIDs    []string `json:"unexpectedIds,omitempty"`
 	FailedPresentIDs []string `json:"failedPresentIds,omitempty"`
 	CorruptIDs       []string `json:"corruptIds,omitempty"`
+	// FailedPresentAnswers is the store's answer to the first failed-but-present record of each part.
+	FailedPresentAnswers []string `json:"failedPresentAnswers,omitempty"`
+	// ThinAcknowledged counts the records acknowledged while the store had fewer than the promised
+	// copies; ThinIDs names the first, ThinAnswers gives the store's answer to the first of each part.
+	ThinAcknowledged int      `json:"thinAcknowledged"`
+	ThinIDs          []string `json:"thinIds,omitempty"`
+	ThinAnswers      []string `json:"thinAnswers,omitempty"`
 }
 
 // Check is one checker's verdict within a scenario.
@@ -485,7 +502,7 @@ func WriteJSON(path string, r Report) error {
 	return os.WriteFile(path, append(data, '\n'), 0o644)
 }
 
-// ReadJSON reads a report written by WriteJSON.
+// ReadJSON reads a report written by WriteJSON; a file that is not one is an error saying why.
 func ReadJSON(path string) (Report, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -494,6 +511,9 @@ func ReadJSON(path string) (Report, error) {
 	var r Report
 	if err := json.Unmarshal(data, &r); err != nil {
 		return Report{}, fmt.Errorf("decode report %s: %w", path, err)
+	}
+	if why := notAReport(r); why != "" {
+		return Report{}, fmt.Errorf("%s is not a dpsim report: %s", path, why)
 	}
 	return r, nil
 }

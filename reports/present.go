@@ -246,15 +246,15 @@ func placementSection(samples []PlacementSample) section {
 
 func ledgerSection(ledgers []Ledger) section {
 	sec := section{Title: "Ledgers", Header: []string{"Tenant", "Store", "Attempted", "Acknowledged",
-		"Failed", "Unknown", "Lost", "Unexpected", "Duplicated", "Recovered", "Failed but present", "Corrupt", "Unreadable"}}
+		"Failed", "Unknown", "Lost", "Unexpected", "Duplicated", "Recovered", "Failed but present", "Corrupt", "Acknowledged with too few copies", "Unreadable"}}
 	for _, l := range ledgers {
 		cells := []string{l.Tenant, l.Store}
-		for _, n := range []int{l.Attempted, l.Acknowledged, l.Failed, l.Unknown, l.Lost, l.Unexpected, l.Duplicated, l.Recovered, l.FailedPresent, l.Corrupt} {
+		for _, n := range []int{l.Attempted, l.Acknowledged, l.Failed, l.Unknown, l.Lost, l.Unexpected, l.Duplicated, l.Recovered, l.FailedPresent, l.Corrupt, l.ThinAcknowledged} {
 			cells = append(cells, strconv.Itoa(n))
 		}
 		cells = append(cells, strings.Join(l.Unreadable, "; "))
 		class := Status("")
-		if l.Lost > 0 || l.Unexpected > 0 || l.FailedPresent > 0 || l.Corrupt > 0 {
+		if l.Lost > 0 || l.Unexpected > 0 || l.FailedPresent > 0 || l.Corrupt > 0 || l.ThinAcknowledged > 0 {
 			class = Fail
 		}
 		sec.add(class, cells...)
@@ -262,15 +262,18 @@ func ledgerSection(ledgers []Ledger) section {
 	return sec
 }
 
-// identitySection lists the first lost, unexpected, failed-but-present and corrupt identities of
-// each ledger, for debugging.
+// identitySection lists the first lost, unexpected, failed-but-present, corrupt and thinly
+// acknowledged identities of each ledger, and the store's own answers to the failed-but-present and
+// thin ones.
 func identitySection(ledgers []Ledger) section {
-	sec := section{Title: "Lost, unexpected, failed-but-present and corrupt identities", Header: []string{"Tenant", "Store", "Kind", "First identities"}}
+	sec := section{Title: "Lost, unexpected, failed-but-present, corrupt and thinly acknowledged identities", Header: []string{"Tenant", "Store", "Kind", "First identities"}}
 	for _, l := range ledgers {
 		for _, k := range []struct {
 			kind string
 			ids  []string
-		}{{"lost", l.LostIDs}, {"unexpected", l.UnexpectedIDs}, {"failed but present", l.FailedPresentIDs}, {"corrupt", l.CorruptIDs}} {
+		}{{"lost", l.LostIDs}, {"unexpected", l.UnexpectedIDs}, {"failed but present", l.FailedPresentIDs},
+			{"failed but present: the store's answers", l.FailedPresentAnswers}, {"corrupt", l.CorruptIDs},
+			{"acknowledged with too few copies", l.ThinIDs}, {"acknowledged with too few copies: the store's answers", l.ThinAnswers}} {
 			if len(k.ids) > 0 {
 				sec.add(Fail, l.Tenant, l.Store, k.kind, strings.Join(k.ids, ", "))
 			}
@@ -372,11 +375,19 @@ func backupDriveLossSection(steps []BackupDriveLoss) section {
 	return sec
 }
 
-// offboardingSection lists what offboarding did and what remained.
+// offboardingSection lists what the search found before and after offboarding, what offboarding
+// did and what remained.
 func offboardingSection(o *Offboarding) section {
 	sec := section{Title: "Offboarding", Header: []string{"Tenant", "Step or remnant", "What"}}
 	if o == nil {
 		return sec
+	}
+	for _, c := range o.Searched {
+		var class Status
+		if c.After > 0 {
+			class = Fail
+		}
+		sec.add(class, o.Tenant, "searched", fmt.Sprintf("%s: %d found before offboarding, %d after", c.Class, c.Before, c.After))
 	}
 	for _, st := range o.Steps {
 		sec.add("", o.Tenant, "step", st)

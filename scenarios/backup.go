@@ -82,10 +82,11 @@ type DriveLossObservation struct {
 	ListErr string
 }
 
-// OffboardingObservation is an offboarding: the steps, what remained, and the other tenants'
-// backups afterwards.
+// OffboardingObservation is an offboarding: what the search found of the tenant before it, the
+// steps, what the same search found afterwards, and the other tenants' backups afterwards.
 type OffboardingObservation struct {
 	Tenant       string
+	Before       []topology.Remnant
 	Steps        []string
 	Remains      []topology.Remnant
 	OtherBackups []topology.BackupRun
@@ -567,7 +568,13 @@ func (Offboarding) run(ctx context.Context, r *runner) error {
 		}
 	}
 	r.backupObs().Offboarding = oo
-	steps, err := r.env.Provider.(topology.Offboarder).Offboard(ctx, target)
+	off := r.env.Provider.(topology.Offboarder)
+	var err error
+	if oo.Before, err = off.Remains(ctx, target); err != nil {
+		return fmt.Errorf("look for tenant %s before offboarding it: %w", target, err)
+	}
+	r.event("%d things of tenant %s found before offboarding it", len(oo.Before), target)
+	steps, err := off.Offboard(ctx, target)
 	oo.Steps = steps
 	// Whatever offboarding did, the tenant's stores and backups are no longer the scenario's to drop.
 	r.recs = slices.DeleteFunc(r.recs, func(rec *history.Recorder) bool { return rec.Tenant == target })
@@ -578,7 +585,7 @@ func (Offboarding) run(ctx context.Context, r *runner) error {
 		return fmt.Errorf("offboard tenant %s: %w", target, err)
 	}
 	r.event("offboarded tenant %s: %s", target, strings.Join(steps, "; "))
-	if oo.Remains, err = r.env.Provider.(topology.Offboarder).Remains(ctx, target); err != nil {
+	if oo.Remains, err = off.Remains(ctx, target); err != nil {
 		return fmt.Errorf("look for what remains of tenant %s: %w", target, err)
 	}
 	r.event("%d things of tenant %s remain", len(oo.Remains), target)

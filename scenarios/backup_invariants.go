@@ -152,7 +152,7 @@ func offboardingInvariant() Invariant {
 			return noBackup("offboarding", "DP-OFF-1", "offboarding")
 		}
 		oo := o.Backup.Offboarding
-		out := []reports.Check{verdictCheck("leftovers", "DP-OFF-1", oo.Tenant, checkers.Leftovers(oo.Tenant, oo.Remains))}
+		out := []reports.Check{verdictCheck("leftovers", "DP-OFF-1", oo.Tenant, checkers.Leftovers(oo.Tenant, oo.Before, oo.Remains))}
 		if len(oo.OtherBackups) > 0 {
 			_, v := checkers.Readable(oo.OtherBackups, oo.Listed, oo.Objects)
 			out = append(out, verdictCheck("other tenants' backups", "DP-OFF-1", "", v))
@@ -217,7 +217,8 @@ func backupReport(b *BackupObservation) *reports.Backups {
 			Listed: len(step.Listed), Objects: objects, Unreadable: unreadable, Status: status})
 	}
 	if oo := b.Offboarding; oo != nil {
-		out.Offboarding = &reports.Offboarding{Tenant: oo.Tenant, Steps: oo.Steps, Remains: append([]topology.Remnant{}, oo.Remains...)}
+		out.Offboarding = &reports.Offboarding{Tenant: oo.Tenant, Steps: oo.Steps, Remains: append([]topology.Remnant{}, oo.Remains...),
+			Searched: checkers.RemnantCounts(oo.Before, oo.Remains)}
 	}
 	return out
 }

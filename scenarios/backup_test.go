@@ -125,10 +125,10 @@ func TestOffboardingThatLeavesSomethingFails(t *testing.T) {
 		mentions []string
 	}{
 		"repository kept": {spec: func(s *topology.Spec) { s.Offboarding.PurgeBackupRepository = false },
-			mentions: []string{"object: kopia/tenant-b/"}},
+			mentions: []string{"RepositoryObject: kopia/tenant-b/"}},
 		"a claim kept":  {opts: []fakes.Option{fakes.WithFault(fakes.OffboardKeepsClaim)}, mentions: []string{"PersistentVolumeClaim: data-es-0 (tenant-b)"}},
 		"a backup kept": {opts: []fakes.Option{fakes.WithFault(fakes.OffboardKeepsBackup)}, mentions: []string{"Backup: tenant-b-"}},
-		"objects kept":  {opts: []fakes.Option{fakes.WithFault(fakes.DeleteKeepsObjects)}, mentions: []string{"object: backups/tenant-b-"}},
+		"objects kept":  {opts: []fakes.Option{fakes.WithFault(fakes.DeleteKeepsObjects)}, mentions: []string{"BackupObject: backups/tenant-b-"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			spec := topology.Default()

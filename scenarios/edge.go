@@ -27,14 +27,21 @@ func (ExposureProbe) Observe(ctx context.Context, env Env, o *Observation) error
 
 func exposureInvariant() Invariant {
 	return probeInvariant("exposure", "DP-NET-1", "no scan from outside", func(o *Observation) *topology.Exposure { return o.Exposure },
-		func(e topology.Exposure, _ claims.Claims) checkers.Verdict { return checkers.Exposure(e, e.Admitted) })
+		func(e topology.Exposure, c claims.Claims) checkers.Verdict {
+			return checkers.Exposure(e, c.ExposedPorts)
+		})
 }
 
 // AtRestDrill writes records through every data store on the nodes' volumes of every tenant
 // (not the object store: it is beside the cluster, its encryption is the bucket's), then has the
 // platform read its volumes' raw storage for their values (DP-ENC-1): each value is 64 random
-// letters, unique to its record, so a value found there is plaintext of that record.
+// letters, unique to its record, so a value found there is plaintext of that record. The platform
+// also writes canaries, values of the same kind, in plaintext on purpose on the same storage: the
+// scan must find them, or it would not have seen the records either.
 type AtRestDrill struct{}
+
+// atRestCanaries is how many canaries the drill has written in plaintext.
+const atRestCanaries = 8
 
 func (AtRestDrill) run(ctx context.Context, r *runner) error {
 	if err := r.openStores(ctx); err != nil {
@@ -50,9 +57,19 @@ func (AtRestDrill) run(ctx context.Context, r *runner) error {
 			markers[string(topology.Value(op.ID, r.valueBytes()))] = op.Tenant + "/" + op.Store
 		}
 	}
-	scan, counts, err := r.env.Provider.(topology.AtRestScanner).ScanAtRest(ctx, slices.Sorted(maps.Keys(markers)))
+	var canaries []string
+	for i := range atRestCanaries {
+		canaries = append(canaries, string(topology.Value(fmt.Sprintf("%s-at-rest-canary-%d", r.env.RunID, i), r.valueBytes())))
+	}
+	scan, counts, err := r.env.Provider.(topology.AtRestScanner).ScanAtRest(ctx, slices.Sorted(maps.Keys(markers)), canaries)
 	if err != nil {
 		return fmt.Errorf("scan the volumes' storage: %w", err)
+	}
+	scan.Canary.Written = len(canaries)
+	for _, c := range canaries {
+		if counts[c] > 0 {
+			scan.Canary.Found++
+		}
 	}
 	for _, rec := range r.recs {
 		s := topology.AtRestStore{Tenant: rec.Tenant, Store: rec.Store.Name()}
@@ -68,7 +85,8 @@ func (AtRestDrill) run(ctx context.Context, r *runner) error {
 		scan.Stores = append(scan.Stores, s)
 	}
 	r.obs.AtRest = &scan
-	r.event("%d markers written, %d bytes of %s scanned in %.0fs", len(markers), scan.BytesScanned, scan.Storage, scan.Seconds)
+	r.event("%d markers written, %d bytes of %s scanned in %.0fs; %d of %d plaintext canaries found", len(markers), scan.BytesScanned, scan.Storage, scan.Seconds,
+		scan.Canary.Found, scan.Canary.Written)
 	return nil
 }
 

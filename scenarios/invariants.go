@@ -40,6 +40,7 @@ type Observation struct {
 type StoreState struct {
 	Tenant    string
 	Name      string
+	Kind      topology.Kind
 	Read      topology.ReadBack
 	Placement []topology.Placement
 	// PlacementErr is why the store's placement could not be observed.
@@ -78,6 +79,8 @@ func ledgerInvariant(control string, maxLost func(claims.Claims) int) Invariant 
 		for _, s := range o.Stores {
 			l, v := checkers.Ledger(s.ops(o), s.Read, maxLost(c))
 			l.Tenant, l.Store = s.Tenant, s.Name
+			acks := checkers.CountAckCopies(s.ops(o), c.MinCopies, s.Kind.TellsCopies())
+			acks.Into(&l)
 			o.Ledgers = append(o.Ledgers, l)
 			out = append(out, check("ledger", control, s, v))
 		}
@@ -93,7 +96,9 @@ func placementInvariant() Invariant {
 		}
 		var out []reports.Check
 		for _, s := range o.Stores {
-			v := checkers.Placement(s.ops(o), s.Placement, c.MinCopies)
+			rule := checkers.PlacementRule{MinCopies: c.MinCopies, AtAcknowledgement: c.MinCopiesAt != claims.CopiesOnceSettled,
+				TellsCopies: s.Kind.TellsCopies()}
+			v := checkers.Placement(s.ops(o), s.Placement, rule)
 			if s.PlacementErr != nil {
 				v = checkers.Verdict{Status: reports.Error, Summary: "placement could not be observed from the store: " + s.PlacementErr.Error()}
 			}

@@ -623,7 +623,7 @@ func (r *runner) finalRead(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("final read of %s/%s: %w", rec.Tenant, rec.Store.Name(), err)
 		}
-		st := StoreState{Tenant: rec.Tenant, Name: rec.Store.Name(), Read: rb}
+		st := StoreState{Tenant: rec.Tenant, Name: rec.Store.Name(), Kind: rec.Store.Kind(), Read: rb}
 		if st.Placement, err = rec.Store.Placement(ctx); err != nil {
 			if ctx.Err() != nil {
 				return err

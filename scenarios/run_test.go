@@ -159,7 +159,7 @@ func TestRunScopedDatasets(t *testing.T) {
 }
 
 func TestSkippedForMissingCapability(t *testing.T) {
-	results := run(t, topology.Default(), nil, "encryption-at-rest", "ingress-exposure")
+	results := run(t, topology.Default(), nil, "ingress-exposure")
 	for _, r := range results {
 		if r.Status != reports.Skipped || r.Reason == "" {
 			t.Errorf("%s: %s (%q), want skipped with a reason", r.Name, r.Status, r.Reason)

@@ -2,6 +2,7 @@ package topology
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -109,13 +110,65 @@ type Offboarder interface {
 	Offboard(ctx context.Context, tenant string) ([]string, error)
 	// Remains lists everything of tenant still on the platform: Kubernetes objects, volumes and
 	// their directories on the nodes, backup-system objects, and objects in the backup storage
-	// (found by listing all of it).
+	// (found by listing all of it) and in the tenant's bucket. The same search runs before
+	// offboarding, where it must find the tenant's OffboardingClasses, and after it.
 	Remains(ctx context.Context, tenant string) ([]Remnant, error)
 }
 
-// Remnant is one thing of an offboarded tenant that is still there.
+// Remnant is one thing of a tenant that the offboarding search found on the platform.
 type Remnant struct {
-	Kind  string `json:"kind"` // Namespace, PersistentVolume, Backup, object, ...
+	Kind  string `json:"kind"` // Namespace, PersistentVolume, Backup, RepositoryObject, BucketObject, ...
 	Name  string `json:"name"`
 	Where string `json:"where,omitempty"`
+}
+
+// The kinds of remnant that are objects in storage.
+const (
+	RemnantBackupObject     = "BackupObject"     // a backup's object in the backup storage
+	RemnantRepositoryObject = "RepositoryObject" // volume data in the backup repository (kopia/)
+	RemnantBucketObject     = "BucketObject"     // an object in the tenant's own bucket
+)
+
+// The classes of what a tenant has on the platform. The offboarding search must find each of
+// OffboardingClasses while the tenant is there (proof that it can) and nothing afterwards.
+const (
+	ClassNamespace  = "namespace"
+	ClassVolumes    = "volumes"
+	ClassBackups    = "backups"
+	ClassRepository = "repository objects"
+	ClassBucket     = "bucket objects"
+	ClassOther      = "other"
+)
+
+// OffboardingClasses are the classes the offboarding search must find of a tenant on the platform.
+var OffboardingClasses = []string{ClassNamespace, ClassVolumes, ClassBackups, ClassRepository, ClassBucket}
+
+// remnantClasses gives the class of each kind of remnant; other kinds (schedules, restores,
+// the bucket itself, ...) are ClassOther.
+var remnantClasses = map[string]string{
+	"Namespace":             ClassNamespace,
+	"PersistentVolumeClaim": ClassVolumes,
+	"PersistentVolume":      ClassVolumes,
+	"VolumeDirectory":       ClassVolumes,
+	"Backup":                ClassBackups,
+	RemnantBackupObject:     ClassBackups,
+	RemnantRepositoryObject: ClassRepository,
+	RemnantBucketObject:     ClassBucket,
+}
+
+// Class is the class of what the tenant has on the platform that r is part of.
+func (r Remnant) Class() string {
+	if c, ok := remnantClasses[r.Kind]; ok {
+		return c
+	}
+	return ClassOther
+}
+
+// StorageRemnant is an object of the backup storage (key, in bucket where): repository data under
+// kopia/, otherwise a backup's object.
+func StorageRemnant(key, where string) Remnant {
+	if strings.HasPrefix(key, "kopia/") {
+		return Remnant{Kind: RemnantRepositoryObject, Name: key, Where: where}
+	}
+	return Remnant{Kind: RemnantBackupObject, Name: key, Where: where}
 }

@@ -18,6 +18,10 @@ var PBKDF2 = map[string]func() hash.Hash{
 	"pbkdf2-sha512": sha512.New,
 }
 
+// HashAlgorithms are the password hashes auth.hashAlgorithm may name (Keycloak's provider ids);
+// "pbkdf2" is also the family of the PBKDF2 ones in the hashAlgorithm claim.
+var HashAlgorithms = []string{"argon2", "pbkdf2", "pbkdf2-sha256", "pbkdf2-sha512"}
+
 // PasswordStore is an identity provider whose stored password credentials can be read back from
 // the provider itself (DP-AUTH-2): its realms' password policies, and for each test user the
 // credential it stored, with the password the user was given.

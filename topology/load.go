@@ -44,45 +44,26 @@ func (s Spec) Validate() error {
 	bad := func(path, msg string, args ...any) {
 		errs = append(errs, &strictyaml.FieldError{Path: path, Msg: fmt.Sprintf(msg, args...)})
 	}
-	if s.Name == "" || !isDNSLabel(s.Name) {
-		bad("name", "%q is not a DNS label (lowercase letters, digits, '-', at most 63)", s.Name)
+	if !isDNSLabel(s.Name) || len(s.Name) > maxNameLength {
+		bad("name", "%q is not a DNS label of at most %d characters (lowercase letters, digits, '-')", s.Name, maxNameLength)
 	}
-	if s.Nodes < 1 {
-		bad("nodes", "must be at least 1, got %d", s.Nodes)
-	}
-	if len(s.Zones) == 0 {
-		bad("zones", "must name at least one zone")
+	for _, c := range s.counts() {
+		if msg := c.problem(); msg != "" {
+			bad(c.path, "%s", msg)
+		}
 	}
 	checkNames(s.Zones, "zones", bad)
-	if len(s.Tenants) == 0 {
-		bad("tenants", "must name at least one tenant")
-	}
-	checkNames(s.Tenants, "tenants", bad)
+	checkTenants(s.Tenants, bad)
 
 	k := s.Kafka
-	if k.Brokers < 1 {
-		bad("kafka.brokers", "must be at least 1, got %d", k.Brokers)
-	}
 	if k.ReplicationFactor < 1 || k.ReplicationFactor > k.Brokers {
 		bad("kafka.replicationFactor", "must be between 1 and kafka.brokers (%d), got %d", k.Brokers, k.ReplicationFactor)
-	}
-	if k.MinInsyncReplicas < 1 {
-		bad("kafka.minInsyncReplicas", "must be at least 1, got %d", k.MinInsyncReplicas)
 	}
 	if k.Acks != "all" && k.Acks != "1" && k.Acks != "0" {
 		bad("kafka.acks", "must be all, 1 or 0, got %q", k.Acks)
 	}
-	if k.Partitions < 1 {
-		bad("kafka.partitions", "must be at least 1, got %d", k.Partitions)
-	}
 
 	e := s.Elasticsearch
-	if e.Nodes < 1 {
-		bad("elasticsearch.nodes", "must be at least 1, got %d", e.Nodes)
-	}
-	if e.Shards < 1 {
-		bad("elasticsearch.shards", "must be at least 1, got %d", e.Shards)
-	}
 	if e.Replicas < 0 || e.Replicas >= max(e.Nodes, 1) {
 		bad("elasticsearch.replicas", "must be between 0 and elasticsearch.nodes-1 (%d), got %d", e.Nodes-1, e.Replicas)
 	}
@@ -93,9 +74,6 @@ func (s Spec) Validate() error {
 	}
 
 	g := s.StackGraph
-	if g.Datanodes < 1 {
-		bad("stackgraph.datanodes", "must be at least 1, got %d", g.Datanodes)
-	}
 	if g.Replication < 1 || g.Replication > g.Datanodes {
 		bad("stackgraph.replication", "must be between 1 and stackgraph.datanodes (%d), got %d", g.Datanodes, g.Replication)
 	}
@@ -104,9 +82,6 @@ func (s Spec) Validate() error {
 	}
 
 	o := s.ObjectStore
-	if o.Drives < 1 {
-		bad("objectStore.drives", "must be at least 1, got %d", o.Drives)
-	}
 	if o.Parity < 0 || o.Parity > o.Drives/2 {
 		bad("objectStore.parity", "must be between 0 and half of objectStore.drives (%d), got %d", o.Drives/2, o.Parity)
 	}
@@ -161,13 +136,8 @@ func (s Spec) Validate() error {
 	if s.Auth.Provider != "keycloak" {
 		bad("auth.provider", "must be keycloak, got %q", s.Auth.Provider)
 	}
-	switch s.Auth.HashAlgorithm {
-	case "pbkdf2", "pbkdf2-sha256", "pbkdf2-sha512", "argon2":
-	default:
-		bad("auth.hashAlgorithm", "must be pbkdf2, pbkdf2-sha256, pbkdf2-sha512 or argon2, got %q", s.Auth.HashAlgorithm)
-	}
-	if s.Auth.HashIterations < 1 {
-		bad("auth.hashIterations", "must be at least 1, got %d", s.Auth.HashIterations)
+	if !slices.Contains(HashAlgorithms, s.Auth.HashAlgorithm) {
+		bad("auth.hashAlgorithm", "must be one of %s, got %q", strings.Join(HashAlgorithms, ", "), s.Auth.HashAlgorithm)
 	}
 	if s.Auth.APITrust != "own-realm" && s.Auth.APITrust != "every-realm" {
 		bad("auth.apiTrust", "must be own-realm or every-realm, got %q", s.Auth.APITrust)

@@ -124,6 +124,11 @@ const (
 	KindFile     Kind = "file"     // HDFS (StackGraph's storage)
 )
 
+// TellsCopies says whether a write's acknowledgement in this family comes with how many copies the
+// record had (Ack.Copies): every family but the erasure-coded object store, whose parts are not
+// copies.
+func (k Kind) TellsCopies() bool { return k != KindObject }
+
 // Inventory reports the data components and their placement (topology inspection).
 type Inventory interface {
 	Components(ctx context.Context) ([]Component, error)

@@ -2,6 +2,7 @@ package topology
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -64,6 +65,30 @@ func TestParseRejectsWithKeyPath(t *testing.T) {
 		{"unknown excluded component", "backup:\n  excludeComponents: [nosuch]\n", "backup.excludeComponents[0]"},
 		{"purge not a boolean", "offboarding:\n  purgeBackupRepository: maybe\n", "offboarding.purgeBackupRepository"},
 		{"not YAML", "kafka: [\n", "(document)"},
+		{"a second document", "name: a\n---\nname: b\n", "(document)"},
+		{"an integer too large for Go", "nodes: 99999999999999999999\n", "nodes"},
+		{"name longer than kind allows", "name: " + strings.Repeat("n", 51) + "\n", "name"},
+		{"nodes beyond a local platform", "nodes: 100000\n", "nodes"},
+		{"more zones than nodes can be", "zones: [a, b, c, d, e, f, g, h, i, j, k]\n", "zones"},
+		{"too many tenants", "tenants: [a, b, c, d, e]\n", "tenants"},
+		{"a million brokers", "kafka:\n  brokers: 1000000\n", "kafka.brokers"},
+		{"min in-sync beyond any broker count", "kafka:\n  minInsyncReplicas: 100\n", "kafka.minInsyncReplicas"},
+		{"too many partitions", "kafka:\n  partitions: 100000\n", "kafka.partitions"},
+		{"too many elasticsearch nodes", "elasticsearch:\n  nodes: 100\n", "elasticsearch.nodes"},
+		{"too many shards", "elasticsearch:\n  shards: 5000\n", "elasticsearch.shards"},
+		{"too many datanodes", "stackgraph:\n  datanodes: 100\n", "stackgraph.datanodes"},
+		{"too many drives", "objectStore:\n  drives: 64\n", "objectStore.drives"},
+		{"too many hash iterations", "auth:\n  hashIterations: 1000000000\n", "auth.hashIterations"},
+		{"unknown hash algorithm", "auth:\n  hashAlgorithm: md5\n", "auth.hashAlgorithm"},
+		{"tenant kube-system", "tenants: [kube-system]\n", "tenants[0]"},
+		{"tenant kube-anything", "tenants: [a, kube-foo]\n", "tenants[1]"},
+		{"tenant velero", "tenants: [velero]\n", "tenants[0]"},
+		{"tenant dpsim-outside", "tenants: [dpsim-outside]\n", "tenants[0]"},
+		{"tenant default", "tenants: [default]\n", "tenants[0]"},
+		{"tenant auth (the identity provider's host)", "tenants: [auth]\n", "tenants[0]"},
+		{"tenant master (Keycloak's realm)", "tenants: [master]\n", "tenants[0]"},
+		{"two tenants, one namespace", "tenants: [a, tenant-a]\n", "tenants[1]"},
+		{"tenant namespace too long", "tenants: [" + strings.Repeat("t", 60) + "]\n", "tenants[0]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,6 +101,21 @@ func TestParseRejectsWithKeyPath(t *testing.T) {
 				t.Fatalf("error does not name %q and the file: %v", tt.path, err)
 			}
 		})
+	}
+}
+
+// The largest platform the bounds allow is a valid spec: the bounds are the limits, not below them.
+func TestLargestSpecIsValid(t *testing.T) {
+	s := Default()
+	s.Nodes, s.Tenants = MaxNodes, nil
+	for i := range MaxTenants {
+		s.Tenants = append(s.Tenants, fmt.Sprintf("t%d", i))
+	}
+	s.Kafka.Brokers, s.Kafka.MinInsyncReplicas, s.Kafka.Partitions = MaxStoreMembers, MaxStoreMembers, MaxPartitions
+	s.Elasticsearch.Nodes, s.Elasticsearch.Shards = MaxStoreMembers, MaxShards
+	s.StackGraph.Datanodes, s.ObjectStore.Drives, s.Auth.HashIterations = MaxStoreMembers, MaxDrives, MaxHashIterations
+	if err := s.Validate(); err != nil {
+		t.Fatalf("the largest platform the bounds allow is refused: %v", err)
 	}
 }
 

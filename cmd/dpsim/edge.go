@@ -8,12 +8,11 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"dpsim/agent/apiauth"
 	"dpsim/scenarios/probes"
+	"dpsim/topology"
 )
 
 // runScan scans every TCP port of the addresses from where it runs (the client outside the VPC)
@@ -32,12 +31,8 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	}
 	s := probes.DefaultScan
 	s.Concurrency, s.DialTimeout = *concurrency, *timeout
-	first, last, ok := strings.Cut(*ports, "-")
-	if s.First, err = strconv.Atoi(first); err == nil && ok {
-		s.Last, err = strconv.Atoi(last)
-	}
-	if err != nil || !ok || s.First < 1 || s.Last > 65535 || s.First > s.Last {
-		return exitUsage, usagef("--ports %q: want FIRST-LAST within 1-65535", *ports)
+	if s.First, s.Last, err = topology.PortRange(*ports); err != nil {
+		return exitUsage, usagef("--ports: %v", err)
 	}
 	if s.Concurrency < 1 || s.DialTimeout <= 0 {
 		return exitUsage, usagef("--concurrency and --timeout must be positive")

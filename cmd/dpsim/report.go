@@ -28,6 +28,11 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 	if err != nil {
 		return exitUsage, usageError{err}
 	}
+	if *out != "" {
+		if err := checkOutFile(*out); err != nil {
+			return exitUsage, usageError{err}
+		}
+	}
 	rep, err := reports.ReadJSON(positional[0])
 	if err != nil {
 		return exitUsage, usageError{err}

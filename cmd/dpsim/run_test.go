@@ -59,13 +59,13 @@ func statusOf(r reports.Report, id string) reports.Status {
 // run records its id and each durability scenario's run-scoped dataset.
 func TestSimulateStrict(t *testing.T) {
 	out := t.TempDir()
-	code, _, errOut := dpsim(t, context.Background(), "simulate", "--provider", "fake", "--strict", "--scenario", "node-kill", "--scenario", "encryption-at-rest", "--out", out)
+	code, _, errOut := dpsim(t, context.Background(), "simulate", "--provider", "fake", "--strict", "--scenario", "node-kill", "--scenario", "ingress-exposure", "--out", out)
 	if code != exitFailed {
 		t.Fatalf("exit %d with skipped controls under --strict, want %d\n%s", code, exitFailed, errOut)
 	}
 	r := readReport(t, out)
-	if statusOf(r, "DP-ENC-1") != reports.Skipped || r.Run.ID == "" {
-		t.Fatalf("DP-ENC-1 %s, run id %q: want skipped and an id", statusOf(r, "DP-ENC-1"), r.Run.ID)
+	if statusOf(r, "DP-NET-1") != reports.Skipped || r.Run.ID == "" {
+		t.Fatalf("DP-NET-1 %s, run id %q: want skipped and an id", statusOf(r, "DP-NET-1"), r.Run.ID)
 	}
 	if ds := r.Scenarios[0].Dataset; !strings.HasPrefix(ds, r.Run.ID) {
 		t.Errorf("node-kill wrote dataset %q, not under the run id %q", ds, r.Run.ID)

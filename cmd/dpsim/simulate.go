@@ -71,7 +71,13 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	if *settle <= 0 {
 		return exitUsage, usagef("--settle-timeout %s: want a positive duration", *settle)
 	}
+	if *writes > maxWrites {
+		return exitUsage, usagef("--writes %d: want at most %d", *writes, maxWrites)
+	}
 	if err := failpoint.Check(); err != nil {
+		return exitUsage, usageError{err}
+	}
+	if err := checkOutDir(*out); err != nil {
 		return exitUsage, usageError{err}
 	}
 	level := slog.LevelInfo
@@ -83,9 +89,6 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	provider, err := newProvider(*providerName, log, providerOptions{Retain: *retain, EvidenceDir: evidence})
 	if err != nil {
 		return exitUsage, usageError{err}
-	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return exitUsage, fmt.Errorf("create report directory: %w", err)
 	}
 	// Evidence of an earlier run in the same folder would be taken for this one's.
 	if err := os.RemoveAll(evidence); err != nil {
@@ -112,6 +115,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	rep.Run.DurationSeconds = rep.Run.Finished.Sub(rep.Run.Started).Seconds()
 	rep.Run.Interrupted = ctx.Err() != nil
 	rep.Run.Summary = reports.Tally(rep.Controls)
+	if nothingJudged(rep.Run.Summary) {
+		rep.Run.Notes = append(rep.Run.Notes, nothingJudgedNote)
+	}
 	if err := reports.WriteAll(*out, rep); err != nil {
 		return exitFailed, fmt.Errorf("write reports: %w", err)
 	}
@@ -124,8 +130,20 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	if *strict && s.Skipped > 0 {
 		log.Warn(fmt.Sprintf("--strict: %d controls skipped", s.Skipped))
 	}
+	if nothingJudged(s) {
+		log.Error(nothingJudgedNote)
+		code = max(code, exitFailed)
+	}
 	return code, nil
 }
+
+// maxWrites bounds --writes: 25 times the default, a run of hours on kind.
+const maxWrites = 10_000
+
+const nothingJudgedNote = "nothing was judged: every control was skipped (each says why), so this run proves no promise"
+
+// nothingJudged reports whether no control was judged: none passed, failed or erred.
+func nothingJudged(s reports.Summary) bool { return s.Pass+s.Fail+s.Error == 0 }
 
 // runOptions are a run's settings beyond the spec, the claims and the scenarios.
 type runOptions struct {

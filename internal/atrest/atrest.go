@@ -149,6 +149,22 @@ func (d *Disk) ioctl(path string, req uint, arg unsafe.Pointer) error {
 	return nil
 }
 
+// WritePlain writes data to the file name at the disk's root, outside every encrypted directory,
+// and flushes it: plaintext on purpose, which a scan of the image must find. It returns the
+// file's path.
+func (d *Disk) WritePlain(name string, data []byte) (string, error) {
+	path := filepath.Join(d.Mount, name)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return path, err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	return path, errors.Join(err, f.Close())
+}
+
 // Sync writes what the filesystem holds in memory through to the image file.
 func (d *Disk) Sync() error {
 	f, err := os.Open(d.Mount)
@@ -236,6 +252,14 @@ func Scan(ctx context.Context, image string, markers []string) (map[string]int, 
 		off = hole
 	}
 	return set.counts, read, nil
+}
+
+// Count counts the occurrences of each marker in data, as Scan does in an image (for storage held
+// in memory, such as the fake provider's).
+func Count(data []byte, markers []string) map[string]int {
+	set := newMarkerSet(markers)
+	set.count(data, len(data))
+	return set.counts
 }
 
 // markerSet finds many markers in one pass: a bitmap of their first two bytes rules most

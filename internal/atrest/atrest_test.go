@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -35,13 +36,13 @@ func markers(n int) []string {
 	return out
 }
 
-// 200 markers written through an encrypted directory are nowhere in the raw image; 200 written
-// through a plain one on the same disk are all there: the scan sees plaintext when there is some.
-func TestEncryptedDirLeavesNoPlaintext(t *testing.T) {
+// testDisk is a 64 MiB encrypted disk for one test, closed at its end; the test is skipped
+// where one cannot be made.
+func testDisk(t *testing.T) *Disk {
+	t.Helper()
 	requireRoot(t)
-	ctx := context.Background()
 	tmp := t.TempDir()
-	d, err := Create(ctx, filepath.Join(tmp, "disk.img"), filepath.Join(tmp, "mnt"), 64<<20)
+	d, err := Create(context.Background(), filepath.Join(tmp, "disk.img"), filepath.Join(tmp, "mnt"), 64<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,6 +51,14 @@ func TestEncryptedDirLeavesNoPlaintext(t *testing.T) {
 			t.Error(err)
 		}
 	})
+	return d
+}
+
+// 200 markers written through an encrypted directory are nowhere in the raw image; 200 written
+// through a plain one on the same disk are all there: the scan sees plaintext when there is some.
+func TestEncryptedDirLeavesNoPlaintext(t *testing.T) {
+	ctx := context.Background()
+	d := testDisk(t)
 	secret, plain := markers(200), markers(200)
 	for _, c := range []struct {
 		name    string
@@ -148,6 +157,56 @@ func TestMarkerSetCountsEach(t *testing.T) {
 	for m, n := range want {
 		if s.counts[m] != n {
 			t.Errorf("%q counted %d, want %d", m, s.counts[m], n)
+		}
+	}
+}
+
+// Count finds markers in bytes held in memory, at the very end too.
+func TestCount(t *testing.T) {
+	counts := Count([]byte("..marker-one..marker-two..marker-one"), []string{"marker-one", "marker-two", "marker-absent"})
+	if counts["marker-one"] != 2 || counts["marker-two"] != 1 || counts["marker-absent"] != 0 {
+		t.Errorf("counts %v", counts)
+	}
+}
+
+// Canaries written with WritePlain at the root of an encrypted disk, beside a directory under
+// encryption, are found by the scan, while markers written through the directory are not: the
+// scan sees the plaintext that is there.
+func TestPlainCanaryBesideEncryptedDirIsFound(t *testing.T) {
+	ctx := context.Background()
+	d := testDisk(t)
+	dir, err := d.Dir("worker", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, canaries := markers(50), markers(8)
+	for _, m := range secret {
+		if err := os.WriteFile(filepath.Join(dir, "record-"+m[:12]), []byte(m), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path, err := d.WritePlain("canary", []byte(strings.Join(canaries, "\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enc, err := d.Encrypted(path); err != nil || enc {
+		t.Errorf("the canary file: Encrypted = %v, %v; want plaintext", enc, err)
+	}
+	if err := d.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	counts, _, err := Scan(ctx, d.Image, append(secret, canaries...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range secret {
+		if counts[m] > 0 {
+			t.Errorf("marker %s written encrypted found %d times", m, counts[m])
+		}
+	}
+	for _, c := range canaries {
+		if counts[c] == 0 {
+			t.Errorf("canary %s written in plaintext not found", c)
 		}
 	}
 }

@@ -1,9 +1,14 @@
 // Package strictyaml decodes YAML documents strictly: every unknown key, duplicate key and value of
 // the wrong type is reported with its key path (e.g. "kafka.brokers"), so users can fix their files.
+// A file holds exactly one document.
 package strictyaml
 
 import (
+	"bytes"
+	"cmp"
+	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"strconv"
 	"strings"
@@ -14,11 +19,11 @@ import (
 // Decode checks data against the shape of *into and then decodes it over *into, so keys the document
 // omits keep the values *into already had. Problems come back as one *ValidationError.
 func Decode(data []byte, source string, into any) error {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return &ValidationError{Source: source, Errs: []*FieldError{{Path: "(document)", Msg: err.Error()}}}
+	doc, err := oneDocument(data)
+	if err != nil {
+		return &ValidationError{Source: source, Errs: []*FieldError{err}}
 	}
-	if len(doc.Content) == 0 { // empty document: nothing to change
+	if doc == nil || len(doc.Content) == 0 { // empty document: nothing to change
 		return nil
 	}
 	root := doc.Content[0]
@@ -29,6 +34,26 @@ func Decode(data []byte, source string, into any) error {
 		return &ValidationError{Source: source, Errs: []*FieldError{{Path: "(document)", Msg: err.Error()}}}
 	}
 	return nil
+}
+
+// oneDocument parses data as exactly one YAML document (nil for an empty file): a second document
+// would be silently ignored, so it is an error.
+func oneDocument(data []byte) (*yaml.Node, *FieldError) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc, next yaml.Node
+	if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+		return nil, nil
+	} else if err != nil {
+		return nil, &FieldError{Path: "(document)", Msg: err.Error()}
+	}
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+		return &doc, nil
+	case err != nil:
+		return nil, &FieldError{Path: "(document)", Msg: err.Error()}
+	}
+	return nil, &FieldError{Path: "(document)", Line: next.Line,
+		Msg: "a second YAML document begins here ('---'); a file holds exactly one document"}
 }
 
 // checkShape walks a YAML node against the Go type it will be decoded into and reports unknown keys
@@ -78,7 +103,7 @@ func checkShape(n *yaml.Node, t reflect.Type, path string) []*FieldError {
 		}
 		return errs
 	case reflect.Int:
-		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" { // too large for an int64 is a !!float
 			return at("expected an integer, got %s", describe(n))
 		}
 	case reflect.Bool:
@@ -137,15 +162,16 @@ func (e *FieldError) Error() string {
 	return fmt.Sprintf("%s: %s", e.Path, e.Msg)
 }
 
-// ValidationError gathers every problem found in a spec.
+// ValidationError gathers every problem found in a file.
 type ValidationError struct {
+	Kind   string // what the file is: "spec" (when empty) or "claims"
 	Source string
 	Errs   []*FieldError
 }
 
 func (e *ValidationError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "invalid spec %s:", e.Source)
+	fmt.Fprintf(&b, "invalid %s %s:", cmp.Or(e.Kind, "spec"), e.Source)
 	for _, fe := range e.Errs {
 		b.WriteString("\n  ")
 		b.WriteString(fe.Error())

@@ -2,7 +2,6 @@ package checkers
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -285,27 +284,6 @@ func Readable(backups []topology.BackupRun, listed []topology.BackupRun, objects
 		return unreadable, verdict(false, "backups missing: %s; objects unreadable: %d %s", listOrNone(missing), len(unreadable), strings.Join(sample(unreadable), "; "))
 	}
 	return nil, verdict(true, "%d backups listed, all %d of their objects (repository included) read back whole", len(backups), count)
-}
-
-// Leftovers checks that nothing of an offboarded tenant remains.
-func Leftovers(tenant string, remains []topology.Remnant) Verdict {
-	if len(remains) == 0 {
-		return verdict(true, "nothing of tenant %s remains: no namespace, volume, volume directory, backup-system object or stored object", tenant)
-	}
-	byKind := map[string][]string{}
-	for _, r := range remains {
-		name := r.Name
-		if r.Where != "" {
-			name += " (" + r.Where + ")"
-		}
-		byKind[r.Kind] = append(byKind[r.Kind], name)
-	}
-	kinds := slices.Sorted(maps.Keys(byKind))
-	var parts []string
-	for _, k := range kinds {
-		parts = append(parts, fmt.Sprintf("%d %s: %s", len(byKind[k]), k, strings.Join(sample(byKind[k]), ", ")))
-	}
-	return verdict(false, "tenant %s was offboarded but %d things remain: %s", tenant, len(remains), strings.Join(parts, "; "))
 }
 
 func listOrNone(s []string) string {

@@ -91,10 +91,14 @@ func Ledger(ops []history.Op, read topology.ReadBack, maxLost int) (reports.Ledg
 	}
 	l.Lost, l.Unexpected, l.FailedPresent, l.Corrupt = len(lost), len(unexpected), len(failedPresent), len(corrupt)
 	l.LostIDs, l.UnexpectedIDs, l.FailedPresentIDs, l.CorruptIDs = sample(lost), sample(unexpected), sample(failedPresent), sample(corrupt)
+	l.FailedPresentAnswers = firstAnswerPerPart(ops, failedPresent, func(op history.Op) string { return op.Err })
 	summary := fmt.Sprintf("%d acknowledged of %d attempted; %d lost (at most %d allowed), %d unexpected, %d failed but present, %d corrupt, %d duplicated, %d recovered",
 		l.Acknowledged, l.Attempted, l.Lost, maxLost, l.Unexpected, l.FailedPresent, l.Corrupt, l.Duplicated, l.Recovered)
 	if len(read.Unreadable) > 0 {
 		summary += "; unreadable: " + strings.Join(sample(read.Unreadable), "; ")
+	}
+	if len(l.FailedPresentAnswers) > 0 {
+		summary += "; the store's answers to the failed but present: " + strings.Join(l.FailedPresentAnswers, "; ")
 	}
 	if l.Acknowledged == 0 {
 		return l, Verdict{Status: reports.Error, Summary: "no write was acknowledged, so no loss can be judged: " + summary}
@@ -120,26 +124,24 @@ func sample(ids []string) []string {
 	return ids
 }
 
-// Placement checks that every acknowledged record is stored on at least minCopies distinct nodes
-// and survives the loss of minCopies-1 of them. An acknowledged record the store reports no location
-// for is short of copies too (fail closed); with no acknowledged record there is nothing to judge.
-// A record the store acknowledged with fewer than minCopies copies written (Ack.Copies, where the
-// store tells it: Elasticsearch when a replica write failed, HDFS below dfs.namenode.replication.min
-// 2) was at risk until its copies were made: the summary names them, and the verdict rests on where
-// every record is now.
-func Placement(ops []history.Op, placements []topology.Placement, minCopies int) Verdict {
+// Placement checks that every acknowledged record is stored on at least rule.MinCopies distinct
+// nodes and survives the loss of MinCopies-1 of them. An acknowledged record the store reports no
+// location for is short of copies too (fail closed); with no acknowledged record there is nothing to
+// judge. Under the promise as made (AtAcknowledgement), a record the store acknowledged with fewer
+// than MinCopies copies fails too: until its copies were made, one more fault would have lost it;
+// the summary gives the store's own answer to the first such record of each part. Records whose
+// acknowledgement told no count are named; if none told one, copies at acknowledgement are not
+// judged and the verdict is error.
+func Placement(ops []history.Op, placements []topology.Placement, rule PlacementRule) Verdict {
+	acks := CountAckCopies(ops, rule.MinCopies, rule.TellsCopies)
+	if acks.Acknowledged == 0 {
+		return Verdict{Status: reports.Error, Summary: "no acknowledged record to inspect"}
+	}
 	acked := map[string]bool{}
-	var thin []string
 	for _, op := range ops {
 		if op.Outcome == history.OK {
 			acked[op.ID] = true
-			if op.Ack.Copies > 0 && op.Ack.Copies < minCopies {
-				thin = append(thin, op.ID)
-			}
 		}
-	}
-	if len(acked) == 0 {
-		return Verdict{Status: reports.Error, Summary: "no acknowledged record to inspect"}
 	}
 	located := map[string]topology.Placement{}
 	for _, p := range placements {
@@ -160,22 +162,44 @@ func Placement(ops []history.Op, placements []topology.Placement, minCopies int)
 		if fewest < 0 || nodes < fewest {
 			fewest = nodes
 		}
-		if nodes < minCopies || p.Tolerates < minCopies-1 {
+		if nodes < rule.MinCopies || p.Tolerates < rule.MinCopies-1 {
 			short = append(short, id)
 		}
 	}
 	sort.Strings(short)
 	sort.Strings(nowhere)
 	summary := fmt.Sprintf("%d acknowledged records inspected; %d on fewer than %d distinct nodes (fewest: %d)%s",
-		len(acked), len(short)+len(nowhere), minCopies, fewest, listed(short))
+		len(acked), len(short)+len(nowhere), rule.MinCopies, fewest, listed(short))
 	if len(nowhere) > 0 {
 		summary += fmt.Sprintf("; %d with no location reported by the store%s", len(nowhere), listed(nowhere))
 	}
-	if len(thin) > 0 {
-		sort.Strings(thin)
-		summary += fmt.Sprintf("; %d acknowledged while the store had written fewer than %d copies%s", len(thin), minCopies, listed(thin))
+	ok := len(short) == 0 && len(nowhere) == 0
+	summary += ackSummary(acks, rule)
+	if rule.AtAcknowledgement {
+		ok = ok && len(acks.Thin) == 0
+		if ok && rule.TellsCopies && len(acks.Untold) == acks.Acknowledged {
+			return Verdict{Status: reports.Error, Summary: "copies at acknowledgement not observed for any record: " + summary}
+		}
 	}
-	return verdict(len(short) == 0 && len(nowhere) == 0, "%s", summary)
+	return verdict(ok, "%s", summary)
+}
+
+// ackSummary says what the acknowledgements told about copies, and under which promise.
+func ackSummary(a AckCopies, rule PlacementRule) string {
+	if !rule.TellsCopies {
+		return "; the store's acknowledgements tell no copy count (judged by placement now)"
+	}
+	s := fmt.Sprintf("; %d acknowledged while the store had fewer than %d copies%s", len(a.Thin), rule.MinCopies, listed(a.Thin))
+	if len(a.Answers) > 0 {
+		s += " (the store's answers: " + strings.Join(a.Answers, "; ") + ")"
+	}
+	if len(a.Untold) > 0 {
+		s += fmt.Sprintf("; %d acknowledged with no copy count told%s", len(a.Untold), listed(a.Untold))
+	}
+	if !rule.AtAcknowledgement {
+		s += "; copies judged once settled (claims: minCopiesAt settled), not at acknowledgement"
+	}
+	return s
 }
 
 func distinct(nodes []string) int {

@@ -107,22 +107,51 @@ func TestPlacement(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if v := Placement(hist, tt.placement, 2); v.Status != tt.want {
+			if v := Placement(hist, tt.placement, untoldRule); v.Status != tt.want {
 				t.Fatalf("got %s (%s), want %s", v.Status, v.Summary, tt.want)
 			}
 		})
 	}
-	if v := Placement(ops("fu"), nil, 2); v.Status != reports.Error {
+	if v := Placement(ops("fu"), nil, untoldRule); v.Status != reports.Error {
 		t.Errorf("no acknowledged record: %s (%s), want error", v.Status, v.Summary)
 	}
-	thin := ops("oo")
-	thin[1].Ack.Copies = 1 // written to one copy when acknowledged, on two now
+}
+
+// untoldRule is DP-DUR-2 for a store whose acknowledgements tell no copy count.
+var untoldRule = PlacementRule{MinCopies: 2, AtAcknowledgement: true}
+
+func TestPlacementAtAcknowledgement(t *testing.T) {
 	two := []topology.Placement{{ID: "id-0", Nodes: []string{"n1", "n2"}, Tolerates: 1}, {ID: "id-1", Nodes: []string{"n2", "n3"}, Tolerates: 1}}
-	if v := Placement(thin, two, 2); v.Status != reports.Pass || !strings.Contains(v.Summary, "1 acknowledged while the store had written fewer than 2 copies e.g. id-1") {
-		t.Errorf("a record acknowledged with one copy, on two nodes now: %s (%s), want pass naming it", v.Status, v.Summary)
+	promise := PlacementRule{MinCopies: 2, AtAcknowledgement: true, TellsCopies: true}
+	told := func(copies ...int) []history.Op {
+		h := ops("oo")
+		for i, c := range copies {
+			h[i].Ack.Copies, h[i].Part, h[i].Detail = c, "1", fmt.Sprintf("shards %d/2", c)
+		}
+		return h
 	}
-	if v := Placement(thin, two[:1], 2); v.Status != reports.Fail {
-		t.Errorf("a record acknowledged with one copy and not placed: %s (%s), want fail", v.Status, v.Summary)
+	if v := Placement(told(2, 2), two, promise); v.Status != reports.Pass {
+		t.Errorf("both acknowledged with two copies: %s (%s), want pass", v.Status, v.Summary)
+	}
+	// The weakened platform: acknowledged with one copy, on two nodes once settled.
+	v := Placement(told(2, 1), two, promise)
+	if v.Status != reports.Fail || !strings.Contains(v.Summary, "1 acknowledged while the store had fewer than 2 copies e.g. id-1") ||
+		!strings.Contains(v.Summary, "part 1: id-1: shards 1/2") {
+		t.Errorf("a record acknowledged with one copy: %s (%s), want fail naming it with the store's answer", v.Status, v.Summary)
+	}
+	settled := promise
+	settled.AtAcknowledgement = false
+	if v := Placement(told(2, 1), two, settled); v.Status != reports.Pass || !strings.Contains(v.Summary, "minCopiesAt settled") {
+		t.Errorf("the weaker claim, copies once settled: %s (%s), want pass saying which claim", v.Status, v.Summary)
+	}
+	if v := Placement(told(2, 1), two[:1], settled); v.Status != reports.Fail {
+		t.Errorf("the weaker claim, a record on one node now: %s (%s), want fail", v.Status, v.Summary)
+	}
+	if v := Placement(told(0, 0), two, promise); v.Status != reports.Error {
+		t.Errorf("no acknowledgement told its copies: %s (%s), want error", v.Status, v.Summary)
+	}
+	if v := Placement(told(2, 0), two, promise); v.Status != reports.Pass || !strings.Contains(v.Summary, "1 acknowledged with no copy count told") {
+		t.Errorf("one acknowledgement told no count: %s (%s), want pass naming it", v.Status, v.Summary)
 	}
 }
 

@@ -1,6 +1,7 @@
 package checkers
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,7 +15,9 @@ func TestOIDC(t *testing.T) {
 		o := reports.OIDC{Provider: "keycloak 26.7.3"}
 		for _, tenant := range []string{"a", "b"} {
 			o.Realms = append(o.Realms, reports.OIDCRealm{Tenant: tenant, Realm: tenant, Issuer: "https://kc.test/realms/" + tenant})
-			o.Endpoints = append(o.Endpoints, reports.OIDCEndpoint{Realm: tenant, Name: "discovery", TLS: "200", Plain: "redirect to https"})
+			for _, name := range []string{"discovery", "jwks", "token"} {
+				o.Endpoints = append(o.Endpoints, reports.OIDCEndpoint{Realm: tenant, Name: name, TLS: "200", Plain: "redirect to https"})
+			}
 			for _, api := range []string{"a", "b"} {
 				result := reports.TokenRefused
 				if api == tenant {
@@ -48,9 +51,24 @@ func TestOIDC(t *testing.T) {
 		{"own token refused", func(o *reports.OIDC) { trial(o, "a", "a", reports.TokenValid).Result = reports.TokenRefused }, reports.Fail, "valid token of a at a's API refused"},
 		{"discovery over plain HTTP", func(o *reports.OIDC) { o.Endpoints[0].Plain = "200" }, reports.Fail, "a discovery over plain HTTP answered 200"},
 		{"issuer over http", func(o *reports.OIDC) { o.Realms[1].Issuer = "http://kc.test/realms/b" }, reports.Fail, "not an https URL"},
-		{"token endpoint timed out", func(o *reports.OIDC) { trial(o, "a", "a", reports.TokenValid).Result = "error" }, reports.Error, "no valid token of a answered"},
-		{"TLS not answered", func(o *reports.OIDC) { o.Endpoints[1].TLS = "error: timeout" }, reports.Error, "b discovery over TLS: error: timeout"},
-		{"nothing tried", func(o *reports.OIDC) { o.Tokens = nil }, reports.Error, "nothing to judge"},
+		{"token endpoint timed out", func(o *reports.OIDC) { trial(o, "a", "a", reports.TokenValid).Result = "error" }, reports.Error, "valid token of a at a's API: error"},
+		{"TLS not answered", func(o *reports.OIDC) { o.Endpoints[3].TLS = "error: timeout" }, reports.Error, "b discovery over TLS: error: timeout"},
+		{"no realm", func(o *reports.OIDC) { o.Realms = nil }, reports.Error, "nothing to judge"},
+		{"no token tried", func(o *reports.OIDC) { o.Tokens = nil }, reports.Error, "never tried: valid token of a at a's API"},
+		{"one token tried, no endpoint checked", func(o *reports.OIDC) { o.Endpoints, o.Tokens = nil, o.Tokens[:1] },
+			reports.Error, "never tried: a discovery endpoint, a jwks endpoint, a token endpoint, valid token of a at b's API"},
+		{"a realm's keys never fetched", func(o *reports.OIDC) { o.Endpoints = slices.Delete(o.Endpoints, 4, 5) }, reports.Error, "never tried: b jwks endpoint"},
+		{"tampered trial missing", func(o *reports.OIDC) {
+			o.Tokens = slices.DeleteFunc(o.Tokens, func(t reports.TokenTrial) bool { return t.Kind == reports.TokenTampered && t.Realm == "b" })
+		}, reports.Error, "never tried: tampered token of b at b's API"},
+		{"a trial that could not be made", func(o *reports.OIDC) {
+			*trial(o, "a", "a", reports.TokenUnsigned) = reports.TokenTrial{Realm: "a", API: "a", Kind: reports.TokenUnsigned, Result: "error", Detail: "not made: no valid token"}
+		}, reports.Error, "unsigned token of a at a's API: error not made: no valid token"},
+		{"an endpoint with no answer recorded", func(o *reports.OIDC) { o.Endpoints[2].Plain = "" }, reports.Error, "a token over plain HTTP: no answer recorded"},
+		{"a misbehaving realm with trials missing", func(o *reports.OIDC) {
+			trial(o, "a", "b", reports.TokenValid).Result = reports.TokenAccepted
+			o.Tokens = o.Tokens[:2]
+		}, reports.Fail, "valid token of a at b's API accepted"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -37,6 +37,9 @@ type Op struct {
 	Hash string
 	// Part is the partition or shard the store put the record in, when it said.
 	Part string
+	// Detail is the store's own answer beyond the outcome (WriteResult.Detail: an offset and the
+	// in-sync replicas, _shards), kept so a report can show what the store said.
+	Detail string
 }
 
 // History is the append-only log of every operation of a run; safe for concurrent use.
@@ -102,7 +105,7 @@ func (r *Recorder) WriteFor(ctx context.Context, load stores.TimedLoad) error {
 // record classifies one write's outcome and appends it to the history.
 func (r *Recorder) record(res topology.WriteResult, valueBytes int) {
 	op := Op{ID: res.ID, Tenant: r.Tenant, Store: r.Store.Name(), Invoked: res.Invoked, Finished: res.Finished,
-		Hash: topology.ValueHash(topology.Value(res.ID, valueBytes)), Part: res.Ack.Part}
+		Hash: topology.ValueHash(topology.Value(res.ID, valueBytes)), Part: res.Ack.Part, Detail: res.Detail}
 	switch err := res.Err; {
 	case err == nil:
 		op.Outcome, op.Ack = OK, res.Ack

@@ -20,15 +20,17 @@ import (
 // OIDC tries every realm as a client would, through the ingress (DP-AUTH-1): its discovery
 // document, keys and token endpoint over TLS and over plain HTTP; then a valid token of each realm
 // at every tenant's API, and an expired, a tampered and an unsigned one at its own tenant's API.
-// sleep waits (the expired token needs its lifetime to pass). Answers are recorded as they come;
-// only a realm that cannot even be discovered is an error of the probe.
+// sleep waits (the expired token needs its lifetime to pass). Answers are recorded as they come,
+// and so is every trial that could not be made, with why (result "error"): none is left out. Only
+// a realm that cannot even be discovered is an error of the probe.
 func OIDC(ctx context.Context, access topology.OIDCAccess, sleep func(context.Context, time.Duration) error) (reports.OIDC, error) {
 	out := reports.OIDC{Provider: access.Provider}
 	client, err := access.Ingress.Client()
 	if err != nil {
 		return out, err
 	}
-	valid := map[string]string{} // realm -> a valid token
+	valid := map[string]string{}   // realm -> a valid token
+	noValid := map[string]string{} // realm -> why it has none
 	var expiring []expiringToken
 	for _, r := range access.Realms {
 		doc, err := discover(ctx, client, r.Issuer)
@@ -45,6 +47,7 @@ func OIDC(ctx context.Context, access topology.OIDCAccess, sleep func(context.Co
 		tok, err := apiauth.PasswordGrant(ctx, client, doc.TokenEndpoint, r.Client, r.User, r.Password)
 		if err != nil {
 			token.TLS = "error: " + err.Error()
+			noValid[r.Realm] = "the password grant failed: " + err.Error()
 		} else {
 			token.TLS = "200"
 			valid[r.Realm] = tok
@@ -55,23 +58,11 @@ func OIDC(ctx context.Context, access topology.OIDCAccess, sleep func(context.Co
 		if short, err := apiauth.PasswordGrant(ctx, client, doc.TokenEndpoint, r.ShortClient, r.User, r.Password); err == nil {
 			expiring = append(expiring, expiringToken{realm: r, token: short})
 		} else {
-			out.Tokens = append(out.Tokens, reports.TokenTrial{Realm: r.Realm, API: r.Tenant, Kind: reports.TokenExpired, Result: "error", Detail: err.Error()})
+			out.Tokens = append(out.Tokens, notMade(r.Realm, r.Tenant, reports.TokenExpired, "the short client's password grant failed: "+err.Error()))
 		}
 	}
 	for _, r := range access.Realms {
-		tok, ok := valid[r.Realm]
-		if !ok {
-			continue
-		}
-		for _, api := range access.Realms {
-			out.Tokens = append(out.Tokens, present(ctx, client, access.Ingress.Hosts[api.Tenant], r.Realm, api.Tenant, reports.TokenValid, tok))
-		}
-		if tampered, err := apiauth.Tampered(tok, "sub", "someone-else"); err == nil {
-			out.Tokens = append(out.Tokens, present(ctx, client, access.Ingress.Hosts[r.Tenant], r.Realm, r.Tenant, reports.TokenTampered, tampered))
-		}
-		if unsigned, err := apiauth.Unsigned(tok); err == nil {
-			out.Tokens = append(out.Tokens, present(ctx, client, access.Ingress.Hosts[r.Tenant], r.Realm, r.Tenant, reports.TokenUnsigned, unsigned))
-		}
+		out.Tokens = append(out.Tokens, tokenTrials(ctx, client, access, r, valid[r.Realm], noValid[r.Realm])...)
 	}
 	// The short tokens were all issued before: one wait of the longest lifetime and a second more
 	// (expiry is in whole seconds) outlives them all.
@@ -88,6 +79,47 @@ func OIDC(ctx context.Context, access topology.OIDCAccess, sleep func(context.Co
 		out.Tokens = append(out.Tokens, present(ctx, client, access.Ingress.Hosts[e.realm.Tenant], e.realm.Realm, e.realm.Tenant, reports.TokenExpired, e.token))
 	}
 	return out, nil
+}
+
+// forgeries are the tokens made from a valid one, each presented to its own tenant's API.
+var forgeries = []struct {
+	kind string
+	make func(token string) (string, error)
+}{
+	{reports.TokenTampered, func(tok string) (string, error) { return apiauth.Tampered(tok, "sub", "someone-else") }},
+	{reports.TokenUnsigned, apiauth.Unsigned},
+}
+
+// tokenTrials presents realm r's valid token tok to every tenant's API and its forgeries to its
+// own; without a valid token (noValid says why) each of those trials is recorded as not made.
+func tokenTrials(ctx context.Context, client *http.Client, access topology.OIDCAccess, r topology.OIDCRealmAccess, tok, noValid string) []reports.TokenTrial {
+	var out []reports.TokenTrial
+	for _, api := range access.Realms {
+		if tok == "" {
+			out = append(out, notMade(r.Realm, api.Tenant, reports.TokenValid, noValid))
+			continue
+		}
+		out = append(out, present(ctx, client, access.Ingress.Hosts[api.Tenant], r.Realm, api.Tenant, reports.TokenValid, tok))
+	}
+	for _, f := range forgeries {
+		if tok == "" {
+			out = append(out, notMade(r.Realm, r.Tenant, f.kind, "no valid token to alter: "+noValid))
+			continue
+		}
+		forged, err := f.make(tok)
+		if err != nil {
+			out = append(out, notMade(r.Realm, r.Tenant, f.kind, err.Error()))
+			continue
+		}
+		out = append(out, present(ctx, client, access.Ingress.Hosts[r.Tenant], r.Realm, r.Tenant, f.kind, forged))
+	}
+	return out
+}
+
+// notMade is a trial that could not be made, and why: its result is unknown ("error"), and it is
+// recorded, never left out.
+func notMade(realm, api, kind, why string) reports.TokenTrial {
+	return reports.TokenTrial{Realm: realm, API: api, Kind: kind, Result: "error", Detail: "not made: " + why}
 }
 
 type expiringToken struct {

@@ -32,12 +32,13 @@ type Scan struct {
 var DefaultScan = Scan{First: 1, Last: 65535, Concurrency: 2048, DialTimeout: time.Second, AnswerTimeout: 3 * time.Second}
 
 // Ports tries every port of s on every address, and for each that takes a connection asks what
-// answers (TLS, then HTTP). A reset is refused, no answer within DialTimeout is dropped, anything
+// answers (TLS, then HTTP). A reset is refused (and named), no answer within DialTimeout is dropped, anything
 // else (too many open files, no route) an error: the scan could not tell.
 func Ports(ctx context.Context, addrs []string, s Scan) topology.Exposure {
 	start := time.Now()
 	out := topology.Exposure{Ports: fmt.Sprintf("%d-%d", s.First, s.Last)}
 	results := make([]topology.ScannedAddress, len(addrs))
+	refused := make([][]int, len(addrs))
 	for i, a := range addrs {
 		results[i] = topology.ScannedAddress{Address: a, Open: []topology.OpenPort{}}
 	}
@@ -68,6 +69,7 @@ func Ports(ctx context.Context, addrs []string, s Scan) topology.Exposure {
 				switch {
 				case errors.Is(err, syscall.ECONNREFUSED):
 					results[i].Refused++
+					refused[i] = append(refused[i], port)
 				case isTimeout(err) && ctx.Err() == nil:
 					results[i].Dropped++
 				default:
@@ -82,6 +84,7 @@ func Ports(ctx context.Context, addrs []string, s Scan) topology.Exposure {
 	wg.Wait()
 	for i := range results {
 		slices.SortFunc(results[i].Open, func(a, b topology.OpenPort) int { return a.Port - b.Port })
+		results[i].RefusedPorts = topology.FormatPorts(refused[i])
 	}
 	out.Addresses = results
 	out.Seconds = time.Since(start).Seconds()
@@ -103,23 +106,23 @@ func whatAnswers(ctx context.Context, target string, timeout time.Duration) (str
 	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout}, Config: &tls.Config{InsecureSkipVerify: true}} // only whether TLS answers
 	if conn, err := d.DialContext(tctx, "tcp", target); err == nil {
 		conn.Close()
-		return "https", ""
+		return topology.AnswerTLS, ""
 	}
 	conn, err := (&net.Dialer{Timeout: timeout}).DialContext(tctx, "tcp", target)
 	if err != nil {
-		return "tcp", err.Error()
+		return topology.AnswerTCP, err.Error()
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(timeout))
 	fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", target)
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
-		return "tcp", "no HTTP answer: " + err.Error()
+		return topology.AnswerTCP, "no HTTP answer: " + err.Error()
 	}
 	resp.Body.Close()
 	loc := resp.Header.Get("Location")
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 && strings.HasPrefix(loc, "https://") {
-		return "redirect to https", fmt.Sprintf("%d %s", resp.StatusCode, loc)
+		return topology.AnswerRedirect, fmt.Sprintf("%d %s", resp.StatusCode, loc)
 	}
-	return "http " + strconv.Itoa(resp.StatusCode), loc
+	return topology.AnswerHTTP + " " + strconv.Itoa(resp.StatusCode), loc
 }

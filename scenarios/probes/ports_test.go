@@ -6,10 +6,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"dpsim/claims"
 	"dpsim/internal/testenv"
+	"dpsim/reports"
+	"dpsim/scenarios/checkers"
+	"dpsim/topology"
 )
 
 // A scan of 127.0.0.1 finds an HTTPS server, an HTTP server that redirects to HTTPS, one that
@@ -55,5 +60,25 @@ func TestPortsTellsWhatAnswers(t *testing.T) {
 	}
 	if total := len(a.Open) + a.Refused + a.Dropped + a.Errors; total != last-first+1 {
 		t.Errorf("%d ports accounted for, want %d", total, last-first+1)
+	}
+	refused, err := topology.PortSpans(a.RefusedPorts)
+	named := 0
+	for _, r := range refused {
+		named += r.Last - r.First + 1
+	}
+	if err != nil || named != a.Refused {
+		t.Errorf("refused %d, named %q (%v)", a.Refused, a.RefusedPorts, err)
+	}
+}
+
+// A scan stopped before it tried every port reports fewer ports than its range, and DP-NET-1
+// cannot pass on it: the checker names the ports never accounted for.
+func TestPortsStoppedEarlyIsNoPass(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	obs := Ports(ctx, []string{"127.0.0.1"}, Scan{First: 1, Last: 65535, Concurrency: 64, DialTimeout: time.Second, AnswerTimeout: time.Second})
+	v := checkers.Exposure(obs, claims.Default().ExposedPorts)
+	if v.Status != reports.Error || !strings.Contains(v.Summary, "of the 65535 ports of 1-65535 accounted for") {
+		t.Fatalf("got %s (%s), want an error naming the ports not accounted for", v.Status, v.Summary)
 	}
 }

@@ -16,9 +16,13 @@ var errExists = errors.New("already exists")
 
 // ClassifyItem judges one write answer: nil when the document was created; an error wrapping
 // errExists for a 409 version conflict on create (the document was already there); a definite error
-// when Elasticsearch did not apply it (unavailable_shards_exception: too few active copies or no
-// active primary, checked before writing; other 4xx); an error wrapping topology.ErrIndefinite when
-// it may have (429, 5xx, any answer that mentions a timeout).
+// only for a refusal every attempt would get, caused by the request itself (a 4xx other than 408,
+// 409 and 429: a mapping or parsing error, an invalid request, a closed index); an error wrapping
+// topology.ErrIndefinite otherwise. That includes unavailable_shards_exception: Elasticsearch gives
+// it after retrying the shard request itself (TransportReplicationAction's reroute phase retries
+// after a disconnected primary node, a demoted primary or too few active copies), and an earlier of
+// those attempts may have been indexed by a primary and replicated before its node was cut off (seen
+// on kind: 200 such writes present after a partition).
 func ClassifyItem(status int, errType, reason string) error {
 	if status >= 200 && status <= 299 && errType == "" {
 		return nil
@@ -27,11 +31,9 @@ func ClassifyItem(status int, errType, reason string) error {
 	if status == http.StatusConflict && errType == "version_conflict_engine_exception" {
 		return fmt.Errorf("%w: %w", errExists, err)
 	}
-	if errType == "unavailable_shards_exception" {
-		return err
-	}
 	lower := strings.ToLower(errType + " " + reason)
-	if status == http.StatusTooManyRequests || status >= 500 || strings.Contains(lower, "timeout") || strings.Contains(lower, "timed out") {
+	refusedAsSent := status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests
+	if !refusedAsSent || errType == "unavailable_shards_exception" || strings.Contains(lower, "timeout") || strings.Contains(lower, "timed out") {
 		return stores.Indefinite(err)
 	}
 	return err

@@ -264,8 +264,10 @@ func (s *Store) bulk(ctx context.Context, l *lane, ids []string, valueBytes int,
 // judge turns one item of a _bulk answer into an outcome. A created document is acknowledged with
 // the copies Elasticsearch says it wrote (_shards.successful), failed copies in the detail: an
 // acknowledgement, never proof of placement. A 409 (the document already exists) acknowledges a
-// retry of this Store's own earlier write (retry: its first answer was lost), and is a definite
-// failure for an id sent for the first time: someone else wrote it.
+// retry of this Store's own earlier write (retry: its first answer was lost), copies untold; for an
+// id sent for the first time it is unknown: ids are unique to a run, so the document is most likely
+// this write, applied by an earlier attempt inside Elasticsearch (which retries a shard request
+// after a lost connection to the primary), though another writer cannot be ruled out.
 func judge(item bulkItem, retry bool) (topology.Ack, string, error) {
 	typ, reason := "", ""
 	if item.Error != nil {
@@ -289,7 +291,7 @@ func judge(item bulkItem, retry bool) (topology.Ack, string, error) {
 		if errors.As(err, &he) {
 			err = he
 		}
-		return topology.Ack{}, "", fmt.Errorf("already exists: not written by this run: %w", err)
+		return topology.Ack{}, "", fmt.Errorf("already exists on its first send (an earlier attempt inside Elasticsearch, or another writer): %w: %w", err, topology.ErrIndefinite)
 	}
 	return topology.Ack{}, "", err
 }

@@ -27,6 +27,8 @@ type Cluster struct {
 	lanes   []lane
 	balance *balancer
 	drained sync.WaitGroup
+	// inSync observes a topic's in-sync replicas (see copiesWatch); nil: not observed.
+	inSync func(topic string) func(ctx context.Context) (map[string]int, error)
 
 	mu     sync.Mutex
 	topics map[string]int // partitions of the topics known to exist with leaders
@@ -57,6 +59,7 @@ func Connect(ctx context.Context, cfg Config) (*Cluster, error) {
 		return nil, fmt.Errorf("kafka admin: %w", err)
 	}
 	c := &Cluster{cfg: cfg, log: cfg.Log, client: client, admin: admin, balance: newBalancer(), topics: map[string]int{}}
+	c.inSync = c.inSyncReplicas
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}

@@ -15,11 +15,14 @@ import (
 
 // WriteStream produces one record per id (key = id, value = topology.Value(id, valueBytes)) on the
 // partition the balancer picks, and emits each outcome as the producer reports it, with the
-// partition in Ack.Part. If ctx ends first, the id being handed over is failed (never sent) and
+// partition in Ack.Part; an acknowledgement waits for the brokers' metadata to be observed after it,
+// which gives its copies (see copiesWatch). If ctx ends first, the id being handed over is failed (never sent) and
 // those in flight are reported unknown; WriteStream then returns ctx's error and emits nothing more.
 func (s *Store) WriteStream(ctx context.Context, ids iter.Seq[string], valueBytes int, emit func(topology.WriteResult)) error {
 	b := newBatch(emit)
 	defer b.close()
+	stop := s.watchCopies(b)
+	defer stop()
 	for id := range ids {
 		now := time.Now()
 		if ctx.Err() != nil {
@@ -92,6 +95,8 @@ type batch struct {
 	left   int  // ids added without an outcome yet
 	done   chan struct{}
 	sent   map[string]*sent
+	// watch, when set, holds acknowledgements until their copies are observed.
+	watch *copiesWatch
 }
 
 // sent is an id added to a batch.
@@ -161,9 +166,30 @@ func (b *batch) deliver(r topology.WriteResult) {
 	}
 	s.delivered = true
 	r.Invoked, r.Ack.Part = s.invoked, strconv.Itoa(int(s.part))
+	if r.Err == nil && b.watch != nil {
+		b.watch.hold(r)
+		return
+	}
+	b.emitOne(r)
+}
+
+// emitOne emits the outcome of an added id. b.mu is held.
+func (b *batch) emitOne(r topology.WriteResult) {
 	b.emit(r)
 	b.left--
 	b.finishIfDone()
+}
+
+// release emits the held acknowledgements whose copies have been observed (or waited long enough).
+func (b *batch) release() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return
+	}
+	for _, r := range b.watch.take(time.Now(), false) {
+		b.emitOne(r)
+	}
 }
 
 // fail delivers a definite failure for an added id that was never handed to the producer.
@@ -179,6 +205,11 @@ func (b *batch) abandon(why error) {
 		return
 	}
 	now := time.Now()
+	if b.watch != nil {
+		for _, r := range b.watch.take(now, true) {
+			b.emit(r)
+		}
+	}
 	for id, s := range b.sent {
 		if s.delivered {
 			continue

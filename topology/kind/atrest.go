@@ -3,6 +3,9 @@ package kind
 import (
 	"context"
 	"fmt"
+	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"dpsim/internal/atrest"
@@ -17,15 +20,23 @@ var atRestEncryption = map[string]string{
 	VolumesPlain:   "none (ext4, plaintext)",
 }
 
-// ScanAtRest implements topology.AtRestScanner: it flushes the volume disk and reads its image,
-// every allocated byte, for the markers; each volume directory is listed with the kernel's word on
-// its encryption policy.
-func (p *Platform) ScanAtRest(ctx context.Context, markers []string) (topology.AtRest, map[string]int, error) {
+// ScanAtRest implements topology.AtRestScanner: it writes the canaries to a plaintext file at the
+// volume disk's root (outside the workers' encrypted directories, on the same ext4 filesystem),
+// flushes the disk and reads its image, every allocated byte, for the markers and canaries; each
+// volume directory is listed with the kernel's word on its encryption policy. The canary file is
+// removed afterwards.
+func (p *Platform) ScanAtRest(ctx context.Context, markers, canaries []string) (topology.AtRest, map[string]int, error) {
 	disk, err := p.cluster.VolumesDisk()
 	if err != nil {
 		return topology.AtRest{}, nil, err
 	}
 	out := topology.AtRest{Encryption: atRestEncryption[p.spec.Encryption.AtRest], Storage: disk.Image + " (every node's volumes, loop-mounted at " + disk.Mount + ")"}
+	canaryFile, err := disk.WritePlain("dpsim-canary", []byte(strings.Join(canaries, "\n")+"\n"))
+	if err != nil {
+		return out, nil, fmt.Errorf("write the plaintext canaries: %w", err)
+	}
+	defer os.Remove(canaryFile)
+	out.Canary.Where = canaryFile + " (beside the workers' directories)"
 	dirs, err := p.cluster.VolumeDirs()
 	if err != nil {
 		return out, nil, fmt.Errorf("list the volumes: %w", err)
@@ -43,7 +54,7 @@ func (p *Platform) ScanAtRest(ctx context.Context, markers []string) (topology.A
 	if err := disk.Sync(); err != nil {
 		return out, nil, fmt.Errorf("flush the volume disk: %w", err)
 	}
-	counts, read, err := atrest.Scan(ctx, disk.Image, markers)
+	counts, read, err := atrest.Scan(ctx, disk.Image, append(slices.Clone(markers), canaries...))
 	out.BytesScanned, out.Seconds = read, time.Since(start).Seconds()
 	if err != nil {
 		return out, nil, fmt.Errorf("scan %s: %w", disk.Image, err)

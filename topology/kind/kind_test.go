@@ -1,8 +1,11 @@
 package kind
 
 import (
+	"slices"
 	"strings"
 	"testing"
+
+	"dpsim/topology"
 
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 )
@@ -137,5 +140,20 @@ func TestParseKubeNodes(t *testing.T) {
 	}
 	if parseKubeNodes([]byte("garbage")) != nil {
 		t.Error("garbage parsed")
+	}
+}
+
+// Every namespace the platform deploys its own parts into is a name no tenant may take, so a
+// tenant's namespace never lands among them.
+func TestOwnNamespacesAreReserved(t *testing.T) {
+	p := &Platform{spec: topology.Default()}
+	own := slices.DeleteFunc(p.namespaces(), func(ns string) bool { return slices.Contains(p.tenantNamespaces(), ns) })
+	if len(own) == 0 {
+		t.Fatal("no namespace of the platform's own")
+	}
+	for _, ns := range own {
+		if !slices.Contains(topology.ReservedTenants, ns) {
+			t.Errorf("namespace %q is dpsim's own but not in topology.ReservedTenants", ns)
+		}
 	}
 }

@@ -232,6 +232,7 @@ func (p *Platform) Up(ctx context.Context, spec topology.Spec) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	p.checkConfig(ctx)
 	if p.failedParts[partTenants] {
 		return nil // no agent to reach: every capability that needs one is unavailable
 	}
@@ -256,10 +257,14 @@ func (p *Platform) part(ctx context.Context, name string, namespaces []string, s
 		dir := filepath.Join(p.opts.EvidenceDir, name)
 		note = evidenceNote(dir, p.collectNow(ctx, dir, namespaces...))
 	}
-	why := fmt.Sprintf("%s could not be stood up: %v (%s)", name, err, note)
+	p.markUnavailable(name, fmt.Sprintf("%s could not be stood up: %v (%s)", name, err, note))
+}
+
+// markUnavailable fails part: the capabilities it serves are unavailable, for why.
+func (p *Platform) markUnavailable(part, why string) {
 	p.log.Error(why)
-	p.failedParts[name] = true
-	for _, c := range partServes[name] {
+	p.failedParts[part] = true
+	for _, c := range partServes[part] {
 		if _, ok := p.unavailable[c]; !ok {
 			p.unavailable[c] = why
 		}

@@ -221,6 +221,7 @@ type (
 		Namespace         string            `json:"namespace"`
 		UID               string            `json:"uid"`
 		Labels            map[string]string `json:"labels"`
+		Annotations       map[string]string `json:"annotations"`
 		DeletionTimestamp *time.Time        `json:"deletionTimestamp"`
 	}
 	veleroSchedule struct {

@@ -571,7 +571,7 @@ func (p *Platform) Remains(ctx context.Context, tenant string) ([]topology.Remna
 		}
 		for _, o := range objs {
 			if strings.Contains(o.Key, ns) {
-				add("object", o.Key, veleroBucket)
+				out = append(out, topology.StorageRemnant(o.Key, veleroBucket))
 			}
 		}
 		bucket, err := keys.BucketName(tenant)
@@ -586,7 +586,7 @@ func (p *Platform) Remains(ctx context.Context, tenant string) ([]topology.Remna
 			add("Bucket", bucket, "object store")
 		}
 		for _, o := range own {
-			add("object", o.Key, bucket)
+			add(topology.RemnantBucketObject, o.Key, bucket)
 		}
 	}
 	return out, nil

@@ -166,7 +166,6 @@ func (p *Platform) ScanFromOutside(ctx context.Context) (topology.Exposure, erro
 	for i := range e.Addresses {
 		e.Addresses[i].Node = byIP[e.Addresses[i].Address]
 	}
-	e.Admitted = slices.Clone(p.spec.Network.Expose)
 	e.From = fmt.Sprintf("a container on docker network %s, outside the VPC (security groups: %s; admitted from outside: %v)",
 		OutsideNetwork, p.spec.Network.SecurityGroups, admittedPorts(p.spec.Network))
 	return e, nil

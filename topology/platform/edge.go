@@ -48,8 +48,11 @@ type edgeData struct {
 	MinVersion, MaxVersion                   string
 	CipherSuites, CurvePreferences           string
 	Tenants                                  []edgeTenant
-	// ConfigHash changes with any of the above: the ingress restarts to read its new
-	// configuration (a ConfigMap mounted by subPath is never updated in place).
+	// CAConfigHash is the hash of the CA's file (see renderHashed): Pebble restarts when it changes.
+	CAConfigHash string
+	// ConfigHash changes with any of the above, the CA's hash included: the ingress restarts to
+	// read its new configuration (a ConfigMap mounted by subPath is never updated in place) and to
+	// order its certificates from the CA anew.
 	ConfigHash string
 }
 
@@ -115,16 +118,18 @@ func Edge(spec topology.Spec, opts Options, ca EdgeCA) (EdgeManifests, error) {
 		}
 		d.Tenants = append(d.Tenants, et)
 	}
+	var parts [2]bytes.Buffer
+	parts[0].WriteString("---\n")
+	if err := renderHashed(&parts[0], "edge-ca.yaml", func(hash string) any { d.CAConfigHash = hash; return d }); err != nil {
+		return EdgeManifests{}, fmt.Errorf("render the edge (edge-ca.yaml): %w", err)
+	}
 	hashed := d
 	hashed.Options = Options{Images: opts.Images, IngressNamespace: opts.IngressNamespace, Identity: opts.Identity}
 	sum := sha256.Sum256(fmt.Appendf(nil, "%+v", hashed))
 	d.ConfigHash = hex.EncodeToString(sum[:8])
-	var parts [2]bytes.Buffer
-	for i, name := range []string{"edge-ca.yaml", "edge.yaml"} {
-		parts[i].WriteString("---\n")
-		if err := templates.ExecuteTemplate(&parts[i], name, d); err != nil {
-			return EdgeManifests{}, fmt.Errorf("render the edge (%s): %w", name, err)
-		}
+	parts[1].WriteString("---\n")
+	if err := templates.ExecuteTemplate(&parts[1], "edge.yaml", d); err != nil {
+		return EdgeManifests{}, fmt.Errorf("render the edge (edge.yaml): %w", err)
 	}
 	return EdgeManifests{CA: parts[0].String(), Ingress: parts[1].String()}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -141,5 +142,30 @@ func TestEdgeCAFirstAndTrust(t *testing.T) {
 	hash := func(s string) string { _, h, _ := strings.Cut(s, "config-hash: "); return h[:18] }
 	if hash(broken.Ingress) == hash(m.Ingress) {
 		t.Error("a change of trust leaves the ingress's config hash as it was: Traefik would not restart")
+	}
+}
+
+// Pebble restarts when the certificates' lifetime changes (its ConfigMap is read at start), and so
+// does Traefik, to order certificates from the new CA.
+func TestEdgeCAConfigHash(t *testing.T) {
+	hashes := func(lifetime string) (string, string) {
+		spec := topology.Default()
+		spec.TLS.CertLifetime = lifetime
+		m, err := Edge(spec, Options{Images: map[string]string{"traefik": "t:1", "pebble": "p:1"}, IngressNamespace: "ingress"},
+			EdgeCA{CertPEM: []byte("cert"), KeyPEM: []byte("key"), CAPEM: []byte("ca")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		re := regexp.MustCompile(`dpsim.io/config-hash: "([0-9a-f]+)"`)
+		ca, ingress := re.FindStringSubmatch(m.CA), re.FindStringSubmatch(m.Ingress)
+		if ca == nil || ingress == nil {
+			t.Fatalf("no config hash on Pebble (%v) or Traefik (%v)", ca, ingress)
+		}
+		return ca[1], ingress[1]
+	}
+	ca90, in90 := hashes("2160h")
+	ca365, in365 := hashes("8760h")
+	if ca90 == ca365 || in90 == in365 {
+		t.Errorf("hashes did not follow tls.certLifetime: Pebble %s/%s, Traefik %s/%s", ca90, ca365, in90, in365)
 	}
 }

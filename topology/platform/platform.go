@@ -42,19 +42,21 @@ type Options struct {
 }
 
 // Namespace is the namespace of a tenant.
-func Namespace(tenant string) string { return "tenant-" + strings.TrimPrefix(tenant, "tenant-") }
+func Namespace(tenant string) string { return topology.TenantNamespace(tenant) }
 
 // tenantData is what the templates see.
 type tenantData struct {
 	topology.Spec
 	Options
-	Tenant, Namespace, Platform      string
-	MinInsync                        int
-	InternalReplication              int
-	InternalMinInsync                int
-	KafkaVoters, KafkaClusterID      string
-	ESMasters                        string
-	AgentConfigJSON, AgentConfigHash string
+	Tenant, Namespace, Platform string
+	MinInsync                   int
+	InternalReplication         int
+	InternalMinInsync           int
+	KafkaVoters, KafkaClusterID string
+	ESMasters                   string
+	AgentConfigJSON             string
+	// ConfigHash is the hash of the file being rendered (see renderHashed).
+	ConfigHash string
 }
 
 // Tenant renders every object of one tenant as a multi-document YAML stream, in apply order.
@@ -87,18 +89,31 @@ func Tenant(spec topology.Spec, tenant string, opts Options) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("agent configuration of tenant %s: %w", tenant, err)
 		}
-		sum := sha256.Sum256(cfg)
-		d.AgentConfigJSON, d.AgentConfigHash = string(cfg), hex.EncodeToString(sum[:8])
+		d.AgentConfigJSON = string(cfg)
 		files = append(files, "agent.yaml")
 	}
 	var out bytes.Buffer
 	for _, f := range files {
 		out.WriteString("---\n")
-		if err := templates.ExecuteTemplate(&out, f, d); err != nil {
+		if err := renderHashed(&out, f, func(hash string) any { d.ConfigHash = hash; return d }); err != nil {
 			return "", fmt.Errorf("render %s for tenant %s: %w", f, tenant, err)
 		}
 	}
 	return out.String(), nil
+}
+
+// renderHashed renders the template name into w with the data withHash gives for a configuration
+// hash: first with an empty hash, then with the hash of that rendering. A pod template annotated
+// with it (dpsim.io/config-hash) changes whenever anything else the file renders does, a ConfigMap
+// mounted into its pods included, so a spec that changes a kept platform's configuration restarts
+// the pods that read it, and a pod still running an older configuration can be told apart.
+func renderHashed(w *bytes.Buffer, name string, withHash func(hash string) any) error {
+	var first bytes.Buffer
+	if err := templates.ExecuteTemplate(&first, name, withHash("")); err != nil {
+		return err
+	}
+	sum := sha256.Sum256(first.Bytes())
+	return templates.ExecuteTemplate(w, name, withHash(hex.EncodeToString(sum[:8])))
 }
 
 // OutsideNamespace is the namespace of the prober that belongs to no tenant.

@@ -107,3 +107,37 @@ func TestDataComponentsAreTheDeployedOnes(t *testing.T) {
 		t.Fatalf("components %v, topology.DataComponents %v", names, topology.DataComponents)
 	}
 }
+
+// configHashes maps each workload to its pod template's dpsim.io/config-hash.
+func configHashes(t *testing.T, docs []map[string]any) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, d := range docs {
+		switch d["kind"] {
+		case "StatefulSet", "Deployment", "DaemonSet":
+			tmpl := d["spec"].(map[string]any)["template"].(map[string]any)["metadata"].(map[string]any)
+			ann, _ := tmpl["annotations"].(map[string]any)
+			h, _ := ann["dpsim.io/config-hash"].(string)
+			if h == "" {
+				t.Errorf("%v: no dpsim.io/config-hash on its pod template", d["metadata"])
+			}
+			out[d["metadata"].(map[string]any)["name"].(string)] = h
+		}
+	}
+	return out
+}
+
+// A change of the spec that reaches a component's ConfigMap changes the hash on its pod template
+// (so its pods restart on a kept platform), and leaves the others alone.
+func TestConfigHashFollowsTheFile(t *testing.T) {
+	spec := topology.Default()
+	before := configHashes(t, render(t, spec))
+	spec.Kafka.MinInsyncReplicas = 1
+	after := configHashes(t, render(t, spec))
+	if before["kafka"] == after["kafka"] {
+		t.Errorf("kafka's hash %s did not change with kafka.minInsyncReplicas", before["kafka"])
+	}
+	if before["elasticsearch"] != after["elasticsearch"] || before["hdfs-datanode"] != after["hdfs-datanode"] {
+		t.Errorf("hashes of components the change does not reach changed: %v -> %v", before, after)
+	}
+}

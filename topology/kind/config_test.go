@@ -1,0 +1,33 @@
+package kind
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// A pod whose configuration hash is not its workload's template's is named; a pod being deleted,
+// a workload without a hash and a pod of another workload are not.
+func TestMismatches(t *testing.T) {
+	w := workload{Kind: "Deployment"}
+	w.Metadata.Name = "pebble"
+	w.Spec.Selector.MatchLabels = map[string]string{"app": "pebble"}
+	w.Spec.Template.Metadata.Annotations = map[string]string{configHashKey: "new"}
+	mk := func(name, app, hash string, deleting bool) pod {
+		var p pod
+		p.Metadata.Name, p.Metadata.Namespace = name, "ingress"
+		p.Metadata.Labels = map[string]string{"app": app}
+		p.Metadata.Annotations = map[string]string{configHashKey: hash}
+		if deleting {
+			now := time.Now()
+			p.Metadata.DeletionTimestamp = &now
+		}
+		return p
+	}
+	pods := []pod{mk("pebble-new", "pebble", "new", false), mk("pebble-old", "pebble", "old", false),
+		mk("pebble-going", "pebble", "old", true), mk("traefik-x", "traefik", "other", false)}
+	got := mismatches([]workload{w, {Kind: "DaemonSet"}}, pods)
+	if len(got) != 1 || !strings.Contains(got[0], `ingress/pebble-old runs configuration "old", its deployment pebble was applied with "new"`) {
+		t.Fatalf("mismatches = %q, want pebble-old alone", got)
+	}
+}
