@@ -498,11 +498,19 @@ func (p *Provider) ensureNetwork(ctx context.Context) error {
 			args = append(args, "-o", "com.docker.network.driver.mtu="+mtu)
 		}
 	}
-	args = append(args, NetworkName)
+	used, err := p.usedSubnets(ctx)
+	if err != nil {
+		return err
+	}
+	subnet, err := freeSubnet(used)
+	if err != nil {
+		return err
+	}
+	args = append(args, "--subnet", subnet, NetworkName)
 	if _, err := p.run(ctx, nil, p.docker, args...); err != nil {
 		return fmt.Errorf("create docker network %s: %w", NetworkName, err)
 	}
-	p.log.Info("docker network created", "network", NetworkName)
+	p.log.Info("docker network created", "network", NetworkName, "subnet", subnet)
 	return nil
 }
 

@@ -134,13 +134,20 @@ func (p *Provider) node(name string) error {
 }
 
 // KillNode kills a node's container (SIGKILL: no clean shutdown), as a
-// machine losing power would.
+// machine losing power would; like a machine's, its address is kept for its restart.
 func (p *Provider) KillNode(ctx context.Context, name string) error {
 	if err := p.node(name); err != nil {
 		return err
 	}
+	addr, err := p.nodeAddress(ctx, name)
+	if err != nil {
+		return err
+	}
 	if _, err := p.run(ctx, nil, p.docker, "kill", name); err != nil {
 		return fmt.Errorf("kill node %s: %w", name, err)
+	}
+	if err := p.pinAddress(ctx, name, addr); err != nil {
+		return err
 	}
 	p.log.Info("node killed", "node", name)
 	return nil
