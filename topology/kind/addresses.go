@@ -91,15 +91,38 @@ func (p *Provider) pinAddress(ctx context.Context, name, addr string) error {
 	if addr == "" {
 		return nil
 	}
+	if err := p.reconnect(ctx, name, addr); err != nil {
+		p.log.Warn("node address not kept: its restart may move it (a network an older dpsim made has no subnet of its choosing: dpsim down, then up)",
+			"node", name, "address", addr, "err", err)
+		return p.reconnect(ctx, name, "")
+	}
+	return nil
+}
+
+// unpinAddress reconnects a stopped node container without a fixed address: Docker does not hold
+// a stopped container's address, and another container may have taken it meanwhile.
+func (p *Provider) unpinAddress(ctx context.Context, name string) error {
+	p.log.Warn("node address taken while it was down: it starts again with another one", "node", name)
+	return p.reconnect(ctx, name, "")
+}
+
+// reconnect disconnects a node container from dpsim's network and connects it again, with addr
+// when it is not empty.
+func (p *Provider) reconnect(ctx context.Context, name, addr string) error {
 	if _, err := p.run(ctx, nil, p.docker, "network", "disconnect", "--force", NetworkName, name); err != nil {
 		return fmt.Errorf("disconnect node %s: %w", name, err)
 	}
-	if _, err := p.run(ctx, nil, p.docker, "network", "connect", "--ip", addr, NetworkName, name); err != nil {
-		p.log.Warn("node address not kept: its restart may move it (a network an older dpsim made has no subnet of its choosing: dpsim down, then up)",
-			"node", name, "address", addr, "err", err)
-		if _, err := p.run(ctx, nil, p.docker, "network", "connect", NetworkName, name); err != nil {
-			return fmt.Errorf("reconnect node %s: %w", name, err)
-		}
+	args := []string{"network", "connect", NetworkName, name}
+	if addr != "" {
+		args = []string{"network", "connect", "--ip", addr, NetworkName, name}
+	}
+	if _, err := p.run(ctx, nil, p.docker, args...); err != nil {
+		return fmt.Errorf("connect node %s to %s: %w", name, NetworkName, err)
 	}
 	return nil
+}
+
+// addressTaken tells a start Docker refused because the container's fixed address is in use.
+func addressTaken(err error) bool {
+	return err != nil && strings.Contains(strings.ToLower(err.Error()), "address already in use")
 }

@@ -169,7 +169,14 @@ func (p *Provider) RestartNode(ctx context.Context, name string) error {
 	if st.running {
 		verb = "restart"
 	}
-	if _, err := p.run(ctx, nil, p.docker, verb, name); err != nil {
+	_, err = p.run(ctx, nil, p.docker, verb, name)
+	if !st.running && addressTaken(err) {
+		if err := p.unpinAddress(ctx, name); err != nil {
+			return err
+		}
+		_, err = p.run(ctx, nil, p.docker, verb, name)
+	}
+	if err != nil {
 		return fmt.Errorf("%s node %s: %w", verb, name, err)
 	}
 	p.log.Info("node restarted", "node", name, "was_running", st.running)
