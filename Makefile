@@ -12,13 +12,14 @@ DPSIM    := $(CURDIR)/bin/dpsim
 test: vet unit integration
 
 vet:
-	$(GO) vet ./...
+	@bash scripts/stage.sh vet $(GO) vet ./...
 
 unit:
-	$(GO) test -race -count=1 -skip '^TestIntegration' ./...
+	@bash scripts/stage.sh unit $(GO) test -race -count=1 -skip '^TestIntegration' ./...
 
+## integration: -v, so each test's result and time is in the log; each package's time ends its block
 integration: deps images
-	DPSIM_AGENT_BINARY=$(DPSIM) $(GO) test -count=1 -p 1 -timeout 80m -run '^TestIntegration' ./...
+	@DPSIM_AGENT_BINARY=$(DPSIM) bash scripts/stage.sh integration $(GO) test -v -count=1 -p 1 -timeout 80m -run '^TestIntegration' ./...
 
 ## deps: install and start what the kind provider needs (Docker engine, runtime shim, mmdebstrap)
 deps:
@@ -26,7 +27,7 @@ deps:
 
 ## images: build every image from package registries (only what changed)
 images: $(DPSIM)
-	DPSIM_AGENT_BINARY=$(DPSIM) $(DPSIM) images build
+	@DPSIM_AGENT_BINARY=$(DPSIM) bash scripts/stage.sh images $(DPSIM) images build
 
 ## simulate: stand the platform up, run every scenario, tear it down, write the reports into $(OUT)/
 simulate: $(if $(filter kind,$(PROVIDER)),deps) $(DPSIM)
@@ -38,7 +39,7 @@ down: $(DPSIM)
 
 ## down-all: remove every platform dpsim left on this host, whatever its name (.ci/run starts with it)
 down-all: deps $(DPSIM)
-	$(DPSIM) down --all
+	@bash scripts/stage.sh down-all $(DPSIM) down --all
 
 ## bench: speed and memory figures of the engine, checkers and renderers
 bench:

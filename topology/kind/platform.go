@@ -334,6 +334,12 @@ func (p *Platform) deployTenants(ctx context.Context, opts platform.Options) err
 		if _, err := p.cluster.Kubectl(ctx, strings.NewReader(manifest), "apply", "-f", "-"); err != nil {
 			return fmt.Errorf("deploy tenant %s: %w", t, err)
 		}
+		if p.spec.Network.Isolation != "namespace" { // a kept platform may hold them from an earlier spec
+			if _, err := p.cluster.Kubectl(ctx, nil, "-n", platform.Namespace(t), "delete", "networkpolicy",
+				"-l", platform.IsolationSelector, "--ignore-not-found"); err != nil {
+				return fmt.Errorf("remove tenant %s's isolation: %w", t, err)
+			}
+		}
 	}
 	outside, err := platform.Outside(opts)
 	if err != nil {

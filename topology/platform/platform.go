@@ -119,6 +119,10 @@ func renderHashed(w *bytes.Buffer, name string, withHash func(hash string) any) 
 // OutsideNamespace is the namespace of the prober that belongs to no tenant.
 const OutsideNamespace = "dpsim-outside"
 
+// IsolationSelector selects the NetworkPolicies that isolate a tenant (policies.yaml): a kept
+// platform re-applied without isolation deletes them, as the manifests no longer hold them.
+const IsolationSelector = "dpsim.io/isolation=namespace"
+
 // Outside renders the prober outside every tenant (namespace and deployment "prober").
 func Outside(opts Options) (string, error) {
 	var out bytes.Buffer
