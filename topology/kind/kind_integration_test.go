@@ -20,10 +20,10 @@ const (
 	broken      isolation = "broken"       // insider blocked too
 )
 
-// TestIntegrationNetworkPolicyEnforced shows that a same-namespace-only
-// ingress policy in namespace b blocks a pod in namespace a on another node
-// while a pod inside b still connects, and that the same check reports
-// "not enforced" on a cluster whose policy engine does not enforce.
+// TestIntegrationNetworkPolicyEnforced shows that a same-namespace-only ingress policy in namespace
+// b blocks a pod in namespace a on another node while a pod inside b still connects.
+// (TestIntegrationUpLifecycle runs the same check on its cluster, which has no policy engine, and
+// wants "not enforced": one cluster fewer.)
 func TestIntegrationNetworkPolicyEnforced(t *testing.T) {
 	testenv.RequireDocker(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 40*time.Minute)
@@ -32,44 +32,32 @@ func TestIntegrationNetworkPolicyEnforced(t *testing.T) {
 	if _, err := images.Build(ctx, log, []string{images.KindNode}, images.Options{}); err != nil {
 		t.Fatalf("build images: %v", err)
 	}
-
-	tests := []struct {
-		name          string
-		disablePolicy bool
-		want          isolation
-	}{
-		{"kube-router enforces", false, enforced},
-		{"no enforcement is caught", true, notEnforced},
+	p, err := New(Config{ClusterName: "dpsim-it-netpol", Workers: 2, Logger: log})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p, err := New(Config{
-				ClusterName:          "dpsim-it-netpol",
-				Workers:              2,
-				Logger:               testenv.Logger(t),
-				DisableNetworkPolicy: tt.disablePolicy,
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				c, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-				defer cancel()
-				if err := p.Down(c); err != nil {
-					t.Errorf("down: %v", err)
-				}
-			})
-			if err := p.Up(ctx); err != nil {
-				t.Fatalf("up: %v", err)
-			}
-			got, err := checkSameNamespaceIsolation(ctx, t, p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tt.want {
-				t.Fatalf("isolation verdict %q, want %q", got, tt.want)
-			}
-		})
+	t.Cleanup(func() {
+		c, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		if err := p.Down(c); err != nil {
+			t.Errorf("down: %v", err)
+		}
+	})
+	if err := p.Up(ctx); err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	requireIsolation(ctx, t, p, enforced)
+}
+
+// requireIsolation runs checkSameNamespaceIsolation on p and fails unless its verdict is want.
+func requireIsolation(ctx context.Context, t *testing.T, p *Provider, want isolation) {
+	t.Helper()
+	got, err := checkSameNamespaceIsolation(ctx, t, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Fatalf("isolation verdict %q, want %q", got, want)
 	}
 }
 

@@ -15,7 +15,9 @@ import (
 // TestIntegrationUpLifecycle covers what `up` must cope with: a failed up
 // tears down, an existing matching cluster is reused, one whose node
 // containers were stopped (as after a machine restart) is made anew, and
-// node kill/restart and Down do what they say.
+// node kill/restart and Down do what they say. Its cluster has no policy
+// engine, and the isolation check run on it must say "not enforced" (the
+// check that passes with kube-router is TestIntegrationNetworkPolicyEnforced).
 func TestIntegrationUpLifecycle(t *testing.T) {
 	testenv.RequireDocker(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 40*time.Minute)
@@ -23,7 +25,8 @@ func TestIntegrationUpLifecycle(t *testing.T) {
 	if _, err := images.Build(ctx, testenv.Logger(t), []string{images.KindNode}, images.Options{}); err != nil {
 		t.Fatalf("build images: %v", err)
 	}
-	cfg := Config{ClusterName: "dpsim-it-life", Workers: 1, Zones: []string{"zone-x"}, Logger: testenv.Logger(t)}
+	cfg := Config{ClusterName: "dpsim-it-life", Workers: 2, Zones: []string{"zone-x"}, Logger: testenv.Logger(t),
+		DisableNetworkPolicy: true}
 
 	// A failed up (here: an impossible readiness deadline) leaves nothing.
 	failing := cfg
@@ -53,7 +56,9 @@ func TestIntegrationUpLifecycle(t *testing.T) {
 	if err := p.Up(ctx); err != nil {
 		t.Fatalf("up: %v", err)
 	}
-	requireNodes(ctx, t, p, map[string]string{p.ControlPlaneName(): "", p.WorkerName(0): "zone-x"})
+	nodes := map[string]string{p.ControlPlaneName(): "", p.WorkerName(0): "zone-x", p.WorkerName(1): "zone-x"}
+	requireNodes(ctx, t, p, nodes)
+	t.Run("no enforcement is caught", func(t *testing.T) { requireIsolation(ctx, t, p, notEnforced) })
 	ids := containerIDs(t, p)
 
 	// Up on a running, matching cluster reuses it.
@@ -65,7 +70,7 @@ func TestIntegrationUpLifecycle(t *testing.T) {
 	}
 
 	// Stopped node containers: up makes the cluster anew.
-	if out, err := exec.CommandContext(ctx, "docker", "stop", "-t", "1", p.ControlPlaneName(), p.WorkerName(0)).CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(ctx, "docker", "stop", "-t", "1", p.ControlPlaneName(), p.WorkerName(0), p.WorkerName(1)).CombinedOutput(); err != nil {
 		t.Fatalf("docker stop: %v: %s", err, out)
 	}
 	if err := p.Up(ctx); err != nil {
@@ -74,7 +79,7 @@ func TestIntegrationUpLifecycle(t *testing.T) {
 	if got := containerIDs(t, p); got == ids {
 		t.Fatal("up over stopped nodes kept the stopped containers")
 	}
-	requireNodes(ctx, t, p, map[string]string{p.ControlPlaneName(): "", p.WorkerName(0): "zone-x"})
+	requireNodes(ctx, t, p, nodes)
 
 	// Kill and restart a worker.
 	if err := p.KillNode(ctx, p.WorkerName(0)); err != nil {
@@ -136,7 +141,7 @@ func nodeNamed(ctx context.Context, t *testing.T, p *Provider, name string) Node
 // containerIDs identifies the current node containers.
 func containerIDs(t *testing.T, p *Provider) string {
 	t.Helper()
-	out, err := exec.Command("docker", "inspect", "--format", "{{.Id}}", p.ControlPlaneName(), p.WorkerName(0)).Output()
+	out, err := exec.Command("docker", "inspect", "--format", "{{.Id}}", p.ControlPlaneName(), p.WorkerName(0), p.WorkerName(1)).Output()
 	if err != nil {
 		t.Fatalf("docker inspect: %v", err)
 	}
