@@ -273,21 +273,24 @@ func (c *Cluster) Node(name string) *Node {
 	return nil
 }
 
-// Terminate removes every node with its volumes, then the network.
+// Terminate removes every node (killed: nothing of theirs is kept) with its volumes, concurrently,
+// then the network.
 func (c *Cluster) Terminate(ctx context.Context) error {
 	if c == nil {
 		return nil
 	}
-	var errs []error
-	for _, n := range c.Nodes {
-		if err := n.c.Terminate(ctx, testcontainers.RemoveVolumes()); err != nil {
-			errs = append(errs, fmt.Errorf("remove %s: %w", n.Container, err))
-		}
+	errs := make([]error, len(c.Nodes)+1)
+	var wg sync.WaitGroup
+	for i, n := range c.Nodes {
+		wg.Go(func() {
+			if err := n.c.Terminate(ctx, testcontainers.StopTimeout(0), testcontainers.RemoveVolumes()); err != nil {
+				errs[i] = fmt.Errorf("remove %s: %w", n.Container, err)
+			}
+		})
 	}
+	wg.Wait()
 	if c.net != nil {
-		if _, err := docker(ctx, "network", "rm", c.net.name); err != nil {
-			errs = append(errs, err)
-		}
+		_, errs[len(c.Nodes)] = docker(ctx, "network", "rm", c.net.name)
 	}
 	return errors.Join(errs...)
 }
