@@ -167,7 +167,7 @@ func NewCluster(ctx context.Context, log *slog.Logger, service string, imageName
 		log = slog.New(slog.DiscardHandler)
 	}
 	setup(ctx, log)
-	if _, err := images.Build(ctx, log, imageNames, images.Options{}); err != nil {
+	if err := ensureImages(ctx, log, imageNames); err != nil {
 		return nil, fmt.Errorf("images for %s: %w", service, err)
 	}
 	c := &Cluster{Name: fmt.Sprintf("%s%d-%s", Prefix, os.Getpid(), service), log: log}
@@ -177,6 +177,18 @@ func NewCluster(ctx context.Context, log *slog.Logger, service string, imageName
 	}
 	c.net = n
 	return c, nil
+}
+
+// ensureImages builds the named images unless all exist. images.Build would find them too, but only
+// once it holds the build lock, which a running `make images` keeps for its whole run.
+func ensureImages(ctx context.Context, log *slog.Logger, names []string) error {
+	for _, name := range names {
+		if _, err := docker(ctx, "image", "inspect", "--format", "{{.Id}}", images.MustTag(name)); err != nil {
+			_, err := images.Build(ctx, log, names, images.Options{})
+			return err
+		}
+	}
+	return nil
 }
 
 // Addr is the fixed address of the i-th node (from 0) on the cluster's network.
