@@ -124,7 +124,7 @@ func TestIntegrationKafka(t *testing.T) {
 		t.Errorf("healthy cluster acknowledged %d of %d writes; first errors: %v", len(acked), len(want), errs)
 	}
 	for _, r := range results {
-		if r.Err == nil && (r.Ack.Node == "" || r.Ack.Copies != 0 || r.Ack.Part == "" || r.Finished.Before(r.Invoked)) {
+		if r.Err == nil && (r.Ack.Node == "" || r.Ack.Copies != 2 || r.Ack.Part == "" || r.Finished.Before(r.Invoked)) {
 			t.Errorf("ack of %s: %+v invoked %v finished %v", r.ID, r.Ack, r.Invoked, r.Finished)
 			break
 		}
