@@ -55,7 +55,7 @@ type hdfsTarget struct {
 	// down is the datanode an earlier run left stopped (DPSIM_TEST_HDFS_DOWN): this run judges the
 	// seed and writes, without the healthy phases.
 	down string
-	// stop stops a datanode once the seed is written and names it; nil for a running cluster, whose
+	// stop kills a datanode once the seed is written and names it; nil for a running cluster, whose
 	// datanode-down phase is a run of its own.
 	stop func(ctx context.Context) (string, error)
 }
@@ -339,9 +339,9 @@ func TestIntegrationHDFS(t *testing.T) {
 	})
 	if down == "" && tg.stop != nil {
 		if down, err = tg.stop(ctx); err != nil {
-			t.Fatalf("stop a datanode: %v", err)
+			t.Fatalf("kill a datanode: %v", err)
 		}
-		t.Logf("stopped %s", down)
+		t.Logf("killed %s", down)
 	}
 	t.Run("DatanodeDown", func(t *testing.T) {
 		if down == "" {
