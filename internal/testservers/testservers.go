@@ -43,8 +43,9 @@ const (
 	LabelStarted = "dpsim.test/started"
 )
 
-// StartTimeout bounds a node's start-up (its wait strategy).
-const StartTimeout = 4 * time.Minute
+// StartTimeout bounds a node's start-up (its wait strategy): Elasticsearch takes 25 s on an idle
+// 2-core host, over 4 min while an image build loads it.
+const StartTimeout = 8 * time.Minute
 
 var setupOnce sync.Once
 
