@@ -42,9 +42,9 @@ func esTarget(t *testing.T) ([]string, testservers.Fault, error) {
 }
 
 func TestIntegrationElastic(t *testing.T) {
+	urls, _, _ := esTarget(t) // first: starting the cluster is not the test's time
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	urls, _, _ := esTarget(t)
 	c, err := Connect(ctx, Config{URLs: urls, Shards: 3, Replicas: 1, WaitForActiveShards: "all"})
 	if err != nil {
 		t.Fatal(err)
@@ -163,12 +163,12 @@ func TestIntegrationElastic(t *testing.T) {
 // of 3 shards with 1 replica written with wait_for_active_shards=all, and checks that no
 // acknowledged write is lost.
 func TestIntegrationElasticNodeKill(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
 	urls, fault, err := esTarget(t)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
 	c, err := Connect(ctx, Config{URLs: urls, Shards: 3, Replicas: 1, WaitForActiveShards: "all"})
 	if err != nil {
 		t.Fatal(err)
