@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 
+	"dpsim/internal/testservers"
+	tselastic "dpsim/internal/testservers/elastic"
 	"dpsim/reports"
 	"dpsim/scenarios/checkers"
 	"dpsim/scenarios/history"
@@ -19,14 +20,32 @@ import (
 	"dpsim/topology"
 )
 
-func TestIntegrationElastic(t *testing.T) {
-	v := os.Getenv("DPSIM_TEST_ES")
-	if v == "" {
-		t.Skip("DPSIM_TEST_ES is unset: set it to the URLs (http://host:9200,...) of an Elasticsearch cluster with at least 2 data nodes")
+// testES is the package's Elasticsearch cluster, started on first use when DPSIM_TEST_ES is unset.
+var testES = testservers.Shared[*tselastic.Cluster]{Run: func(ctx context.Context) (*tselastic.Cluster, error) {
+	return tselastic.Run(ctx, tselastic.WithLogger(testservers.Logger()))
+}}
+
+func TestMain(m *testing.M) { testservers.Main(m, &testES) }
+
+// esTarget is the URLs of a cluster of at least 2 data nodes and a kill and restart of one of them:
+// DPSIM_TEST_ES (http://host:9200,...), DPSIM_TEST_ES_KILL and DPSIM_TEST_ES_RESTART (shell
+// commands) name a running one; unset, the test starts 2 nodes in containers and the fault hits the
+// one that is not the elected master (with 2 master-eligible nodes only the master votes).
+func esTarget(t *testing.T) ([]string, testservers.Fault, error) {
+	t.Helper()
+	if v := os.Getenv("DPSIM_TEST_ES"); v != "" {
+		f, err := testservers.ShellFault("DPSIM_TEST_ES_KILL", "DPSIM_TEST_ES_RESTART")
+		return strings.Split(v, ","), f, err
 	}
+	c := testES.Get(t)
+	return c.URLs(), c.NonMasterFault(), nil
+}
+
+func TestIntegrationElastic(t *testing.T) {
+	urls, _, _ := esTarget(t) // first: starting the cluster is not the test's time
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	c, err := Connect(ctx, Config{URLs: strings.Split(v, ","), Shards: 3, Replicas: 1, WaitForActiveShards: "all"})
+	c, err := Connect(ctx, Config{URLs: urls, Shards: 3, Replicas: 1, WaitForActiveShards: "all"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,19 +158,18 @@ func TestIntegrationElastic(t *testing.T) {
 	t.Logf("shards: %+v", shards)
 }
 
-// TestIntegrationElasticNodeKill kills a node in the middle of paced batches (DPSIM_TEST_ES_KILL
-// is the shell command that does it, DPSIM_TEST_ES_RESTART the one that brings it back) on an index
+// TestIntegrationElasticNodeKill kills a node in the middle of paced batches and restarts it
+// (esTarget) on an index
 // of 3 shards with 1 replica written with wait_for_active_shards=all, and checks that no
 // acknowledged write is lost.
 func TestIntegrationElasticNodeKill(t *testing.T) {
-	v := os.Getenv("DPSIM_TEST_ES")
-	kill, restart := os.Getenv("DPSIM_TEST_ES_KILL"), os.Getenv("DPSIM_TEST_ES_RESTART")
-	if v == "" || kill == "" || restart == "" {
-		t.Skip("DPSIM_TEST_ES, DPSIM_TEST_ES_KILL and DPSIM_TEST_ES_RESTART must be set: the URLs and shell commands that kill and restart one node")
+	urls, fault, err := esTarget(t)
+	if err != nil {
+		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	c, err := Connect(ctx, Config{URLs: strings.Split(v, ","), Shards: 3, Replicas: 1, WaitForActiveShards: "all"})
+	c, err := Connect(ctx, Config{URLs: urls, Shards: 3, Replicas: 1, WaitForActiveShards: "all"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,13 +186,26 @@ func TestIntegrationElasticNodeKill(t *testing.T) {
 	rec := &history.Recorder{Store: s, Tenant: "it", History: &h}
 	killed, effect := false, ""
 	start := time.Now()
-	for b := range 30 {
-		if b == 3 {
-			if out, err := exec.CommandContext(ctx, "sh", "-c", kill).CombinedOutput(); err != nil {
-				t.Fatalf("kill node: %v: %s", err, out)
+	// 10 paced batches: the node is killed before the 3rd and restarted before the 7th, so that
+	// writes meet the cluster healthy, with a node down (each batch waits out the writes' timeout
+	// for the missing copies) and recovering.
+	for b := range 10 {
+		switch b {
+		case 2:
+			if err := fault.Kill(ctx); err != nil {
+				t.Fatalf("kill node: %v", err)
 			}
 			killed = true
 			t.Logf("killed a node at %s", time.Since(start).Round(time.Millisecond))
+		case 6:
+			if effect == "" {
+				t.Fatal("the node kill left every shard copy started: the fault had no effect")
+			}
+			t.Logf("fault in effect: %s", effect)
+			if err := fault.Restart(ctx); err != nil {
+				t.Fatalf("restart node: %v", err)
+			}
+			t.Logf("restarted the node at %s", time.Since(start).Round(time.Millisecond))
 		}
 		batch := make([]string, 200)
 		for i := range batch {
@@ -183,18 +214,11 @@ func TestIntegrationElasticNodeKill(t *testing.T) {
 		if err := rec.WriteIDs(ctx, batch, 100); err != nil {
 			t.Fatalf("batch %d: %v", b, err)
 		}
-		if killed && effect == "" { // the fault must show: a shard copy no longer started
+		if killed && effect == "" && b < 6 { // the fault must show: a shard copy no longer started
 			if ok, why, err := s.Replicated(ctx); err == nil && !ok {
 				effect = why
 			}
 		}
-	}
-	if effect == "" {
-		t.Fatal("the node kill left every shard copy started: the fault had no effect")
-	}
-	t.Logf("fault in effect: %s", effect)
-	if out, err := exec.CommandContext(ctx, "sh", "-c", restart).CombinedOutput(); err != nil {
-		t.Fatalf("restart node: %v: %s", err, out)
 	}
 	deadline := time.Now().Add(5 * time.Minute)
 	for {

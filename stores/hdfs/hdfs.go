@@ -44,6 +44,9 @@ type Config struct {
 	Replication int
 	Workers     int           // writes, and reads, in flight; default DefaultWorkers
 	Timeout     time.Duration // bound of any one request, and of a write as a whole; default 2 minutes
+	// DialContext opens every connection; default a net.Dialer with a 3 s timeout. Tests set it to
+	// reach datanodes whose host names resolve only on their Docker network.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	Log         *slog.Logger
 }
 
@@ -85,7 +88,7 @@ func Connect(ctx context.Context, cfg Config) (*Cluster, error) {
 		return nil, errors.New("hdfs: no namenode address")
 	}
 	cfg = withDefaults(cfg)
-	c := &Cluster{cfg: cfg, log: cfg.Log, http: newHTTPClient(cfg.Workers)}
+	c := &Cluster{cfg: cfg, log: cfg.Log, http: newHTTPClient(cfg.Workers, cfg.DialContext)}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -108,14 +111,17 @@ func withDefaults(cfg Config) Config {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = defaultTimeout
 	}
+	if cfg.DialContext == nil {
+		cfg.DialContext = (&net.Dialer{Timeout: dialTimeout, KeepAlive: 15 * time.Second}).DialContext
+	}
 	return cfg
 }
 
 // newHTTPClient follows no redirect: they are followed by hand (noredirect=true), so a body is never
 // sent to the namenode.
-func newHTTPClient(workers int) *http.Client {
+func newHTTPClient(workers int, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
 	tr := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: dialTimeout, KeepAlive: 15 * time.Second}).DialContext,
+		DialContext:         dial,
 		MaxIdleConnsPerHost: 2 * workers,
 		IdleConnTimeout:     90 * time.Second,
 	}

@@ -17,33 +17,62 @@ import (
 	"testing"
 	"time"
 
+	"dpsim/internal/testservers"
+	tshdfs "dpsim/internal/testservers/hdfs"
 	"dpsim/stores"
 	"dpsim/topology"
 )
 
 // TestIntegrationHDFS runs against a real HDFS 3.4 (one namenode, 3 datanodes, dfs.replication 2)
-// configured as topology/platform/manifests/hdfs.yaml configures it, from inside the network where
-// the datanodes' registered host names resolve (the namenode redirects to them):
+// configured as topology/platform/manifests/hdfs.yaml configures it. Unless DPSIM_TEST_HDFS names
+// one, it starts one in containers (testHDFS) and runs every phase in one go: a healthy pass waits
+// for the first accepted write, writes, reads, places and drops one dataset, and leaves a second
+// one, the seed (seedDataset); then datanode hdfs-datanode-1 is killed, and the DatanodeDown phase
+// follows what fsck says of the seed's replicas on it until it is stale, reads the seed, writes with
+// the datanode down, and drops both.
+//
+// A running cluster is named by the namenode's HTTP URL, from inside the network where the
+// datanodes' registered host names resolve (the namenode redirects to them):
 //
 //	DPSIM_TEST_HDFS=http://hdfs-namenode-0.hdfs-namenode.<ns>.svc.cluster.local:9870
 //
-// A pass on a healthy cluster waits for the first accepted write (start-up; DPSIM_TEST_HDFS_STARTED,
-// the Unix time the cluster was started at, times it from then), writes, reads, places and drops one
-// dataset, and leaves a second one, the seed (seedDataset), for a later pass with one datanode down:
-// stop it, then run again at once with DPSIM_TEST_HDFS_DOWN set to its pod name (hdfs-datanode-1).
-// That pass follows what fsck says of the seed's replicas on the stopped datanode until it is stale,
-// reads the seed, writes with the datanode down, and drops both. Run against a cluster with
+// There the phases take two runs: a healthy one, then, with one datanode stopped, one with
+// DPSIM_TEST_HDFS_DOWN set to its pod name (hdfs-datanode-1). DPSIM_TEST_HDFS_STARTED, the Unix time
+// the cluster was started at, times the first write from then. Run against a cluster with
 // dfs.namenode.replication.min 1 (read from the namenode's /conf), a healthy pass counts the writes
 // acknowledged with Ack.Copies 1 instead of refusing them.
 
-// hdfsEndpoint is the namenode's HTTP URL, or a skip.
-func hdfsEndpoint(t *testing.T) string {
+// testHDFS is the package's HDFS, started on first use when DPSIM_TEST_HDFS is unset.
+var testHDFS = testservers.Shared[*tshdfs.Cluster]{Run: func(ctx context.Context) (*tshdfs.Cluster, error) {
+	return tshdfs.Run(ctx, tshdfs.WithLogger(testservers.Logger()))
+}}
+
+func TestMain(m *testing.M) { testservers.Main(m, &testHDFS) }
+
+// hdfsTarget is an HDFS under test.
+type hdfsTarget struct {
+	cfg Config // its namenode, and how to reach its datanodes
+	// down is the datanode an earlier run left stopped (DPSIM_TEST_HDFS_DOWN): this run judges the
+	// seed and writes, without the healthy phases.
+	down string
+	// stop kills a datanode once the seed is written and names it; nil for a running cluster, whose
+	// datanode-down phase is a run of its own.
+	stop func(ctx context.Context) (string, error)
+}
+
+func target(t *testing.T) hdfsTarget {
 	t.Helper()
-	v := os.Getenv("DPSIM_TEST_HDFS")
-	if v == "" {
-		t.Skip("DPSIM_TEST_HDFS is unset: set it to the namenode's HTTP URL (http://host:9870) of an HDFS with 3 datanodes and dfs.replication 2, reachable with its datanodes' host names")
+	if v := os.Getenv("DPSIM_TEST_HDFS"); v != "" {
+		return hdfsTarget{cfg: Config{NameNodes: []string{v}}, down: os.Getenv("DPSIM_TEST_HDFS_DOWN")}
 	}
-	return v
+	c := testHDFS.Get(t)
+	return hdfsTarget{
+		cfg: Config{NameNodes: []string{c.NameNode()}, DialContext: c.DialContext},
+		stop: func(ctx context.Context) (string, error) {
+			n := c.Datanode(1)
+			return n.Name, n.Kill(ctx)
+		},
+	}
 }
 
 const (
@@ -98,7 +127,7 @@ func namenodeConf(ctx context.Context, nn, name string) (string, error) {
 // readiness of a cluster that was just started. It logs each new refusal and the acceptance with the
 // time since the cluster was started (DPSIM_TEST_HDFS_STARTED, Unix seconds), or else since the
 // test began.
-func firstWrite(ctx context.Context, t *testing.T, nn string, began time.Time) *Cluster {
+func firstWrite(ctx context.Context, t *testing.T, cfg Config, began time.Time) *Cluster {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, 4*time.Minute)
 	defer cancel()
@@ -117,7 +146,7 @@ func firstWrite(ctx context.Context, t *testing.T, nn string, began time.Time) *
 	attempts, last := 0, ""
 	for {
 		attempts++
-		c, s, err := tryWrite(ctx, nn, attempts)
+		c, s, err := tryWrite(ctx, cfg, attempts)
 		if err == nil {
 			t.Logf("start-up: first write accepted at %s, attempt %d", at(), attempts)
 			if err := s.Drop(ctx); err != nil {
@@ -139,8 +168,8 @@ func firstWrite(ctx context.Context, t *testing.T, nn string, began time.Time) *
 
 // tryWrite connects and writes one record; an error names the file <file>, so that one refusal
 // reads the same on every attempt.
-func tryWrite(ctx context.Context, nn string, attempt int) (*Cluster, *Store, error) {
-	c, err := Connect(ctx, Config{NameNodes: []string{nn}})
+func tryWrite(ctx context.Context, cfg Config, attempt int) (*Cluster, *Store, error) {
+	c, err := Connect(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -263,17 +292,18 @@ func readAll(ctx context.Context, t *testing.T, s *Store) map[string]bool {
 }
 
 func TestIntegrationHDFS(t *testing.T) {
-	nn := hdfsEndpoint(t)
 	began := time.Now()
+	tg := target(t)
+	nn := tg.cfg.NameNodes[0]
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	down := os.Getenv("DPSIM_TEST_HDFS_DOWN")
+	down := tg.down
 	var c *Cluster
 	if down == "" {
-		c = firstWrite(ctx, t, nn, began)
+		c = firstWrite(ctx, t, tg.cfg, began)
 	} else { // judged at once: a write could wait out a pipeline through the stopped datanode
 		var err error
-		if c, err = Connect(ctx, Config{NameNodes: []string{nn}}); err != nil {
+		if c, err = Connect(ctx, tg.cfg); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -307,6 +337,12 @@ func TestIntegrationHDFS(t *testing.T) {
 			t.Errorf("seed: %d of %d writes acknowledged", len(o.acked), itWrites)
 		}
 	})
+	if down == "" && tg.stop != nil {
+		if down, err = tg.stop(ctx); err != nil {
+			t.Fatalf("kill a datanode: %v", err)
+		}
+		t.Logf("killed %s", down)
+	}
 	t.Run("DatanodeDown", func(t *testing.T) {
 		if down == "" {
 			t.Skip("DPSIM_TEST_HDFS_DOWN is unset: stop one datanode after a healthy pass and set it to its pod name")

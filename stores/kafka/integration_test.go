@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"dpsim/internal/testservers"
+	tskafka "dpsim/internal/testservers/kafka"
 	"dpsim/reports"
 	"dpsim/scenarios/checkers"
 	"dpsim/scenarios/history"
@@ -17,14 +18,24 @@ import (
 	"dpsim/topology"
 )
 
-// kafkaEndpoint is the bootstrap list of a running cluster of at least 3 brokers, or a skip.
-func kafkaEndpoint(t *testing.T) []string {
+// testKafka is the package's Kafka cluster, started on first use when DPSIM_TEST_KAFKA is unset.
+var testKafka = testservers.Shared[*tskafka.Cluster]{Run: func(ctx context.Context) (*tskafka.Cluster, error) {
+	return tskafka.Run(ctx, tskafka.WithLogger(testservers.Logger()))
+}}
+
+func TestMain(m *testing.M) { testservers.Main(m, &testKafka) }
+
+// kafkaTarget is the bootstrap list of a cluster of at least 3 brokers and a kill and restart of
+// one of them: DPSIM_TEST_KAFKA (host:port,...), DPSIM_TEST_KAFKA_KILL and DPSIM_TEST_KAFKA_RESTART
+// (shell commands) name a running one; unset, the test starts 3 brokers in containers.
+func kafkaTarget(t *testing.T) ([]string, testservers.Fault, error) {
 	t.Helper()
-	v := os.Getenv("DPSIM_TEST_KAFKA")
-	if v == "" {
-		t.Skip("DPSIM_TEST_KAFKA is unset: set it to the bootstrap servers (host:port,...) of a Kafka cluster with at least 3 brokers")
+	if v := os.Getenv("DPSIM_TEST_KAFKA"); v != "" {
+		f, err := testservers.ShellFault("DPSIM_TEST_KAFKA_KILL", "DPSIM_TEST_KAFKA_RESTART")
+		return strings.Split(v, ","), f, err
 	}
-	return strings.Split(v, ",")
+	c := testKafka.Get(t)
+	return c.Brokers(), testservers.NodeFault(c.Broker(1)), nil
 }
 
 func testConfig(brokers []string) Config {
@@ -82,7 +93,7 @@ func ids(dataset string, n int) []string {
 }
 
 func TestIntegrationKafka(t *testing.T) {
-	brokers := kafkaEndpoint(t)
+	brokers, _, _ := kafkaTarget(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	c, err := Connect(ctx, testConfig(brokers))
@@ -113,7 +124,7 @@ func TestIntegrationKafka(t *testing.T) {
 		t.Errorf("healthy cluster acknowledged %d of %d writes; first errors: %v", len(acked), len(want), errs)
 	}
 	for _, r := range results {
-		if r.Err == nil && (r.Ack.Node == "" || r.Ack.Copies != 0 || r.Ack.Part == "" || r.Finished.Before(r.Invoked)) {
+		if r.Err == nil && (r.Ack.Node == "" || r.Ack.Copies != 2 || r.Ack.Part == "" || r.Finished.Before(r.Invoked)) {
 			t.Errorf("ack of %s: %+v invoked %v finished %v", r.ID, r.Ack, r.Invoked, r.Finished)
 			break
 		}
@@ -165,14 +176,12 @@ func TestIntegrationKafka(t *testing.T) {
 	}
 }
 
-// TestIntegrationKafkaBrokerKill kills a broker in the middle of a batch (DPSIM_TEST_KAFKA_KILL is
-// the shell command that does it, DPSIM_TEST_KAFKA_RESTART the one that brings it back) on a topic
+// TestIntegrationKafkaBrokerKill kills a broker in the middle of a batch (kafkaTarget) on a topic
 // with replication factor 2 and min.insync.replicas 2, and checks that no acknowledged write is lost.
 func TestIntegrationKafkaBrokerKill(t *testing.T) {
-	brokers := kafkaEndpoint(t)
-	kill, restart := os.Getenv("DPSIM_TEST_KAFKA_KILL"), os.Getenv("DPSIM_TEST_KAFKA_RESTART")
-	if kill == "" || restart == "" {
-		t.Skip("DPSIM_TEST_KAFKA_KILL and DPSIM_TEST_KAFKA_RESTART are unset: set them to shell commands that kill and restart one broker")
+	brokers, fault, err := kafkaTarget(t)
+	if err != nil {
+		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
@@ -193,8 +202,8 @@ func TestIntegrationKafkaBrokerKill(t *testing.T) {
 	start := time.Now()
 	for b := range 40 {
 		if b == 4 {
-			if out, err := exec.CommandContext(ctx, "sh", "-c", kill).CombinedOutput(); err != nil {
-				t.Fatalf("kill broker: %v: %s", err, out)
+			if err := fault.Kill(ctx); err != nil {
+				t.Fatalf("kill broker: %v", err)
 			}
 			killed = true
 			t.Logf("killed a broker at %s", time.Since(start).Round(time.Millisecond))
@@ -221,8 +230,8 @@ func TestIntegrationKafkaBrokerKill(t *testing.T) {
 		t.Fatalf("the broker kill left no trace in the partitions' replicas (killed %v)", killed)
 	}
 	t.Logf("fault in effect: %s", effect)
-	if out, err := exec.CommandContext(ctx, "sh", "-c", restart).CombinedOutput(); err != nil {
-		t.Fatalf("restart broker: %v: %s", err, out)
+	if err := fault.Restart(ctx); err != nil {
+		t.Fatalf("restart broker: %v", err)
 	}
 	// Wait for the restarted broker to rejoin every ISR.
 	deadline := time.Now().Add(3 * time.Minute)

@@ -6,34 +6,48 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
 
+	"dpsim/internal/testservers"
+	tss3 "dpsim/internal/testservers/s3"
 	"dpsim/stores"
 	"dpsim/topology"
 )
 
-// s3Config reads DPSIM_TEST_S3 (http://ACCESS:SECRET@host:port, an erasure set of 4 drives with
-// EC:2 on one server) or skips.
-func s3Config(t *testing.T) Config {
+// testS3 is the package's MinIO server, started on first use when DPSIM_TEST_S3 is unset.
+var testS3 = testservers.Shared[*tss3.Server]{Run: func(ctx context.Context) (*tss3.Server, error) {
+	return tss3.Run(ctx, tss3.WithLogger(testservers.Logger()))
+}}
+
+func TestMain(m *testing.M) { testservers.Main(m, &testS3) }
+
+// s3Target is the Config of one MinIO server with an erasure set of 4 drives with EC:2 and a kill
+// and restart of it: DPSIM_TEST_S3 (http://ACCESS:SECRET@host:port), DPSIM_TEST_S3_KILL and
+// DPSIM_TEST_S3_RESTART (shell commands) name a running one; unset, the test starts one in a
+// container.
+func s3Target(t *testing.T) (Config, testservers.Fault, error) {
 	t.Helper()
-	v := os.Getenv("DPSIM_TEST_S3")
-	if v == "" {
-		t.Skip("DPSIM_TEST_S3 is unset: set it to http://ACCESS_KEY:SECRET_KEY@host:port of a MinIO server with 4 drives and EC:2")
+	cfg := Config{Bucket: "dpsim-it", Drives: 4, Parity: 2}
+	if v := os.Getenv("DPSIM_TEST_S3"); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || u.User == nil {
+			t.Fatalf("DPSIM_TEST_S3 %q: want http://ACCESS_KEY:SECRET_KEY@host:port", v)
+		}
+		cfg.Endpoint, cfg.Secure, cfg.AccessKey = u.Host, u.Scheme == "https", u.User.Username()
+		cfg.SecretKey, _ = u.User.Password()
+		cfg.Servers = []Server{{Name: "minio-0", URL: u.Scheme + "://" + u.Host}}
+		f, err := testservers.ShellFault("DPSIM_TEST_S3_KILL", "DPSIM_TEST_S3_RESTART")
+		return cfg, f, err
 	}
-	u, err := url.Parse(v)
-	if err != nil || u.User == nil {
-		t.Fatalf("DPSIM_TEST_S3 %q: want http://ACCESS_KEY:SECRET_KEY@host:port", v)
-	}
-	secret, _ := u.User.Password()
-	return Config{Endpoint: u.Host, Secure: u.Scheme == "https", AccessKey: u.User.Username(), SecretKey: secret,
-		Bucket: "dpsim-it", Drives: 4, Parity: 2,
-		Servers: []Server{{Name: "minio-0", URL: u.Scheme + "://" + u.Host}}}
+	srv := testS3.Get(t)
+	cfg.Endpoint, cfg.AccessKey, cfg.SecretKey = srv.Endpoint(), tss3.AccessKey, tss3.SecretKey
+	cfg.Servers = []Server{{Name: "minio-0", URL: "http://" + srv.Endpoint()}}
+	return cfg, testservers.NodeFault(srv.Node()), nil
 }
 
 func TestIntegrationS3(t *testing.T) {
-	cfg := s3Config(t)
+	cfg, _, _ := s3Target(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dataset := fmt.Sprintf("it-s3-%d", time.Now().UnixNano())
@@ -101,15 +115,12 @@ func TestIntegrationS3(t *testing.T) {
 	}
 }
 
-// TestIntegrationS3ServerKill kills the object store in the middle of paced batches
-// (DPSIM_TEST_S3_KILL is the shell command that does it, DPSIM_TEST_S3_RESTART the one that brings
-// it back; on loopback MinIO is one server) and checks the outcome classes and that no acknowledged
-// object is lost.
+// TestIntegrationS3ServerKill kills the object store (one server) in the middle of paced batches
+// and restarts it (s3Target), and checks the outcome classes and that no acknowledged object is lost.
 func TestIntegrationS3ServerKill(t *testing.T) {
-	cfg := s3Config(t)
-	kill, restart := os.Getenv("DPSIM_TEST_S3_KILL"), os.Getenv("DPSIM_TEST_S3_RESTART")
-	if kill == "" || restart == "" {
-		t.Skip("DPSIM_TEST_S3_KILL and DPSIM_TEST_S3_RESTART are unset: set them to shell commands that kill and restart the MinIO server")
+	cfg, fault, err := s3Target(t)
+	if err != nil {
+		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -122,12 +133,12 @@ func TestIntegrationS3ServerKill(t *testing.T) {
 	for b := range 8 {
 		switch b {
 		case 2:
-			if out, err := exec.CommandContext(ctx, "sh", "-c", kill).CombinedOutput(); err != nil {
-				t.Fatalf("kill: %v: %s", err, out)
+			if err := fault.Kill(ctx); err != nil {
+				t.Fatalf("kill: %v", err)
 			}
 		case 5:
-			if out, err := exec.CommandContext(ctx, "sh", "-c", restart).CombinedOutput(); err != nil {
-				t.Fatalf("restart: %v: %s", err, out)
+			if err := fault.Restart(ctx); err != nil {
+				t.Fatalf("restart: %v", err)
 			}
 			for !s.Describe(ctx).ClusterHealthy && ctx.Err() == nil {
 				time.Sleep(500 * time.Millisecond)
