@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"dpsim/images"
 	"dpsim/internal/testenv"
@@ -81,24 +80,20 @@ func failsOnlyOnThinAcks(t *testing.T, r reports.Report) bool {
 	return thin > 0 && statusOf(r, "DP-DUR-2") == reports.Fail
 }
 
-// itPlatform is the platform every kind case of this package runs on: stood up once, each case a
-// run of its own on it (run-scoped datasets keep them apart), torn down at the end.
-const itPlatform = "dpsim-it"
-
 // TestIntegrationKindDriveLoss runs the drive-loss, backup-restore and isolation scenarios on kind against real
 // Kafka, Elasticsearch, HDFS and MinIO, and real NetworkPolicies (as promised, the edge and identity
-// scenarios against real Traefik, Pebble and Keycloak too), on one platform stood up once, twice:
-// as promised (replication factor 2, namespace isolation) no acknowledged write is lost, DP-DUR-4
-// passes and so does DP-NET-3 with the full truth table, and a Velero backup restores every record
-// acknowledged before it (DP-BAK-1, -2); then the weakened spec rolled onto the running platform
-// (replication factor 1, no NetworkPolicies, Elasticsearch left out of the backup schedule): real
-// Kafka and HDFS lose acknowledged records and DP-DUR-4 fails, DP-NET-3 fails naming the tenant
-// pairs that connected, DP-BAK-1 and -2 fail. The platform is torn down with nothing left.
+// scenarios against real Traefik, Pebble and Keycloak too), twice: as promised (replication factor 2,
+// namespace isolation) no acknowledged write is lost, DP-DUR-4 passes and so does DP-NET-3 with the
+// full truth table, and a Velero backup restores every record acknowledged before it (DP-BAK-1, -2);
+// with Elasticsearch left out of the backup schedule DP-BAK-1 and -2 fail; with replication factor 1 real Kafka and HDFS lose acknowledged records and DP-DUR-4
+// fails, and without NetworkPolicies DP-NET-3 fails naming the tenant pairs that connected. Each run
+// tears down everything it made.
 func TestIntegrationKindDriveLoss(t *testing.T) {
 	testenv.RequireDocker(t)
 	agentBinary(t)
 	tests := []struct {
 		name     string
+		platform string
 		edit     func(string) string
 		args     []string
 		wantCode int
@@ -107,10 +102,10 @@ func TestIntegrationKindDriveLoss(t *testing.T) {
 		// As promised, the edge and identity too: only the ingress reachable from outside, its TLS
 		// as claimed, the volumes' raw storage without a record in plaintext, Keycloak's tokens
 		// accepted by their own tenant's API alone and its passwords stored as claimed.
-		{"as promised", func(s string) string { return s },
+		{"as promised", "dpsim-it-rf2", func(s string) string { return s },
 			[]string{"--scenario", "ingress-exposure", "--scenario", "tls-posture", "--scenario", "encryption-at-rest",
 				"--scenario", "oidc", "--scenario", "password-hashing"}, exitOK, reports.Pass},
-		{"replication factor 1, no isolation, elasticsearch not backed up, rolled onto the running platform", func(s string) string {
+		{"replication factor 1, no isolation", "dpsim-it-rf1", func(s string) string {
 			s = replace("replicationFactor: 2", "replicationFactor: 1")(s)
 			s = replace("isolation: namespace", "isolation: none")(s)
 			s = replace("excludeComponents: []", "excludeComponents: [elasticsearch]")(s)
@@ -122,24 +117,9 @@ func TestIntegrationKindDriveLoss(t *testing.T) {
 			// leaves safe mode: the platform cannot settle, and 2 minutes show it as well as 5.
 			[]string{"--settle-timeout", "2m"}, exitFailed, reports.Fail},
 	}
-	named := replace("name: dpsim", "name: "+itPlatform)
-	upSpec := writeSpec(t, named)
-	start := time.Now()
-	if code := Run(context.Background(), []string{"up", "--spec", upSpec}, testenv.Writer(t), testenv.Writer(t)); code != exitOK {
-		t.Fatalf("dpsim up: exit %d", code)
-	}
-	t.Logf("platform %s up in %s", itPlatform, time.Since(start).Round(time.Second))
-	t.Cleanup(func() {
-		if code := Run(context.Background(), []string{"down", "--spec", upSpec}, testenv.Writer(t), testenv.Writer(t)); code != exitOK {
-			t.Errorf("dpsim down: exit %d", code)
-		}
-		if left := leftovers(t, itPlatform); len(left) > 0 {
-			t.Errorf("containers left after dpsim down: %v", left)
-		}
-	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			spec := writeSpec(t, func(s string) string { return named(tt.edit(s)) })
+			spec := writeSpec(t, func(s string) string { return replace("name: dpsim", "name: "+tt.platform)(tt.edit(s)) })
 			out := t.TempDir()
 			// 100 writes per phase, not 400: HDFS takes about 10 a second, and re-replicates what a
 			// wiped drive held at its own pace; the paths are the same, make test stays under an hour.
@@ -174,6 +154,9 @@ func TestIntegrationKindDriveLoss(t *testing.T) {
 			checkIsolationTable(t, r, tt.want)
 			if tt.want == reports.Pass {
 				checkEdge(t, r)
+			}
+			if left := leftovers(t, tt.platform); len(left) > 0 {
+				t.Errorf("containers left after the run: %v", left)
 			}
 		})
 	}
