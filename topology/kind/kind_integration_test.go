@@ -32,7 +32,14 @@ func TestIntegrationNetworkPolicyEnforced(t *testing.T) {
 	if _, err := images.Build(ctx, log, []string{images.KindNode}, images.Options{}); err != nil {
 		t.Fatalf("build images: %v", err)
 	}
-	p, err := New(Config{ClusterName: "dpsim-it-netpol", Workers: 2, Logger: log})
+	p := upCluster(ctx, t, Config{ClusterName: "dpsim-it-netpol", Workers: 2, Logger: log})
+	requireIsolation(ctx, t, p, enforced)
+}
+
+// upCluster stands up the cluster of cfg for the test and tears it down when the test ends.
+func upCluster(ctx context.Context, t *testing.T, cfg Config) *Provider {
+	t.Helper()
+	p, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +53,7 @@ func TestIntegrationNetworkPolicyEnforced(t *testing.T) {
 	if err := p.Up(ctx); err != nil {
 		t.Fatalf("up: %v", err)
 	}
-	requireIsolation(ctx, t, p, enforced)
+	return p
 }
 
 // requireIsolation runs checkSameNamespaceIsolation on p and fails unless its verdict is want.

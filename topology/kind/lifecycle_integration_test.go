@@ -42,20 +42,7 @@ func TestIntegrationUpLifecycle(t *testing.T) {
 		t.Fatalf("after a failed up: exists=%v err=%v, want nothing left", st.Exists, err)
 	}
 
-	p, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		if err := p.Down(c); err != nil {
-			t.Errorf("down: %v", err)
-		}
-	})
-	if err := p.Up(ctx); err != nil {
-		t.Fatalf("up: %v", err)
-	}
+	p := upCluster(ctx, t, cfg)
 	nodes := map[string]string{p.ControlPlaneName(): "", p.WorkerName(0): "zone-x", p.WorkerName(1): "zone-x"}
 	requireNodes(ctx, t, p, nodes)
 	t.Run("no enforcement is caught", func(t *testing.T) { requireIsolation(ctx, t, p, notEnforced) })
