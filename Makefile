@@ -17,9 +17,16 @@ vet:
 unit:
 	@bash scripts/stage.sh unit $(GO) test -race -count=1 -skip '^TestIntegration' ./...
 
-## integration: -v, so each test's result and time is in the log; each package's time ends its block
+## integration: -v, so each test's result and time is in the log; each package's time ends its block.
+## The packages whose tests start their servers in containers run two at a time; the kind packages
+## (each stands a cluster up) one at a time, after them. Both stages run; either failing fails it.
+KIND_PACKAGES := ./cmd/dpsim ./topology/kind
 integration: deps images
-	@DPSIM_AGENT_BINARY=$(DPSIM) bash scripts/stage.sh integration $(GO) test -v -count=1 -p 1 -timeout 80m -run '^TestIntegration' ./...
+	@status=0; \
+	DPSIM_AGENT_BINARY=$(DPSIM) bash scripts/stage.sh integration-containers $(GO) test -v -count=1 -p 2 -timeout 30m -run '^TestIntegration' \
+		$$($(GO) list ./... | grep -v -e '/cmd/dpsim$$' -e '/topology/kind$$') || status=1; \
+	DPSIM_AGENT_BINARY=$(DPSIM) bash scripts/stage.sh integration-kind $(GO) test -v -count=1 -p 1 -timeout 80m -run '^TestIntegration' $(KIND_PACKAGES) || status=1; \
+	exit $$status
 
 ## deps: install and start what the kind provider needs (Docker engine, runtime shim, mmdebstrap)
 deps:

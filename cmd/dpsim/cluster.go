@@ -171,7 +171,8 @@ func runImages(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 		return exitUsage, err
 	}
 	if len(names) == 0 {
-		names = []string{images.KindNode, images.Kafka, images.Elasticsearch, images.HDFS, images.MinIO, images.Agent, images.Velero, images.VeleroPluginAWS}
+		names = []string{images.KindNode, images.Kafka, images.Elasticsearch, images.HDFS, images.MinIO, images.Agent, images.Velero, images.VeleroPluginAWS,
+			images.Traefik, images.Pebble, images.Keycloak, images.Postgres}
 	}
 	for _, n := range names {
 		if _, err := images.Tag(n); err != nil {

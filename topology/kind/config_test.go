@@ -27,7 +27,7 @@ func TestMismatches(t *testing.T) {
 	pods := []pod{mk("pebble-new", "pebble", "new", false), mk("pebble-old", "pebble", "old", false),
 		mk("pebble-going", "pebble", "old", true), mk("traefik-x", "traefik", "other", false)}
 	got := mismatches([]workload{w, {Kind: "DaemonSet"}}, pods)
-	if len(got) != 1 || !strings.Contains(got[0], `ingress/pebble-old runs configuration "old", its deployment pebble was applied with "new"`) {
+	if len(got) != 1 || !strings.Contains(got[0].String(), `ingress/pebble-old runs configuration "old", its deployment pebble was applied with "new"`) {
 		t.Fatalf("mismatches = %q, want pebble-old alone", got)
 	}
 }

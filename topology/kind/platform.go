@@ -323,7 +323,8 @@ func (p *Platform) platformOptions() platform.Options {
 	}
 }
 
-// deployTenants applies every tenant's objects and waits for them to be ready.
+// deployTenants applies every tenant's objects, restarts at once the pods a changed configuration
+// left stale (a kept platform re-applied), and waits for them to be ready.
 func (p *Platform) deployTenants(ctx context.Context, opts platform.Options) error {
 	start := time.Now()
 	for _, t := range p.spec.Tenants {
@@ -340,6 +341,9 @@ func (p *Platform) deployTenants(ctx context.Context, opts platform.Options) err
 				return fmt.Errorf("remove tenant %s's isolation: %w", t, err)
 			}
 		}
+	}
+	if err := p.restartStale(ctx, p.tenantNamespaces()); err != nil {
+		return err
 	}
 	outside, err := platform.Outside(opts)
 	if err != nil {
