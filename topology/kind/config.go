@@ -123,17 +123,17 @@ func (p *Platform) restartStale(ctx context.Context, namespaces []string) error 
 		return err
 	}
 	for ns, pods := range stale {
-		args := []string{"-n", ns, "delete", "pod", "--wait=false"}
+		var names []string
 		for _, s := range pods {
 			if s.Kind == "StatefulSet" {
-				args = append(args, s.Name)
+				names = append(names, s.Name)
 			}
 		}
-		if len(args) == 5 {
+		if len(names) == 0 {
 			continue
 		}
-		p.log.Info("restarting the pods whose configuration changed, at once", "namespace", ns, "pods", strings.Join(args[5:], " "))
-		if _, err := p.cluster.Kubectl(ctx, nil, args...); err != nil {
+		p.log.Info("restarting the pods whose configuration changed, at once", "namespace", ns, "pods", strings.Join(names, " "))
+		if _, err := p.cluster.Kubectl(ctx, nil, append([]string{"-n", ns, "delete", "pod", "--wait=false"}, names...)...); err != nil {
 			return fmt.Errorf("restart the pods of %s whose configuration changed: %w", ns, err)
 		}
 	}
