@@ -15,6 +15,7 @@ import (
 	"strings"
 	"text/template"
 
+	"dpsim/images"
 	"dpsim/topology"
 )
 
@@ -23,6 +24,7 @@ var manifestFS embed.FS
 
 var templates = template.Must(template.New("platform").Option("missingkey=error").Funcs(template.FuncMap{
 	"spread":   spread,
+	"jit":      func() string { return images.JITOptions },
 	"excluded": func(component string, excluded []string) bool { return slices.Contains(excluded, component) },
 }).ParseFS(manifestFS, "manifests/*.yaml"))
 

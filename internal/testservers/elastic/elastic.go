@@ -75,7 +75,7 @@ func Run(ctx context.Context, opts ...Option) (*Cluster, error) {
 				"-Epath.data=/usr/share/elasticsearch/data", // the image's user owns it; /data would be root's
 				"-Eaction.destructive_requires_name=false",
 			},
-			Env: map[string]string{"ES_JAVA_OPTS": "-Xms384m -Xmx384m"},
+			Env: map[string]string{"ES_JAVA_OPTS": "-Xms384m -Xmx384m " + images.JITOptions},
 			// Ready once this node sees every node: after a restart, once it has rejoined.
 			Ready: testservers.HTTPReady(Port, fmt.Sprintf("/_cluster/health?local=true&wait_for_nodes=%d&timeout=1s", cfg.nodes),
 				fmt.Sprintf(`"number_of_nodes":%d`, cfg.nodes)),

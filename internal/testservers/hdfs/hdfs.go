@@ -101,7 +101,7 @@ func Run(ctx context.Context, opts ...Option) (*Cluster, error) {
 	specs := []testservers.NodeSpec{{
 		Name:  "hdfs-namenode-0",
 		Image: image,
-		Cmd:   []string{"/bin/sh", "/etc/hadoop/namenode.sh", "-Xmx192m"},
+		Cmd:   []string{"/bin/sh", "/etc/hadoop/namenode.sh", "-Xmx192m", images.JITOptions},
 		Files: files,
 		Ready: testservers.HTTPReady(HTTPPort, "/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo", `"Safemode"`),
 	}}
@@ -111,7 +111,7 @@ func Run(ctx context.Context, opts ...Option) (*Cluster, error) {
 			Name:  name,
 			Index: i + 1,
 			Image: image,
-			Cmd: []string{"java", "@/opt/hadoop/java.args", "-Xmx128m", "org.apache.hadoop.hdfs.server.datanode.DataNode",
+			Cmd: []string{"java", "@/opt/hadoop/java.args", "-Xmx128m", images.JITOptions, "org.apache.hadoop.hdfs.server.datanode.DataNode",
 				"-Ddfs.datanode.hostname=" + name},
 			Files: files,
 			// Ready once registered with the namenode (its block pool service running).

@@ -114,7 +114,7 @@ func Run(ctx context.Context, opts ...Option) (*Cluster, error) {
 				"REPLICATION":          strconv.Itoa(min(cfg.replication, cfg.brokers)),
 				"MIN_INSYNC":           strconv.Itoa(min(cfg.minInsync, cfg.brokers)),
 				"INTERNAL_REPLICATION": strconv.Itoa(min(3, cfg.brokers)),
-				"KAFKA_HEAP_OPTS":      "-Xms256m -Xmx256m",
+				"KAFKA_HEAP_OPTS":      "-Xms256m -Xmx256m " + images.JITOptions,
 			},
 			Files: map[string]string{"/opt/kafka-config/start.sh": startScript, "/opt/kafka-config/log4j2.properties": log4j2},
 			Ready: testservers.TCPReady(Port),
