@@ -123,12 +123,7 @@ func (p *Platform) restartStale(ctx context.Context, namespaces []string) error 
 		return err
 	}
 	for ns, pods := range stale {
-		var names []string
-		for _, s := range pods {
-			if s.Kind == "StatefulSet" {
-				names = append(names, s.Name)
-			}
-		}
+		names := restartable(pods)
 		if len(names) == 0 {
 			continue
 		}
@@ -138,6 +133,18 @@ func (p *Platform) restartStale(ctx context.Context, namespaces []string) error 
 		}
 	}
 	return nil
+}
+
+// restartable names the stale pods restartStale deletes: those of StatefulSets, which recreate
+// them from the new template; a Deployment's or DaemonSet's pods are replaced by its own rollout.
+func restartable(stale []stalePod) []string {
+	var names []string
+	for _, s := range stale {
+		if s.Kind == "StatefulSet" {
+			names = append(names, s.Name)
+		}
+	}
+	return names
 }
 
 // checkConfig makes every part some of whose pods do not run this spec's configuration unavailable,

@@ -31,3 +31,16 @@ func TestMismatches(t *testing.T) {
 		t.Fatalf("mismatches = %q, want pebble-old alone", got)
 	}
 }
+
+// A re-apply restarts a StatefulSet's stale pods itself; a Deployment's and a DaemonSet's roll out
+// on their own.
+func TestRestartable(t *testing.T) {
+	stale := []stalePod{{Name: "kafka-0", Kind: "StatefulSet"}, {Name: "pebble-x", Kind: "Deployment"},
+		{Name: "es-1", Kind: "StatefulSet"}, {Name: "traefik-y", Kind: "DaemonSet"}}
+	if got := restartable(stale); strings.Join(got, " ") != "kafka-0 es-1" {
+		t.Fatalf("restartable = %q, want kafka-0 es-1", got)
+	}
+	if got := restartable(nil); len(got) != 0 {
+		t.Fatalf("restartable(nil) = %q, want none", got)
+	}
+}
