@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +28,14 @@ const (
 	veleroGCPeriod = time.Minute
 	// veleroRegion is the region the S3 plugin signs with; MinIO accepts any.
 	veleroRegion = "minio"
+	// Velero backs up one pod at a time and copies one volume at a time per node, by default; in
+	// 1.18 every volume's copy is a data-mover pod of its own, whose start on a busy 2-core host is
+	// most of a backup's time (10 volumes of 90 MB took 1m54s). dpsim lets it back up
+	// veleroPodWorkers pods at once and copy veleroNodeCopies volumes per node at once (restores too).
+	veleroPodWorkers = 4
+	veleroNodeCopies = 2
+	// veleroNodeAgentConfig is the ConfigMap node-agent reads its per-node concurrency from at start.
+	veleroNodeAgentConfig = "dpsim-node-agent"
 	// volumeExcludesAnnotation opts a pod's volumes out of file-system backup.
 	volumeExcludesAnnotation = "backup.velero.io/backup-volumes-excludes"
 )
@@ -80,6 +89,8 @@ func (p *Platform) applyVelero(ctx context.Context) error {
 		"--use-node-agent",
 		"--default-volumes-to-fs-backup",
 		"--garbage-collection-frequency", veleroGCPeriod.String(),
+		"--item-block-worker-count", strconv.Itoa(veleroPodWorkers),
+		"--node-agent-configmap", veleroNodeAgentConfig,
 	}
 	render := func(extra ...string) (string, error) {
 		cmd := exec.CommandContext(ctx, bin, append(args, extra...)...)
@@ -90,6 +101,10 @@ func (p *Platform) applyVelero(ctx context.Context) error {
 			return "", fmt.Errorf("render velero install: %w: %s", err, strings.TrimSpace(stderr.String()))
 		}
 		return string(out), nil
+	}
+	// node-agent reads its ConfigMap when it starts, and install refuses to render without it.
+	if _, err := p.cluster.Kubectl(ctx, strings.NewReader(nodeAgentConfig()), "apply", "-f", "-"); err != nil {
+		return fmt.Errorf("apply node-agent's configuration: %w", err)
 	}
 	// The custom resources need their definitions established first.
 	crds, err := render("--crds-only")
@@ -114,6 +129,23 @@ func (p *Platform) applyVelero(ctx context.Context) error {
 	}
 	p.log.Info("velero applied", "elapsed", since(start))
 	return nil
+}
+
+// nodeAgentConfig is Velero's namespace and the ConfigMap of node-agent's per-node concurrency.
+func nodeAgentConfig() string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: Namespace
+metadata:
+  name: %[1]s
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: %[2]s
+  namespace: %[1]s
+data:
+  node-agent.json: '{"loadConcurrency": {"globalConfig": %[3]d}}'
+`, veleroNamespace, veleroNodeAgentConfig, veleroNodeCopies)
 }
 
 // forgetOldBackups removes, on a reused cluster, Velero's records of the object store of an earlier

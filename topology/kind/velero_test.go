@@ -3,8 +3,12 @@ package kind
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
+
+	"sigs.k8s.io/yaml"
 )
 
 func TestParseResults(t *testing.T) {
@@ -51,6 +55,34 @@ func TestBackupPhases(t *testing.T) {
 		"": false, "New": false, "InProgress": false, "WaitingForPluginOperations": false, "Finalizing": false} {
 		if terminalBackup(phase) != want {
 			t.Errorf("terminalBackup(%q) = %v, want %v", phase, !want, want)
+		}
+	}
+}
+
+// node-agent reads its concurrency from the one entry of the ConfigMap, as JSON (Velero's
+// nodeagent.GetConfigs takes any key's value).
+func TestNodeAgentConfig(t *testing.T) {
+	docs := strings.Split(nodeAgentConfig(), "\n---\n")
+	if len(docs) != 2 {
+		t.Fatalf("%d documents, want the namespace and the ConfigMap", len(docs))
+	}
+	var cm struct {
+		Kind     string
+		Metadata struct{ Name, Namespace string }
+		Data     map[string]string
+	}
+	if err := yaml.Unmarshal([]byte(docs[1]), &cm); err != nil {
+		t.Fatal(err)
+	}
+	if cm.Kind != "ConfigMap" || cm.Metadata.Name != veleroNodeAgentConfig || cm.Metadata.Namespace != veleroNamespace || len(cm.Data) != 1 {
+		t.Fatalf("config map %+v", cm)
+	}
+	for _, v := range cm.Data {
+		var c struct {
+			LoadConcurrency struct{ GlobalConfig int } `json:"loadConcurrency"`
+		}
+		if err := json.Unmarshal([]byte(v), &c); err != nil || c.LoadConcurrency.GlobalConfig != veleroNodeCopies {
+			t.Fatalf("node-agent config %q: %+v, %v", v, c, err)
 		}
 	}
 }
